@@ -1,0 +1,32 @@
+"""Shared fixtures: locating ../shared data, tmp output folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_DATA = ROOT / "tests" / "data"
+
+
+def _shared_dir() -> Path:
+    override = os.environ.get("PINGAN_SHARED")
+    return Path(override) if override else ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Return ``../shared/data``, or skip the test when the folder is absent."""
+    path = _shared_dir() / "data"
+    if not path.is_dir():
+        pytest.skip(f"real data folder {path} is absent (set PINGAN_SHARED to its parent)")
+    return path
+
+
+def shared_file(shared_data: Path, name: str) -> Path:
+    path = shared_data / name
+    if not path.is_file():
+        pytest.skip(f"real data file {path} is absent")
+    return path
