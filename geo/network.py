@@ -312,7 +312,8 @@ class RoadNetwork:
     def edge_geometry(self) -> np.ndarray:
         """Edge LineStrings (shapely array, working CRS), built on demand."""
         counts = np.diff(self.offsets)
-        return shapely.linestrings(self.coords, indices=np.repeat(np.arange(len(counts)), counts))
+        idx = np.repeat(np.arange(len(counts)), counts)
+        return np.asarray(shapely.linestrings(self.coords, indices=idx), dtype=object)
 
     def edges_gdf(self, *, wgs84: bool = False) -> pd.DataFrame:
         """Return the edges as a GeoDataFrame (working CRS, or WGS84 for output)."""
@@ -369,7 +370,9 @@ class RoadNetwork:
         e = self.edges
         road = ~e["reversed"].to_numpy()
         km = e["length_m"].to_numpy() / 1000.0
-        lit_km = {c: round(float(km[road & (e["lit"] == c).to_numpy()].sum()), 3) for c in _LITS}
+        lit_km: dict[str, float] = {
+            c: round(float(km[road & (e["lit"] == c).to_numpy()].sum()), 3) for c in _LITS
+        }
         hw = pd.Series(km[road]).groupby(e["highway"].to_numpy()[road]).sum()
         return NetworkSummary(
             mode=self.mode,
@@ -446,7 +449,7 @@ def _read_osm_ways(path: Path) -> _Ways:
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
         for obj in fp:
-            if not obj.is_way():
+            if not isinstance(obj, osmium.osm.Way):
                 continue
             tags = obj.tags
             way_ids.append(obj.id)
@@ -675,7 +678,9 @@ class BuildOptions:
         _check_mode(self.mode)
         if self.bbox is not None:
             if len(self.bbox) != 4 or not all(np.isfinite(self.bbox)):
-                msg = f"bbox must be four finite numbers (west, south, east, north), got {self.bbox}"
+                msg = (
+                    f"bbox must be four finite numbers (west, south, east, north), got {self.bbox}"
+                )
                 raise NetworkError(msg)
             w, s, e, n = self.bbox
             if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
@@ -825,8 +830,16 @@ def build_network(
     touched = np.zeros(n, dtype=bool)
     touched[eu] = True
     touched[ev] = True
-    dropped = _dropped_report(labels, keep_node_mask, touched, eu, ev, e_len, seg.reversed[head], lon, lat)
+    dropped = _dropped_report(
+        labels, keep_node_mask, touched, eu, ev, e_len, seg.reversed[head], lon, lat
+    )
 
+    if not keep_edge.any():
+        msg = (
+            f"{src}: no connected road network left for mode {opts.mode!r} "
+            "(only isolated rings or one-way fragments)"
+        )
+        raise NetworkError(msg)
     new_id = np.cumsum(keep_node_mask) - 1
     node_sel = np.flatnonzero(keep_node_mask)
     nodes = pd.DataFrame(
@@ -1188,7 +1201,7 @@ def snap_points(
         raise NetworkError(msg)
     tree, owner = _snap_index(net)
     geoms = net.edge_geometry
-    pts = shapely.points(x, y)
+    pts = np.asarray(shapely.points(x, y), dtype=object)
     k = int(min(candidates, tree.n))
     d_s, i_s = tree.query(np.column_stack([x, y]), k=k)
     d_s = d_s.reshape(len(x), k)
@@ -1205,7 +1218,9 @@ def snap_points(
             strtree = shapely.STRtree(geoms)
             net._snap_index["strtree"] = strtree
         idx = np.flatnonzero(unsure)
-        pairs, dd = strtree.query_nearest(pts[idx], return_distance=True, all_matches=False)  # type: ignore[attr-defined]
+        pairs, dd = strtree.query_nearest(  # type: ignore[attr-defined]
+            pts[idx], return_distance=True, all_matches=False
+        )
         edge[idx[pairs[0]]] = pairs[1]
         dmin[idx[pairs[0]]] = dd
     g = geoms[edge]
@@ -1248,9 +1263,7 @@ def snap_geometries(
     gs = gs.to_crs(net.crs)
     missing = gs.isna().to_numpy() | gs.is_empty.to_numpy()
     pts = gs[~missing].representative_point()
-    res = snap_points(
-        net, pts.x.to_numpy(), pts.y.to_numpy(), max_distance_m=max_distance_m
-    )
+    res = snap_points(net, pts.x.to_numpy(), pts.y.to_numpy(), max_distance_m=max_distance_m)
     if not missing.any():
         return res
     n = len(gs)
@@ -1276,12 +1289,12 @@ def snap_geometries(
 # --------------------------------------------------------------------------- online extra
 
 
-def overpass_query(polygon: shapely.Geometry, *, timeout_s: int = 180) -> str:
+def overpass_query(polygon: shapely.Polygon | shapely.MultiPolygon, *, timeout_s: int = 180) -> str:
     """Return an Overpass QL query for every highway way (with its nodes) in a polygon."""
     if polygon.is_empty or polygon.geom_type not in ("Polygon", "MultiPolygon"):
         msg = "the area to download must be a non-empty (Multi)Polygon in WGS84"
         raise NetworkError(msg)
-    polys = list(polygon.geoms) if polygon.geom_type == "MultiPolygon" else [polygon]
+    polys = list(polygon.geoms) if isinstance(polygon, shapely.MultiPolygon) else [polygon]
     parts = []
     for p in polys:
         ring = " ".join(f"{lat:.7f} {lon:.7f}" for lon, lat in p.exterior.coords)

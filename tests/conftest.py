@@ -25,8 +25,14 @@ def shared_data() -> Path:
     return path
 
 
-def shared_file(shared_data: Path, name: str) -> Path:
-    path = shared_data / name
-    if not path.is_file():
-        pytest.skip(f"real data file {path} is absent")
-    return path
+@pytest.fixture(scope="session")
+def shared_path(shared_data: Path):
+    """Return a function giving ``../shared/data/NAME``, skipping when the file is absent."""
+
+    def get(name: str) -> Path:
+        path = shared_data / name
+        if not path.is_file():
+            pytest.skip(f"real data file {path} is absent")
+        return path
+
+    return get
