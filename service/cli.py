@@ -1,0 +1,211 @@
+"""The ``pingan`` command line: thin wrappers that parse arguments and call :mod:`geo`.
+
+Errors from the engine (bad files, bad parameters) are printed as one clear message
+and exit with status 2; a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from geo.errors import PinganError
+from geo.network import MODES, BuildOptions, NetworkSummary, load_network
+
+
+class Progress:
+    """Print each step with the time since the command started, on stderr."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.t0 = time.perf_counter()
+        self.quiet = quiet
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            print(f"[{time.perf_counter() - self.t0:6.1f}s] {message}", file=sys.stderr)
+
+
+def default_cache_dir() -> Path:
+    """Return ``$PINGAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/pingan``, else ``~/.cache/pingan``."""
+    if env := os.environ.get("PINGAN_CACHE_DIR"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "pingan"
+
+
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    parts = text.replace(" ", "").split(",")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        msg = f"--bbox must be WEST,SOUTH,EAST,NORTH in degrees, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return values  # type: ignore[return-value]
+
+
+def format_network_summary(s: NetworkSummary) -> str:
+    """Return the human-readable network report printed by ``pingan network build``."""
+    lines = [
+        f"source        {s.source.path}",
+        f"sha256        {s.source.sha256[:16]}…{' (from cache)' if s.source.from_cache else ''}",
+        f"mode          {s.mode}",
+        f"working CRS   {s.crs}",
+        f"nodes         {s.nodes:,}",
+        f"edges         {s.edges:,} (directed)",
+        f"road km       {s.road_km:,.2f} ({s.directed_km:,.2f} km of directed edges)",
+        f"lit km        yes {s.lit_km['yes']:,.2f} | no {s.lit_km['no']:,.2f} | "
+        f"unknown {s.lit_km['unknown']:,.2f}",
+        f"ways          {s.source.ways_read:,} read, {s.source.ways_trimmed:,} trimmed at the "
+        "extract edge or clip",
+        f"dropped       {s.dropped.components:,} component(s) not strongly connected to the "
+        f"main network: {s.dropped.nodes:,} nodes, {s.dropped.edges:,} edges, "
+        f"{s.dropped.road_km:,.2f} km",
+    ]
+    for c in s.dropped.largest[:5]:
+        lines.append(
+            f"  - {c.nodes} node(s), {c.edges} edge(s), {c.road_km:.2f} km near "
+            f"{c.lon:.5f}, {c.lat:.5f}"
+        )
+    lines.append("road km by class  " + ", ".join(f"{k} {v:.1f}" for k, v in s.highway_km.items()))
+    return "\n".join(lines)
+
+
+def cmd_network_build(args: argparse.Namespace) -> int:
+    polygon = Path(args.polygon).read_text(encoding="utf-8") if args.polygon else None
+    opts = BuildOptions(mode=args.mode, bbox=args.bbox, polygon_wkt=polygon)
+    cache = None if args.no_cache else (args.cache_dir or default_cache_dir())
+    net = load_network(args.osm, opts, cache_dir=cache, progress=Progress(args.quiet))
+    s = net.summary()
+    if args.json:
+        print(json.dumps(s.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_network_summary(s))
+    return 0
+
+
+def cmd_layers_check(args: argparse.Namespace) -> int:
+    from geo.layers import check_layer
+
+    kw: dict[str, object] = {}
+    if args.crs:
+        kw["crs"] = args.crs
+    if args.encoding:
+        kw["encoding"] = args.encoding
+    if args.layer:
+        kw["layer"] = args.layer
+    if args.kind == "villages" and args.attributes_only:
+        kw["require_geometry"] = False
+    problems = check_layer(args.file, args.kind, **kw)
+    if not problems:
+        print(f"{args.file}: OK, a valid {args.kind} layer")
+        return 0
+    for p in problems:
+        print(str(p))
+    print(f"{len(problems)} problem(s) found", file=sys.stderr)
+    return 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from service.demo import run_demo
+
+    out = Path(args.out)
+    progress = Progress(args.quiet)
+    cache = None if args.no_cache else (args.cache_dir or default_cache_dir())
+    result = run_demo(
+        out, seed=args.seed, mode=args.mode, cache_dir=cache, lang=args.lang, progress=progress
+    )
+    net = result["network"]
+    assert isinstance(net, dict)
+    progress("done")
+    print(f"wrote {out / 'summary.md'}, {out / 'summary.json'} and {out / 'overview.html'}")
+    print(
+        f"network: {net['nodes']:,} nodes, {net['edges']:,} edges, {net['road_km']:.1f} km of road "
+        f"(lit {net['lit_km']['yes']:.1f} / unlit {net['lit_km']['no']:.1f} / "
+        f"unknown {net['lit_km']['unknown']:.1f} km)"
+    )
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from geo.sample import generate_sample
+
+    files = generate_sample(Path(args.out), seed=args.seed)
+    print(f"wrote the synthetic sample district to {Path(args.out)} ({files.roads.name}, ...)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``pingan`` command."""
+    p = argparse.ArgumentParser(
+        prog="pingan", description="Geospatial planning for rural police work."
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="do not print progress")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the main job on the built-in sample district")
+    demo.add_argument("--out", default="out", help="output folder (default: out)")
+    demo.add_argument("--seed", type=int, default=2023, help="sample district seed")
+    demo.add_argument("--mode", choices=MODES, default="car")
+    demo.add_argument("--lang", choices=("zh", "en"), default="zh", help="map language")
+    demo.add_argument("--cache-dir", type=Path, help="network cache folder")
+    demo.add_argument("--no-cache", action="store_true", help="always rebuild the network")
+    demo.set_defaults(func=cmd_demo)
+
+    smp = sub.add_parser("sample", help="write the synthetic sample district's files")
+    smp.add_argument("--out", default="out/sample")
+    smp.add_argument("--seed", type=int, default=2023)
+    smp.set_defaults(func=cmd_sample)
+
+    net = sub.add_parser("network", help="road network commands")
+    net_sub = net.add_subparsers(dest="network_command", required=True)
+    build = net_sub.add_parser("build", help="build (or load from cache) a road network")
+    build.add_argument("--osm", required=True, help=".osm, .osm.bz2, .osm.gz or .osm.pbf file")
+    build.add_argument("--mode", choices=MODES, default="car")
+    build.add_argument("--bbox", type=_bbox, help="clip: WEST,SOUTH,EAST,NORTH (degrees)")
+    build.add_argument("--polygon", help="clip: a file holding one WKT polygon in WGS84")
+    build.add_argument("--cache-dir", type=Path, help="network cache folder")
+    build.add_argument("--no-cache", action="store_true")
+    build.add_argument("--json", action="store_true", help="print the summary as JSON")
+    build.set_defaults(func=cmd_network_build)
+
+    lay = sub.add_parser("layers", help="layer commands")
+    lay_sub = lay.add_subparsers(dest="layers_command", required=True)
+    check = lay_sub.add_parser("check", help="validate a layer file and list what is wrong")
+    check.add_argument("file")
+    check.add_argument(
+        "--kind", required=True, choices=("villages", "incidents", "stations", "teams")
+    )
+    check.add_argument("--crs", help="CRS of the coordinates: wgs84, cgcs2000, gcj02, bd09, EPSG")
+    check.add_argument("--encoding", help="CSV text encoding (default: detect)")
+    check.add_argument("--layer", help="layer name inside a GeoPackage")
+    check.add_argument(
+        "--attributes-only",
+        action="store_true",
+        help="villages: accept a list without coordinates",
+    )
+    check.set_defaults(func=cmd_layers_check)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``pingan`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except PinganError as exc:
+        print(f"pingan: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"pingan: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
