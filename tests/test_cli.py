@@ -1,0 +1,93 @@
+"""The pingan command line, end to end in-process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from service.cli import main
+
+OSM = """<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6" generator="test">
+<node id="1" version="1" lat="30.9000000" lon="114.3000000"/>
+<node id="2" version="1" lat="30.9000000" lon="114.3100000"/>
+<node id="3" version="1" lat="30.9100000" lon="114.3100000"/>
+<node id="4" version="1" lat="30.9100000" lon="114.3000000"/>
+<node id="5" version="1" lat="30.9200000" lon="114.3000000"/>
+<node id="6" version="1" lat="30.9000000" lon="114.3200000"/>
+<way id="1" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="1"/>
+<tag k="highway" v="tertiary"/><tag k="lit" v="yes"/></way>
+<way id="2" version="1"><nd ref="4"/><nd ref="5"/><tag k="highway" v="track"/><tag k="lit" v="no"/>
+</way>
+<way id="3" version="1"><nd ref="2"/><nd ref="6"/><tag k="highway" v="service"/>
+<tag k="oneway" v="yes"/></way>
+</osm>
+"""
+
+
+@pytest.fixture
+def osm_file(tmp_path):
+    path = tmp_path / "area.osm"
+    path.write_text(OSM, encoding="utf-8")
+    return path
+
+
+def test_network_build_prints_counts_and_lit_km(osm_file, tmp_path, capsys):
+    rc = main(["-q", "network", "build", "--osm", str(osm_file), "--cache-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "nodes         3" in out
+    assert "edges         6 (directed)" in out
+    # Ring of ~4.1 km lit, 1.1 km unlit track; the one-way spur 2->6 is dropped.
+    assert "lit km        yes 4.1" in out
+    assert "| no 1.11 | unknown 0.00" in out
+    assert "dropped       1 component(s)" in out
+
+
+def test_network_build_json_and_cache(osm_file, tmp_path, capsys):
+    args = [
+        "-q",
+        "network",
+        "build",
+        "--osm",
+        str(osm_file),
+        "--cache-dir",
+        str(tmp_path),
+        "--json",
+    ]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(args) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert not first["source"]["from_cache"]
+    assert second["source"]["from_cache"]
+    assert first["lit_km"] == second["lit_km"]
+
+
+def test_network_build_bbox_clips(osm_file, capsys):
+    rc = main(
+        [
+            "-q",
+            "network",
+            "build",
+            "--osm",
+            str(osm_file),
+            "--no-cache",
+            "--json",
+            "--bbox",
+            "114.295,30.895,114.315,30.925",
+        ]
+    )
+    assert rc == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["dropped"]["components"] == 0  # the one-way spur east of 114.315 is clipped away
+    assert s["source"]["ways_trimmed"] == 1
+
+
+def test_errors_exit_2_with_a_message(tmp_path, capsys):
+    assert main(["network", "build", "--osm", str(tmp_path / "none.osm")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["network", "build", "--osm", "x.osm", "--bbox", "1,2,3"])
+    assert "--bbox must be WEST,SOUTH,EAST,NORTH" in capsys.readouterr().err
