@@ -1,0 +1,613 @@
+"""The overview map: roads by lighting, villages, police stations and team bases.
+
+Each ``add_*`` builder takes a map and one layer's data, adds one named layer (the
+roads builder adds one per lighting class) and returns the map, so later maps can
+reuse any of them. Builders reproject to EPSG:4326 themselves and embed every
+layer as a single GeoJSON object, so thousands of roads stay one Leaflet layer
+rather than thousands of JavaScript objects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import Any, Final
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from branca.element import MacroElement
+from folium.template import Template
+
+from geo.errors import CoordinateError, LayerError, Problem
+from maps.offline import new_map
+from maps.style import (
+    LIT_COLOURS,
+    MISSING,
+    STATION_COLOURS,
+    STATION_SYMBOLS,
+    TEAM_COLOUR,
+    TEAM_SYMBOL,
+    VILLAGE_COLOURS,
+    Lang,
+    LegendEntry,
+    Symbol,
+    check_lang,
+    field_label,
+    layer_label,
+    road_weight,
+    symbol_svg,
+)
+
+#: ~0.1 m at Wuhan's latitude: finer than any source data, and keeps the page small.
+COORD_GRID_DEG: Final = 1e-6
+#: Vertices closer than this to a straight line are dropped before export.
+ROAD_SIMPLIFY_M: Final = 0.5
+#: Pane below Leaflet's overlay pane (z-index 400): village areas must not cover roads.
+AREA_PANE: Final = "pingan-areas"
+
+#: Credit for the road layer: roads come from OpenStreetMap, whose ODbL licence asks for it.
+OSM_ATTRIBUTION: Final = "© OpenStreetMap contributors"
+
+_LIT_LAYERS: Final = (("yes", "lit_roads"), ("no", "unlit_roads"), ("unknown", "unknown_roads"))
+_VILLAGE_OPTIONAL: Final = ("kind", "township", "population")
+_MARKER_PX: Final = 18
+
+
+def overview_map(
+    roads: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame,
+    stations: gpd.GeoDataFrame,
+    teams: gpd.GeoDataFrame,
+    *,
+    title: str = "pingan overview",
+    lang: Lang = "zh",
+) -> folium.Map:
+    """Build the overview map of a district, ready for :func:`maps.offline.save_offline`.
+
+    Parameters
+    ----------
+    roads
+        Road edges (LineString) with ``lit``, ``highway``, ``name``, ``length_m``.
+    villages
+        Villages and communities (Point, Polygon or no geometry) with ``code``,
+        ``name``, ``households``; ``kind``, ``township``, ``population`` when present.
+    stations
+        Police stations and posts (Point) with ``id``, ``name``, ``kind``.
+    teams
+        Vanguard team bases (Point) with ``id``, ``name``, ``home_unit``, ``members``,
+        ``skills``.
+    title
+        Page title.
+    lang
+        ``"zh"`` for Chinese labels with English glosses, ``"en"`` for English only.
+
+    Returns
+    -------
+    folium.Map
+        The map, fitted to all layers, with a legend and a layer control.
+
+    Raises
+    ------
+    LayerError
+        If a layer lacks a column, or every layer is empty.
+    CoordinateError
+        If a layer has no CRS.
+    """
+    lang = check_lang(lang)
+    layers = {"roads": roads, "villages": villages, "stations": stations, "teams": teams}
+    m = new_map(_combined_bounds(layers), title=title)
+    add_roads_by_lit(m, roads, lang=lang)
+    add_villages(m, villages, lang=lang)
+    add_stations(m, stations, lang=lang)
+    names = dict(zip(stations["id"].astype(str), stations["name"].astype(str), strict=True))
+    add_team_bases(m, teams, lang=lang, station_names=names)
+    add_legend(m, overview_legend(lang), title=layer_label("legend", lang))
+    return add_layer_control(m)
+
+
+def overview_legend(lang: Lang = "zh") -> list[LegendEntry]:
+    """Return the legend rows of the overview map, in the order they are drawn.
+
+    Parameters
+    ----------
+    lang
+        Label language.
+
+    Returns
+    -------
+    list[LegendEntry]
+        One row per road lighting class, village kind, station kind and team bases.
+    """
+    lang = check_lang(lang)
+    rows = [
+        LegendEntry(layer_label(key, lang), LIT_COLOURS[cls], "line", weight=4.0)
+        for cls, key in _LIT_LAYERS
+    ]
+    rows += [
+        LegendEntry(layer_label(kind, lang), colour, "circle")
+        for kind, colour in VILLAGE_COLOURS.items()
+    ]
+    rows.append(
+        LegendEntry(layer_label("village_area", lang), VILLAGE_COLOURS["village"], "outline")
+    )
+    rows += [
+        LegendEntry(layer_label(kind, lang), STATION_COLOURS[kind], STATION_SYMBOLS[kind])
+        for kind in STATION_COLOURS
+    ]
+    rows.append(LegendEntry(layer_label("teams", lang), TEAM_COLOUR, TEAM_SYMBOL))
+    return rows
+
+
+def add_roads_by_lit(
+    m: folium.Map,
+    roads: gpd.GeoDataFrame,
+    *,
+    lang: Lang = "zh",
+    attribution: str | None = OSM_ATTRIBUTION,
+) -> folium.Map:
+    """Add roads as three layers: lit, unlit and lighting unknown.
+
+    Colour follows the OSM ``lit`` class, line weight the ``highway`` class; the
+    tooltip shows name, class, lighting and length. Values of ``lit`` other than
+    ``"yes"`` / ``"no"`` count as unknown.
+
+    Parameters
+    ----------
+    m
+        Map to add to.
+    roads
+        Road edges with ``lit``, ``highway``, ``name`` and ``length_m``, any CRS.
+    lang
+        Label language.
+    attribution
+        Data credit shown while a road layer is on; the roads come from
+        OpenStreetMap, whose licence (ODbL) requires it. Plain text.
+
+    Returns
+    -------
+    folium.Map
+        ``m``, for chaining.
+
+    Raises
+    ------
+    LayerError
+        If a column is missing.
+    CoordinateError
+        If ``roads`` has no CRS.
+    """
+    lang = check_lang(lang)
+    gdf = _to_wgs84(
+        roads, "roads", ("lit", "highway", "name", "length_m"), simplify_m=ROAD_SIMPLIFY_M
+    )
+    lit = gdf["lit"].astype("string")
+    lit = lit.where(lit.isin(["yes", "no"]), "unknown").fillna("unknown")
+    fields = ("name", "highway", "lit", "length")
+    props = {
+        "name": _text(gdf["name"]),
+        "highway": _text(gdf["highway"]),
+        "lit": _text(lit.map(lambda v: field_label(v, lang))),
+        "length": _length(gdf["length_m"]),
+    }
+    for cls, key in _LIT_LAYERS:
+        group = folium.FeatureGroup(name=layer_label(key, lang))
+        mask = (lit == cls).to_numpy()
+        if mask.any():
+            colour = LIT_COLOURS[cls]
+            folium.GeoJson(
+                _feature_collection(gdf[mask], {k: v[mask] for k, v in props.items()}),
+                name=layer_label(key, lang),
+                control=False,
+                # One style per road class: folium groups features by style, so the
+                # page holds a handful of styles, not one per road.
+                style_function=lambda f, colour=colour: {
+                    "color": colour,
+                    "weight": road_weight(f["properties"]["highway"]),
+                    "opacity": 0.9,
+                    "lineCap": "round",
+                },
+                tooltip=folium.GeoJsonTooltip(
+                    fields=list(fields), aliases=_aliases(fields, lang), sticky=True
+                ),
+                attribution=escape(attribution) if attribution else None,
+            ).add_to(group)
+        group.add_to(m)
+    return m
+
+
+def add_villages(m: folium.Map, villages: gpd.GeoDataFrame, *, lang: Lang = "zh") -> folium.Map:
+    """Add villages and communities: points as dots, polygons as dashed outlines.
+
+    Rows without geometry (attribute-only villages) are skipped. The popup shows
+    name, code and households, plus kind, township and population when the layer
+    has those columns; missing values show as "—".
+
+    Parameters
+    ----------
+    m
+        Map to add to.
+    villages
+        Villages with ``code``, ``name``, ``households``, any CRS.
+    lang
+        Label language.
+
+    Returns
+    -------
+    folium.Map
+        ``m``, for chaining.
+
+    Raises
+    ------
+    LayerError
+        If a column is missing.
+    CoordinateError
+        If ``villages`` has no CRS.
+    """
+    lang = check_lang(lang)
+    gdf = _to_wgs84(villages, "villages", ("code", "name", "households"))
+    optional = [c for c in _VILLAGE_OPTIONAL if c in gdf.columns]
+    props = {"name": _text(gdf["name"]), "code": _text(gdf["code"])}
+    if "kind" in optional:
+        props["kind"] = _text(gdf["kind"].map(lambda v: field_label(v, lang), na_action="ignore"))
+    if "township" in optional:
+        props["township"] = _text(gdf["township"])
+    props["households"] = _count(gdf["households"])
+    if "population" in optional:
+        props["population"] = _count(gdf["population"])
+    fields = tuple(props)
+    # Map the translated kind back to its colour; unknown kinds draw as villages.
+    colours = {escape(field_label(k, lang)): c for k, c in VILLAGE_COLOURS.items()}
+    default = VILLAGE_COLOURS["village"]
+
+    def style(feature: dict[str, Any]) -> dict[str, Any]:
+        colour = colours.get(feature["properties"].get("kind", ""), default)
+        if feature["geometry"]["type"] in ("Point", "MultiPoint"):
+            return {
+                "radius": 5,
+                "color": "#ffffff",
+                "weight": 1,
+                "fillColor": colour,
+                "fill": True,
+                "fillOpacity": 0.95,
+            }
+        # Outline with a faint fill: the fill keeps the whole area clickable.
+        return {
+            "color": colour,
+            "weight": 1.5,
+            "dashArray": "4 3",
+            "fillColor": colour,
+            "fill": True,
+            "fillOpacity": 0.06,
+        }
+
+    name = layer_label("villages", lang)
+    group = folium.FeatureGroup(name=name)
+    if len(gdf):
+        folium.map.CustomPane(AREA_PANE, z_index=350, pointer_events=True).add_to(m)
+        folium.GeoJson(
+            _feature_collection(gdf, props),
+            name=name,
+            control=False,
+            style_function=style,
+            marker=folium.CircleMarker(radius=5),
+            popup=folium.GeoJsonPopup(fields=list(fields), aliases=_aliases(fields, lang)),
+            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+            pane=AREA_PANE,  # polygons only: points come from the marker and stay on top
+        ).add_to(group)
+    group.add_to(m)
+    return m
+
+
+def add_stations(m: folium.Map, stations: gpd.GeoDataFrame, *, lang: Lang = "zh") -> folium.Map:
+    """Add police stations (squares) and police posts (triangles) as one layer.
+
+    Parameters
+    ----------
+    m
+        Map to add to.
+    stations
+        Points with ``id``, ``name`` and ``kind`` (``"station"`` or ``"post"``), any CRS.
+    lang
+        Label language.
+
+    Returns
+    -------
+    folium.Map
+        ``m``, for chaining.
+
+    Raises
+    ------
+    LayerError
+        If a column is missing or ``kind`` has another value.
+    CoordinateError
+        If ``stations`` has no CRS.
+    """
+    lang = check_lang(lang)
+    gdf = _to_wgs84(stations, "stations", ("id", "name", "kind"))
+    kind = gdf["kind"].astype("string")
+    bad = sorted(set(kind.dropna()) - set(STATION_SYMBOLS)) + (
+        ["<missing>"] if kind.isna().any() else []
+    )
+    if bad:
+        msg = f"kind must be one of {sorted(STATION_SYMBOLS)}, got {bad}"
+        raise LayerError(Problem(file="stations", message=msg, column="kind"))
+    fields = ("name", "id", "kind")
+    props = {
+        "name": _text(gdf["name"]),
+        "id": _text(gdf["id"]),
+        "kind": _text(kind.map(lambda v: field_label(v, lang))),
+    }
+    group = folium.FeatureGroup(name=layer_label("stations", lang))
+    for k, symbol in STATION_SYMBOLS.items():
+        mask = (kind == k).to_numpy()
+        if mask.any():
+            _point_symbols(
+                _feature_collection(gdf[mask], {f: v[mask] for f, v in props.items()}),
+                symbol,
+                STATION_COLOURS[k],
+                fields,
+                lang,
+            ).add_to(group)
+    group.add_to(m)
+    return m
+
+
+def add_team_bases(
+    m: folium.Map,
+    teams: gpd.GeoDataFrame,
+    *,
+    lang: Lang = "zh",
+    station_names: Mapping[str, str] | None = None,
+) -> folium.Map:
+    """Add vanguard team bases as stars, with name, members, home unit and skills.
+
+    Parameters
+    ----------
+    m
+        Map to add to.
+    teams
+        Points with ``id``, ``name``, ``home_unit``, ``members``, ``skills``
+        (``;``-separated), any CRS.
+    lang
+        Label language.
+    station_names
+        Station id -> name, to show the home unit as "name (id)" instead of the id.
+
+    Returns
+    -------
+    folium.Map
+        ``m``, for chaining.
+
+    Raises
+    ------
+    LayerError
+        If a column is missing.
+    CoordinateError
+        If ``teams`` has no CRS.
+    """
+    lang = check_lang(lang)
+    gdf = _to_wgs84(teams, "teams", ("id", "name", "home_unit", "members", "skills"))
+    unit = gdf["home_unit"].astype("string")
+    if station_names:
+        named = unit.map(dict(station_names))
+        unit = (named + " (" + unit + ")").where(named.notna(), unit)
+    sep = "、" if lang == "zh" else ", "
+    skills = (
+        gdf["skills"]
+        .astype("string")
+        .fillna("")
+        .map(lambda s: sep.join(p.strip() for p in s.split(";") if p.strip()))
+    )
+    fields = ("name", "members", "home_unit", "skills")
+    props = {
+        "name": _text(gdf["name"]),
+        "members": _count(gdf["members"]),
+        "home_unit": _text(unit),
+        "skills": _text(skills),
+    }
+    group = folium.FeatureGroup(name=layer_label("teams", lang))
+    if len(gdf):
+        _point_symbols(
+            _feature_collection(gdf, props),
+            TEAM_SYMBOL,
+            TEAM_COLOUR,
+            fields,
+            lang,
+            size=_MARKER_PX + 2,  # stars look smaller than squares at the same size
+        ).add_to(group)
+    group.add_to(m)
+    return m
+
+
+class _Legend(MacroElement):
+    """A Leaflet control holding the legend's HTML, stacked with the other controls."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+            .pingan-legend {
+                background: rgba(255, 255, 255, 0.92); padding: 6px 10px;
+                font: 12px/1.5 system-ui, "Noto Sans CJK SC", "Microsoft YaHei", sans-serif;
+                color: #222; border-radius: 4px; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3);
+            }
+            .pingan-legend h4 { margin: 0 0 4px; font-size: 13px; }
+            .pingan-legend div { display: flex; align-items: center; gap: 6px; }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+            {{ this.get_name() }}.onAdd = function () {
+                var div = L.DomUtil.create("div", "pingan-legend");
+                div.innerHTML = {{ this.html|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str, position: str) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.html = html
+        self.position = position
+
+
+def add_legend(
+    m: folium.Map,
+    entries: Iterable[LegendEntry],
+    *,
+    title: str | None = None,
+    position: str = "bottomright",
+) -> folium.Map:
+    """Add a legend listing each entry's symbol and label.
+
+    Parameters
+    ----------
+    m
+        Map to add to.
+    entries
+        Rows to show, top to bottom; labels are escaped.
+    title
+        Heading above the rows.
+    position
+        Leaflet control corner: ``"topleft"``, ``"topright"``, ``"bottomleft"`` or
+        ``"bottomright"``.
+
+    Returns
+    -------
+    folium.Map
+        ``m``, for chaining.
+
+    Raises
+    ------
+    ValueError
+        If ``position`` is not a Leaflet control corner.
+    """
+    if position not in {"topleft", "topright", "bottomleft", "bottomright"}:
+        msg = f"legend position {position!r} is not a Leaflet control corner"
+        raise ValueError(msg)
+    rows = [
+        f"<div>{symbol_svg(e.symbol, e.colour, weight=e.weight)}"
+        f"<span>{escape(e.label)}</span></div>"
+        for e in entries
+    ]
+    heading = f"<h4>{escape(title)}</h4>" if title else ""
+    _Legend(heading + "".join(rows), position).add_to(m)
+    return m
+
+
+def add_layer_control(m: folium.Map, *, collapsed: bool = False) -> folium.Map:
+    """Add the layer switcher; call it after every layer has been added.
+
+    Parameters
+    ----------
+    m
+        Map to add to.
+    collapsed
+        Whether the control starts folded into an icon.
+
+    Returns
+    -------
+    folium.Map
+        ``m``, for chaining.
+    """
+    folium.LayerControl(collapsed=collapsed).add_to(m)
+    return m
+
+
+def _point_symbols(
+    data: dict[str, Any],
+    symbol: Symbol,
+    colour: str,
+    fields: Sequence[str],
+    lang: Lang,
+    *,
+    size: int = _MARKER_PX,
+) -> folium.GeoJson:
+    """Return a GeoJson layer drawing every point with the same inline-SVG icon."""
+    icon = folium.DivIcon(
+        html=symbol_svg(symbol, colour, size=size),
+        icon_size=(size, size),
+        icon_anchor=(size // 2, size // 2),
+        class_name="pingan-icon",
+    )
+    return folium.GeoJson(
+        data,
+        control=False,
+        marker=folium.Marker(icon=icon),
+        popup=folium.GeoJsonPopup(fields=list(fields), aliases=_aliases(fields, lang)),
+        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+    )
+
+
+def _combined_bounds(layers: Mapping[str, gpd.GeoDataFrame]) -> tuple[float, float, float, float]:
+    wgs84 = [_to_wgs84(gdf, name, ()) for name, gdf in layers.items()]
+    boxes = [gdf.total_bounds for gdf in wgs84 if len(gdf)]
+    if not boxes:
+        msg = "roads, villages, stations and teams are all empty: nothing to map"
+        raise LayerError(Problem(file="overview", message=msg))
+    b = np.vstack(boxes)
+    return (
+        float(b[:, 0].min()),
+        float(b[:, 1].min()),
+        float(b[:, 2].max()),
+        float(b[:, 3].max()),
+    )
+
+
+def _to_wgs84(
+    gdf: gpd.GeoDataFrame, layer: str, required: Sequence[str], *, simplify_m: float = 0.0
+) -> gpd.GeoDataFrame:
+    """Validate ``gdf``, drop rows without geometry and reproject to EPSG:4326."""
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        msg = f"expected a GeoDataFrame, got {type(gdf).__name__}"
+        raise LayerError(Problem(file=layer, message=msg))
+    missing = [c for c in required if c not in gdf.columns]
+    if missing:
+        raise LayerError(
+            [Problem(file=layer, message="column is missing", column=c) for c in missing]
+        )
+    if gdf.crs is None:
+        msg = f"{layer} layer has no CRS; set it (e.g. EPSG:32650) before mapping"
+        raise CoordinateError(msg)
+    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    if simplify_m > 0 and gdf.crs.is_projected and len(gdf):
+        # Simplify in metres, before reprojecting: a tolerance in degrees is not a distance.
+        gdf = gdf.set_geometry(gdf.geometry.simplify(simplify_m, preserve_topology=True))
+    return gdf.to_crs(4326)
+
+
+def _feature_collection(gdf: gpd.GeoDataFrame, props: Mapping[str, pd.Series]) -> dict[str, Any]:
+    """Return a GeoJSON FeatureCollection of ``props`` on ``gdf``'s geometry, rounded."""
+    columns = {k: v.to_numpy() for k, v in props.items()}
+    geometry = gdf.geometry.set_precision(COORD_GRID_DEG, mode="pointwise").to_numpy()
+    out = gpd.GeoDataFrame(columns, geometry=geometry, crs=4326)
+    # Feature ids 0..n-1 give folium a short key for its per-style switch.
+    return json.loads(out.to_json(na="null"))  # type: ignore[no-any-return]
+
+
+def _aliases(fields: Iterable[str], lang: Lang) -> list[str]:
+    return [escape(field_label(f, lang)) for f in fields]
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Return display strings: HTML-escaped (popups use innerHTML), blanks as "—"."""
+    s = values.astype("string").str.strip()
+    return s.mask(s.isna() | (s == ""), MISSING).map(escape).astype(object)
+
+
+def _count(values: pd.Series) -> pd.Series:
+    n = pd.to_numeric(values, errors="coerce").round().astype("Int64")
+    return n.astype("string").fillna(MISSING).astype(object)
+
+
+def _length(metres: pd.Series) -> pd.Series:
+    v = pd.to_numeric(metres, errors="coerce").astype(float)
+    text = np.where(v >= 1000, (v / 1000).map("{:.2f} km".format), v.map("{:.0f} m".format))
+    return pd.Series(text, index=metres.index, dtype=object).where(v.notna(), MISSING)

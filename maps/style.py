@@ -1,0 +1,241 @@
+"""Colours, line weights, symbols and bilingual labels shared by every map.
+
+Keeping them in one table means the legend, the layer control and the features on
+the map can never disagree about what a colour or a name stands for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from typing import Final, Literal, get_args
+
+Lang = Literal["zh", "en"]
+Symbol = Literal["line", "circle", "square", "triangle", "star", "outline"]
+
+LANGS: Final = frozenset(get_args(Lang))
+
+#: Page background instead of a tile layer: the maps must work without a tile server.
+BACKGROUND: Final = "#eef0ec"
+
+#: Road colour per OSM ``lit`` class; amber on light grey reads as "lit" at a glance,
+#: dark purple stays visible against it without looking like a lit road.
+LIT_COLOURS: Final[dict[str, str]] = {
+    "yes": "#e69500",
+    "no": "#3b1f5c",
+    "unknown": "#9e9e9e",
+}
+
+#: Line weight (px) per OSM ``highway`` class; ``*_link`` roads use their parent's weight.
+ROAD_WEIGHTS: Final[dict[str, float]] = {
+    "motorway": 6.0,
+    "trunk": 5.5,
+    "primary": 5.0,
+    "secondary": 4.0,
+    "tertiary": 3.5,
+    "unclassified": 2.5,
+    "residential": 2.5,
+    "living_street": 2.0,
+    "service": 1.8,
+    "track": 1.4,
+    "path": 1.2,
+    "footway": 1.2,
+    "cycleway": 1.2,
+    "bridleway": 1.2,
+    "steps": 1.2,
+}
+DEFAULT_ROAD_WEIGHT: Final = 2.0
+
+VILLAGE_COLOURS: Final[dict[str, str]] = {"village": "#2e7d32", "community": "#00838f"}
+STATION_COLOURS: Final[dict[str, str]] = {"station": "#0d47a1", "post": "#1e88e5"}
+STATION_SYMBOLS: Final[dict[str, Symbol]] = {"station": "square", "post": "triangle"}
+TEAM_COLOUR: Final = "#c62828"
+TEAM_SYMBOL: Final[Symbol] = "star"
+
+#: Shown in popups and tooltips where a value is missing.
+MISSING: Final = "—"
+
+#: key -> (Chinese, English). Layer names, field names and category values share it.
+LABELS: Final[dict[str, tuple[str, str]]] = {
+    # layers
+    "lit_roads": ("亮灯道路", "Lit roads"),
+    "unlit_roads": ("无灯道路", "Unlit roads"),
+    "unknown_roads": ("照明未知", "Lighting unknown"),
+    "villages": ("村庄与社区", "Villages & communities"),
+    "stations": ("派出所与警务室", "Police stations & posts"),
+    "teams": ("先锋队驻地", "Vanguard team bases"),
+    "legend": ("图例", "Legend"),
+    # fields
+    "name": ("名称", "Name"),
+    "code": ("区划代码", "Code"),
+    "households": ("户数", "Households"),
+    "population": ("人口", "Population"),
+    "kind": ("类型", "Kind"),
+    "township": ("乡镇/街道", "Township"),
+    "id": ("编号", "ID"),
+    "members": ("队员人数", "Members"),
+    "home_unit": ("所属单位", "Home unit"),
+    "skills": ("技能", "Skills"),
+    "highway": ("道路等级", "Road class"),
+    "lit": ("照明", "Lighting"),
+    "length": ("长度", "Length"),
+    # category values
+    "village": ("村", "village"),
+    "community": ("社区", "community"),
+    "station": ("派出所", "police station"),
+    "post": ("警务室", "police post"),
+    "village_area": ("村界", "village boundary"),
+    "yes": ("有路灯", "lit"),
+    "no": ("无路灯", "unlit"),
+    "unknown": ("未知", "unknown"),
+}
+
+
+def check_lang(lang: str) -> Lang:
+    """Return ``lang`` if it is a supported label language.
+
+    Parameters
+    ----------
+    lang
+        Language code asked for by the caller.
+
+    Returns
+    -------
+    Lang
+        The same code, narrowed for the type checker.
+
+    Raises
+    ------
+    ValueError
+        If the language has no label column.
+    """
+    if lang not in LANGS:
+        msg = f"unsupported map language {lang!r}; choose one of {sorted(LANGS)}"
+        raise ValueError(msg)
+    return lang  # type: ignore[return-value]
+
+
+def layer_label(key: str, lang: Lang) -> str:
+    """Return a layer or legend name: bilingual for ``"zh"``, English only for ``"en"``.
+
+    The Chinese page keeps an English gloss so that developers and visiting
+    colleagues can read the same map the officers use.
+
+    Parameters
+    ----------
+    key
+        Key in :data:`LABELS`.
+    lang
+        Label language.
+
+    Returns
+    -------
+    str
+        For example ``"亮灯道路 / Lit roads"`` or ``"Lit roads"``.
+    """
+    zh, en = LABELS[key]
+    return f"{zh} / {en}" if lang == "zh" else en
+
+
+def field_label(key: str, lang: Lang) -> str:
+    """Return a short, single-language label for popup fields and category values.
+
+    Parameters
+    ----------
+    key
+        Key in :data:`LABELS`; unknown keys (e.g. a new category) are returned as is.
+    lang
+        Label language.
+
+    Returns
+    -------
+    str
+        The label in the requested language.
+    """
+    pair = LABELS.get(key)
+    if pair is None:
+        return key
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def road_weight(highway: str | None) -> float:
+    """Return the line weight for an OSM ``highway`` value (``*_link`` as its parent).
+
+    Parameters
+    ----------
+    highway
+        OSM ``highway`` tag, or None.
+
+    Returns
+    -------
+    float
+        Line weight in pixels.
+    """
+    if not highway:
+        return DEFAULT_ROAD_WEIGHT
+    return ROAD_WEIGHTS.get(highway.removesuffix("_link"), DEFAULT_ROAD_WEIGHT)
+
+
+def symbol_svg(symbol: Symbol, colour: str, *, size: int = 16, weight: float = 3.0) -> str:
+    """Return an inline SVG for a legend swatch or a DivIcon marker.
+
+    Markers and legend draw from this one function so they always look alike, and
+    inline SVG needs no icon font or image file (the pages must work offline).
+
+    Parameters
+    ----------
+    symbol
+        Shape to draw.
+    colour
+        CSS colour of the shape.
+    size
+        Width and height in pixels.
+    weight
+        Stroke width of a ``"line"`` swatch, in pixels.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element.
+    """
+    c = escape(colour, quote=True)
+    white = 'stroke="#fff" stroke-width="1.5"'
+    shapes: dict[Symbol, str] = {
+        "line": (
+            f'<line x1="1" y1="8" x2="15" y2="8" stroke="{c}" '
+            f'stroke-width="{min(weight, 8.0):g}" stroke-linecap="round"/>'
+        ),
+        "circle": f'<circle cx="8" cy="8" r="5" fill="{c}" {white}/>',
+        "square": f'<rect x="2" y="2" width="12" height="12" rx="1.5" fill="{c}" {white}/>',
+        "triangle": f'<path d="M8 1.5 L15 14 L1 14 Z" fill="{c}" {white}/>',
+        "star": (
+            '<path d="M8 0.8 L10.1 5.6 L15.3 6.1 L11.4 9.6 L12.5 14.8 L8 12.1 '
+            f'L3.5 14.8 L4.6 9.6 L0.7 6.1 L5.9 5.6 Z" fill="{c}" {white}/>'
+        ),
+        "outline": (
+            f'<rect x="2" y="3" width="12" height="10" fill="{c}" fill-opacity="0.08" '
+            f'stroke="{c}" stroke-width="1.5" stroke-dasharray="3 1.5"/>'
+        ),
+    }
+    return (
+        f'<svg width="{size}" height="{size}" '
+        f'viewBox="0 0 16 16" aria-hidden="true">{shapes[symbol]}</svg>'
+    )
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """One legend row: a swatch and the text next to it."""
+
+    label: str
+    colour: str
+    symbol: Symbol
+    weight: float = 3.0
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            msg = "legend entry needs a label"
+            raise ValueError(msg)
+        if self.symbol not in get_args(Symbol):
+            msg = f"unknown legend symbol {self.symbol!r}; choose one of {get_args(Symbol)}"
+            raise ValueError(msg)
