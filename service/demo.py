@@ -14,11 +14,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pyproj
 
 from geo import layers, network, sample
 from geo.network import BuildOptions, Mode, NetworkSummary, ProgressFn, RoadNetwork
 from maps.offline import save_offline
 from maps.overview import overview_map
+from maps.style import Lang
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class SnapReport:
     flagged_names: tuple[str, ...]
 
 
-def load_area(files: sample.SampleFiles, crs: object) -> AreaLayers:
+def load_area(files: sample.SampleFiles, crs: pyproj.CRS) -> AreaLayers:
     """Read the sample's layer files with the user-facing readers, in ``crs``."""
     return AreaLayers(
         villages=layers.read_villages(files.villages, to_crs=crs),
@@ -131,7 +133,7 @@ def run_demo(
     mode: Mode = "car",
     cache_dir: Path | None = None,
     snap_max_m: float = 500.0,
-    lang: str = "zh",
+    lang: Lang = "zh",
     progress: ProgressFn | None = None,
 ) -> dict[str, object]:
     """Generate the sample district and write the demo outputs into ``out``.

@@ -91,3 +91,30 @@ def test_errors_exit_2_with_a_message(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["network", "build", "--osm", "x.osm", "--bbox", "1,2,3"])
     assert "--bbox must be WEST,SOUTH,EAST,NORTH" in capsys.readouterr().err
+
+
+def test_layers_check_lists_every_problem(tmp_path, capsys):
+    bad = tmp_path / "villages.csv"
+    bad.write_text(
+        "code,name,lon,lat\n"
+        "420199100201,甲村,114.3,30.9\n"
+        "42019910020,乙村,114.3,30.9\n"
+        "420199100203,丙村,abc,30.9\n"
+        "420199100201,丁村,114.3,95\n",
+        encoding="utf-8",
+    )
+    assert main(["layers", "check", str(bad), "--kind", "villages"]) == 1
+    out = capsys.readouterr().out
+    assert "row 2, column 'code'" in out  # 11 digits
+    assert "row 3, column 'lon'" in out  # not a number
+    assert "row 4, column 'lat'" in out  # out of range
+    assert "row 4, column 'code'" in out  # duplicate of row 1
+
+
+def test_layers_check_ok_and_attribute_only(tmp_path, capsys):
+    good = tmp_path / "list.csv"
+    good.write_text("code,name\n420199100201,甲村\n", encoding="utf-8")
+    assert main(["layers", "check", str(good), "--kind", "villages"]) == 1
+    capsys.readouterr()
+    assert main(["layers", "check", str(good), "--kind", "villages", "--attributes-only"]) == 0
+    assert "OK" in capsys.readouterr().out
