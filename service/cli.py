@@ -26,6 +26,7 @@ class Progress:
         self.quiet = quiet
 
     def __call__(self, message: str) -> None:
+        """Print one progress line."""
         if not self.quiet:
             print(f"[{time.perf_counter() - self.t0:6.1f}s] {message}", file=sys.stderr)
 
@@ -78,6 +79,7 @@ def format_network_summary(s: NetworkSummary) -> str:
 
 
 def cmd_network_build(args: argparse.Namespace) -> int:
+    """Build or load a network and print its summary."""
     polygon = Path(args.polygon).read_text(encoding="utf-8") if args.polygon else None
     opts = BuildOptions(mode=args.mode, bbox=args.bbox, polygon_wkt=polygon)
     cache = None if args.no_cache else (args.cache_dir or default_cache_dir())
@@ -91,6 +93,7 @@ def cmd_network_build(args: argparse.Namespace) -> int:
 
 
 def cmd_layers_check(args: argparse.Namespace) -> int:
+    """Validate a layer file; exit 1 when it has problems."""
     from geo.layers import check_layer
 
     kw: dict[str, object] = {}
@@ -113,6 +116,7 @@ def cmd_layers_check(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the demo job on the sample district."""
     from service.demo import run_demo
 
     out = Path(args.out)
@@ -134,6 +138,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    """Write the sample district's files."""
     from geo.sample import generate_sample
 
     files = generate_sample(Path(args.out), seed=args.seed)
