@@ -33,7 +33,8 @@ def osm_xml(nodes: dict[int, tuple[float, float]], ways: list[tuple[int, list[in
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="test">']
     for nid, (dx, dy) in nodes.items():
         lines.append(
-            f'<node id="{nid}" version="1" lat="{LAT0 + dy * DEG:.7f}" lon="{LON0 + dx * DEG:.7f}"/>'
+            f'<node id="{nid}" version="1" '
+            f'lat="{LAT0 + dy * DEG:.7f}" lon="{LON0 + dx * DEG:.7f}"/>'
         )
     for wid, refs, tags in ways:
         lines.append(f'<way id="{wid}" version="1">')
@@ -328,11 +329,11 @@ def test_cache_roundtrip_and_invalidation(write_osm, tmp_path):
     assert not first.source.from_cache
     assert second.source.from_cache
     pd.testing.assert_frame_equal(first.nodes, second.nodes)
-    pd.testing.assert_frame_equal(first.edges, second.edges, check_dtype=False)
+    pd.testing.assert_frame_equal(first.edges, second.edges)
     np.testing.assert_array_equal(first.coords, second.coords)
     assert first.crs == second.crs
     assert first.dropped == second.dropped
-    assert list(cache.glob("*.npz")) and not list(cache.glob(".tmp-*"))
+    assert list(cache.glob("*.net")) and not list(cache.glob(".tmp-*"))
     # Other options or other bytes make another entry.
     foot = load_network(path, BuildOptions(mode="foot"), cache_dir=cache)
     assert not foot.source.from_cache
@@ -341,7 +342,7 @@ def test_cache_roundtrip_and_invalidation(write_osm, tmp_path):
     assert not changed.source.from_cache
     assert sorted(changed.nodes["osmid"]) == [4, 5] != sorted(first.nodes["osmid"])
     # A corrupt cache file is rebuilt, not trusted.
-    for f in cache.glob("*.npz"):
+    for f in cache.glob("*.net"):
         f.write_bytes(b"broken")
     again = load_network(path, cache_dir=cache)
     assert not again.source.from_cache
