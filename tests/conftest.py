@@ -36,3 +36,19 @@ def shared_path(shared_data: Path):
         return path
 
     return get
+
+
+@pytest.fixture(scope="session")
+def sample_files(tmp_path_factory):
+    """The default synthetic sample district, written once per test session."""
+    from geo.sample import generate_sample
+
+    return generate_sample(tmp_path_factory.mktemp("sample"), seed=2023)
+
+
+@pytest.fixture(scope="session")
+def sample_net(sample_files):
+    """The sample district's car network."""
+    from geo.network import build_network
+
+    return build_network(sample_files.roads)

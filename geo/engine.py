@@ -1,0 +1,744 @@
+"""The travel-time engine: compressed sparse rows and scipy's Dijkstra, vectorised.
+
+One :class:`Engine` is compiled per road network (one travel mode) and answers every
+"how long from here to there" question in the product:
+
+- :meth:`Engine.matrix` — origins x destinations;
+- :meth:`Engine.nearest_facility` — each point's nearest facility, in ONE multi-source
+  search through a virtual super-source, whatever the number of facilities;
+- :meth:`Engine.reachable` — what is reachable within a time budget (isochrones);
+- :meth:`Engine.path` — the node sequence and road geometry of a fastest route.
+
+Places are given either as node rows of the network (``np.ndarray`` of ints) or as
+:class:`Located` points (from :meth:`Engine.locate`), which sit part-way along an edge.
+A located point can be entered or left through both ends of its edge where the road is
+two-way, and the off-road gap to the snapped road point is walked at ``offroad_kmh``.
+Points whose snap is flagged (too far from any road) and pairs with no route get an
+explicit status and NaN time — never a silent 0 or inf.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from geo.errors import PinganError
+from geo.network import RoadNetwork, SnapResult, snap_geometries, snap_points
+
+
+class EngineError(PinganError):
+    """A routing request is invalid (bad ids, shapes or parameters)."""
+
+
+#: Status codes of every travel-time answer.
+STATUS: tuple[str, ...] = (
+    "ok",
+    "origin_off_network",
+    "destination_off_network",
+    "no_route",
+    "beyond_limit",
+)
+OK, ORIGIN_OFF, DEST_OFF, NO_ROUTE, BEYOND = range(5)
+
+#: Upper bound on the dense distance block held at once (rows x nodes x 8 bytes).
+_BLOCK_BYTES = 256 * 2**20
+
+
+@dataclass(frozen=True)
+class EngineParams:
+    """Tunables of the engine.
+
+    ``offroad_kmh`` is the speed of the leg between a point and its snapped road point
+    (walking from the car to a village centre); ``None`` leaves that leg out.
+    ``max_snap_m`` is the snapping threshold beyond which a point is off-network.
+    """
+
+    max_snap_m: float = 500.0
+    offroad_kmh: float | None = 5.0
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.max_snap_m) and self.max_snap_m > 0):
+            msg = f"max_snap_m must be a positive number, got {self.max_snap_m}"
+            raise EngineError(msg)
+        if self.offroad_kmh is not None and not (
+            np.isfinite(self.offroad_kmh) and self.offroad_kmh > 0
+        ):
+            msg = f"offroad_kmh must be positive or None, got {self.offroad_kmh}"
+            raise EngineError(msg)
+
+
+@dataclass(frozen=True, eq=False)
+class Located:
+    """Points placed on the network: up to two anchor nodes each, with access costs.
+
+    ``out_node``/``out_cost`` (n, 2): nodes a trip *leaving* the point can reach first
+    and the seconds to get there; ``in_node``/``in_cost``: nodes from which a trip
+    *arriving* at the point enters its edge, and the seconds from there. Missing anchors
+    have node -1 and cost inf. ``edge``/``along_m`` locate the point on its edge, for
+    trips between two points on the same road. ``snap`` is the snapping record.
+    """
+
+    out_node: np.ndarray
+    out_cost: np.ndarray
+    in_node: np.ndarray
+    in_cost: np.ndarray
+    edge: np.ndarray
+    along_frac: np.ndarray
+    off_network: np.ndarray
+    snap: SnapResult | None = None
+
+    def __len__(self) -> int:
+        return len(self.edge)
+
+
+@dataclass(frozen=True, eq=False)
+class TravelTimes:
+    """An origins x destinations travel-time table.
+
+    ``seconds`` is NaN wherever ``status`` is not ``"ok"``; ``status`` holds codes into
+    :data:`STATUS`.
+    """
+
+    seconds: np.ndarray
+    status: np.ndarray
+    STATUS: ClassVar[tuple[str, ...]] = STATUS
+
+    def __post_init__(self) -> None:
+        if self.seconds.shape != self.status.shape:
+            msg = "seconds and status must have the same shape"
+            raise EngineError(msg)
+        bad = np.isfinite(self.seconds) != (self.status == OK)
+        if bad.any():
+            msg = "every finite time must be 'ok' and every 'ok' time finite"
+            raise EngineError(msg)
+
+    @property
+    def minutes(self) -> np.ndarray:
+        """Travel times in minutes (NaN where unreachable)."""
+        return self.seconds / 60.0
+
+    @property
+    def reachable(self) -> np.ndarray:
+        """Boolean mask of pairs with a route."""
+        return self.status == OK
+
+    def status_names(self) -> np.ndarray:
+        """Return the status of each pair as text."""
+        return np.asarray(STATUS, dtype=object)[self.status]
+
+
+@dataclass(frozen=True, eq=False)
+class NearestFacility:
+    """Each point's nearest facility and the travel time from it.
+
+    ``facility`` is the facility's row (-1 when unreachable); ``seconds`` NaN then, with
+    the reason in ``status``.
+    """
+
+    facility: np.ndarray
+    seconds: np.ndarray
+    status: np.ndarray
+
+    def __post_init__(self) -> None:
+        ok = self.status == OK
+        if (np.isfinite(self.seconds) != ok).any() or ((self.facility >= 0) != ok).any():
+            msg = "facility, seconds and status disagree"
+            raise EngineError(msg)
+
+    @property
+    def minutes(self) -> np.ndarray:
+        """Travel times in minutes (NaN where unreachable)."""
+        return self.seconds / 60.0
+
+    def status_names(self) -> np.ndarray:
+        """Return the status of each point as text."""
+        return np.asarray(STATUS, dtype=object)[self.status]
+
+
+@dataclass(frozen=True, eq=False)
+class Reach:
+    """What is reachable within ``limit_s`` from a set of sources.
+
+    ``node_seconds`` per node (NaN beyond the limit); ``edge_fraction`` per edge: the
+    share of the edge, from its start, that can be reached (0 to 1).
+    """
+
+    limit_s: float
+    node_seconds: np.ndarray
+    edge_fraction: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Route:
+    """A fastest route: node rows, edge rows, time, length and road geometry."""
+
+    nodes: np.ndarray
+    edges: np.ndarray
+    seconds: float
+    length_m: float
+    geometry: shapely.LineString | None
+    status: str
+
+    @property
+    def found(self) -> bool:
+        """Whether a route exists."""
+        return self.status == "ok"
+
+
+@dataclass(eq=False)
+class Engine:
+    """Travel times on one road network, compiled to CSR once.
+
+    Parameters
+    ----------
+    net
+        The road network (one travel mode).
+    params
+        Snapping threshold and off-road speed.
+    weight
+        Edge column with the cost in seconds; closed roads may carry NaN or inf there
+        (they are left out of the graph).
+    """
+
+    net: RoadNetwork
+    params: EngineParams = field(default_factory=EngineParams)
+    weight: str = "travel_time_s"
+
+    def __post_init__(self) -> None:
+        e = self.net.edges
+        if self.weight not in e.columns:
+            msg = f"edge weight column {self.weight!r} not in the network"
+            raise EngineError(msg)
+        t = e[self.weight].to_numpy(dtype=float)
+        if (t < 0).any():
+            msg = f"edge weight {self.weight!r} has negative values"
+            raise EngineError(msg)
+        self.n_nodes = len(self.net.nodes)
+        self.u = e["u"].to_numpy(dtype=np.int64)
+        self.v = e["v"].to_numpy(dtype=np.int64)
+        self.length = e["length_m"].to_numpy(dtype=float)
+        self.open = np.isfinite(t)
+        # A sparse matrix cannot store a zero weight, so nudge zero-cost edges.
+        self.time = np.where(self.open, np.maximum(t, 1e-9), np.inf)
+        self.graph = _csr(self.u[self.open], self.v[self.open], self.time[self.open], self.n_nodes)
+        self.twin = _twins(e)
+
+    # ------------------------------------------------------------ locating
+
+    def locate(self, x: np.ndarray, y: np.ndarray) -> Located:
+        """Snap points given in the network's CRS and anchor them to the graph."""
+        snap = snap_points(self.net, x, y, max_distance_m=self.params.max_snap_m)
+        return self._anchor(snap)
+
+    def locate_geometries(self, geometry: pd.Series) -> Located:
+        """Snap a GeoSeries (any CRS; polygons by a point inside) and anchor it."""
+        snap = snap_geometries(self.net, geometry, max_distance_m=self.params.max_snap_m)
+        return self._anchor(snap)
+
+    def _anchor(self, snap: SnapResult) -> Located:
+        n = len(snap.edge)
+        off = snap.flagged.copy()
+        e = np.where(off, 0, snap.edge)
+        frac = np.where(off, 0.0, snap.along_m / np.maximum(self.length[e], 1e-12))
+        frac = np.clip(np.nan_to_num(frac), 0.0, 1.0)
+        if self.params.offroad_kmh is None:
+            walk = np.zeros(n)
+        else:
+            walk = np.nan_to_num(snap.distance_m) / (self.params.offroad_kmh / 3.6)
+        t = self.time[e]
+        tw = self.twin[e]
+        has_tw = (tw >= 0) & self.open[np.maximum(tw, 0)]
+        t_tw = np.where(has_tw, self.time[np.maximum(tw, 0)], np.inf)
+        # On a closed edge only the twin direction (if open) still carries the point.
+        t = np.where(self.open[e], t, np.inf)
+        out_node = np.column_stack([self.v[e], self.u[e]])
+        out_cost = np.column_stack([(1 - frac) * t, frac * t_tw]) + walk[:, None]
+        in_node = np.column_stack([self.u[e], self.v[e]])
+        in_cost = np.column_stack([frac * t, (1 - frac) * t_tw]) + walk[:, None]
+        out_cost[~np.isfinite(out_cost)] = np.inf
+        in_cost[~np.isfinite(in_cost)] = np.inf
+        out_node = np.where(np.isfinite(out_cost), out_node, -1)
+        in_node = np.where(np.isfinite(in_cost), in_node, -1)
+        out_node[off] = -1
+        in_node[off] = -1
+        out_cost[off] = np.inf
+        in_cost[off] = np.inf
+        return Located(
+            out_node=out_node,
+            out_cost=out_cost,
+            in_node=in_node,
+            in_cost=in_cost,
+            edge=np.where(off, -1, snap.edge),
+            along_frac=frac,
+            off_network=off,
+            snap=snap,
+        )
+
+    def _as_located(self, where: Located | np.ndarray, name: str) -> Located:
+        if isinstance(where, Located):
+            return where
+        nodes = np.asarray(where)
+        if nodes.ndim != 1 or nodes.dtype.kind not in "iu":
+            msg = f"{name} must be a Located set or a 1-D array of node rows"
+            raise EngineError(msg)
+        bad = (nodes < 0) | (nodes >= self.n_nodes)
+        if bad.any():
+            msg = f"{name} has node rows outside 0..{self.n_nodes - 1}: {nodes[bad][:5].tolist()}"
+            raise EngineError(msg)
+        n = len(nodes)
+        anchor = np.column_stack([nodes, np.full(n, -1)]).astype(np.int64)
+        cost = np.column_stack([np.zeros(n), np.full(n, np.inf)])
+        return Located(
+            out_node=anchor,
+            out_cost=cost,
+            in_node=anchor.copy(),
+            in_cost=cost.copy(),
+            edge=np.full(n, -1),
+            along_frac=np.zeros(n),
+            off_network=np.zeros(n, dtype=bool),
+        )
+
+    # ------------------------------------------------------------ searches
+
+    def _check_limit(self, limit: float | None) -> float:
+        if limit is None:
+            return np.inf
+        if not (np.isfinite(limit) and limit > 0):
+            msg = f"limit must be a positive number of seconds, got {limit}"
+            raise EngineError(msg)
+        return float(limit)
+
+    def one_to_all(self, source: int, *, limit: float | None = None) -> np.ndarray:
+        """Return seconds from node row ``source`` to every node (inf where unreachable)."""
+        if not 0 <= int(source) < self.n_nodes:
+            msg = f"source node row {source} is outside 0..{self.n_nodes - 1}"
+            raise EngineError(msg)
+        lim = self._check_limit(limit)
+        return np.asarray(csgraph.dijkstra(self.graph, indices=int(source), limit=lim))
+
+    def matrix(
+        self,
+        origins: Located | np.ndarray,
+        destinations: Located | np.ndarray,
+        *,
+        limit: float | None = None,
+    ) -> TravelTimes:
+        """Return travel times (seconds) from every origin to every destination.
+
+        One Dijkstra per distinct origin anchor node, run in blocks so memory stays
+        bounded, then a vectorised min over the anchor combinations.
+        """
+        o = self._as_located(origins, "origins")
+        d = self._as_located(destinations, "destinations")
+        lim = self._check_limit(limit)
+        n_o, n_d = len(o), len(d)
+        src = np.unique(o.out_node[o.out_node >= 0])
+        dst = np.unique(d.in_node[d.in_node >= 0])
+        best = np.full((n_o, n_d), np.inf)
+        if len(src) and len(dst):
+            src_pos = np.searchsorted(src, np.maximum(o.out_node, 0))
+            dst_pos = np.searchsorted(dst, np.maximum(d.in_node, 0))
+            rows = max(1, _BLOCK_BYTES // (8 * max(self.n_nodes, 1)))
+            sub = np.empty((len(src), len(dst)))
+            for start in range(0, len(src), rows):
+                block = csgraph.dijkstra(self.graph, indices=src[start : start + rows], limit=lim)
+                sub[start : start + rows] = np.asarray(block)[:, dst]
+            for a in range(2):
+                for b in range(2):
+                    cand = (
+                        o.out_cost[:, a, None]
+                        + sub[src_pos[:, a]][:, dst_pos[:, b]]
+                        + d.in_cost[None, :, b]
+                    )
+                    np.minimum(best, cand, out=best)
+        direct_i, direct_j, direct_t = self._same_edge(o, d)
+        if len(direct_i):
+            best[direct_i, direct_j] = np.minimum(best[direct_i, direct_j], direct_t)
+        if np.isfinite(lim):
+            best[best > lim] = np.inf
+        status = np.full((n_o, n_d), OK, dtype=np.int8)
+        status[~np.isfinite(best)] = BEYOND if np.isfinite(lim) else NO_ROUTE
+        status[:, d.off_network] = DEST_OFF
+        status[o.off_network, :] = ORIGIN_OFF
+        seconds = np.where(status == OK, best, np.nan)
+        return TravelTimes(seconds=seconds, status=status)
+
+    def _same_edge(self, o: Located, d: Located) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Trips between two points on the same road that need no node at all."""
+        if (o.edge < 0).all() or (d.edge < 0).all():
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        # Express both on the edge and on its twin, then match by edge.
+        rows = []
+        for loc in (o, d):
+            on = loc.edge >= 0
+            idx = np.flatnonzero(on)
+            e = loc.edge[on]
+            f = loc.along_frac[on]
+            tw = self.twin[e]
+            has = tw >= 0
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "i": np.concatenate([idx, idx[has]]),
+                        "edge": np.concatenate([e, tw[has]]),
+                        "frac": np.concatenate([f, 1.0 - f[has]]),
+                    }
+                )
+            )
+        m = rows[0].merge(rows[1], on="edge", suffixes=("_o", "_d"))
+        m = m[m["frac_d"] >= m["frac_o"]]
+        if m.empty:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        edge = m["edge"].to_numpy()
+        t = (m["frac_d"].to_numpy() - m["frac_o"].to_numpy()) * self.time[edge]
+        i = m["i_o"].to_numpy()
+        j = m["i_d"].to_numpy()
+        walk_o = _walk(o, self.params, i)
+        walk_d = _walk(d, self.params, j)
+        return i, j, t + walk_o + walk_d
+
+    def nearest_facility(
+        self,
+        points: Located | np.ndarray,
+        facilities: Located | np.ndarray,
+        *,
+        limit: float | None = None,
+    ) -> NearestFacility:
+        """Return, for each point, the facility that reaches it fastest.
+
+        All facilities seed ONE Dijkstra through a virtual super-source whose edges to
+        each facility's anchor nodes carry the facility's access cost; the facility of
+        each node is then found by following predecessors back to the super-source.
+        """
+        p = self._as_located(points, "points")
+        f = self._as_located(facilities, "facilities")
+        lim = self._check_limit(limit)
+        n = self.n_nodes
+        n_p = len(p)
+        if len(f) == 0:
+            msg = "no facilities given"
+            raise EngineError(msg)
+        seed_node = f.out_node.ravel()
+        seed_cost = f.out_cost.ravel()
+        seed_fac = np.repeat(np.arange(len(f)), 2)
+        ok = seed_node >= 0
+        seed_node, seed_cost, seed_fac = seed_node[ok], seed_cost[ok], seed_fac[ok]
+        # Per node, keep the cheapest seed (ties: lowest facility row).
+        order = np.lexsort((seed_fac, seed_cost, seed_node))
+        seed_node, seed_cost, seed_fac = seed_node[order], seed_cost[order], seed_fac[order]
+        first = np.ones(len(seed_node), dtype=bool)
+        first[1:] = seed_node[1:] != seed_node[:-1]
+        seed_node, seed_cost, seed_fac = seed_node[first], seed_cost[first], seed_fac[first]
+
+        best = np.full(n_p, np.inf)
+        fac = np.full(n_p, -1, dtype=np.int64)
+        if len(seed_node):
+            dist, pred = _super_search(self.graph, seed_node, seed_cost, lim)
+            node_fac = _root_facility(pred, n, seed_node, seed_fac)
+            for b in range(2):
+                nodes = p.in_node[:, b]
+                has = nodes >= 0
+                cand = np.full(n_p, np.inf)
+                cand[has] = dist[nodes[has]] + p.in_cost[has, b]
+                better = cand < best
+                best[better] = cand[better]
+                fac[better] = node_fac[nodes[better]]
+        di, dj, dt = self._same_edge(f, p)
+        if len(di):
+            order = np.lexsort((di, dt, dj))
+            di, dj, dt = di[order], dj[order], dt[order]
+            firstj = np.ones(len(dj), dtype=bool)
+            firstj[1:] = dj[1:] != dj[:-1]
+            di, dj, dt = di[firstj], dj[firstj], dt[firstj]
+            better = dt < best[dj]
+            best[dj[better]] = dt[better]
+            fac[dj[better]] = di[better]
+        if np.isfinite(lim):
+            best[best > lim] = np.inf
+        status = np.full(n_p, OK, dtype=np.int8)
+        status[~np.isfinite(best)] = BEYOND if np.isfinite(lim) else NO_ROUTE
+        status[p.off_network] = DEST_OFF
+        if f.off_network.all():
+            status[:] = ORIGIN_OFF
+        good = status == OK
+        return NearestFacility(
+            facility=np.where(good, fac, -1),
+            seconds=np.where(good, best, np.nan),
+            status=status,
+        )
+
+    def reachable(self, sources: Located | np.ndarray, limit: float) -> Reach:
+        """Return node times and the reachable share of every edge within ``limit`` s.
+
+        Multi-source: a node's time is from whichever source reaches it first.
+        """
+        s = self._as_located(sources, "sources")
+        lim = self._check_limit(limit)
+        n = self.n_nodes
+        seed = s.out_node.ravel()
+        cost = s.out_cost.ravel()
+        ok = (seed >= 0) & (cost <= lim)
+        node_t = np.full(n, np.inf)
+        if ok.any():
+            node_t, _ = _super_search(self.graph, *_cheapest(seed[ok], cost[ok]), lim)
+        # Share of each edge reachable from its start node within the remaining budget.
+        t_u = node_t[self.u]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.where(self.open, (lim - t_u) / self.time, 0.0)
+        frac = np.clip(np.nan_to_num(frac, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+        # Sources on an edge reach part of their own edge without passing a node.
+        on = s.edge >= 0
+        if on.any():
+            e = s.edge[on]
+            walk = _walk(s, self.params, np.flatnonzero(on))
+            budget = np.maximum(lim - walk, 0.0)
+            reach_to = np.minimum(1.0, s.along_frac[on] + budget / self.time[e])
+            np.maximum.at(frac, e, np.where(self.open[e], reach_to, 0.0))
+        node_s = np.where(np.isfinite(node_t), node_t, np.nan)
+        return Reach(limit_s=lim, node_seconds=node_s, edge_fraction=frac)
+
+    def path(self, origin: Located | np.ndarray, destination: Located | np.ndarray) -> Route:
+        """Return the fastest route between one origin and one destination."""
+        o = self._as_located(origin, "origin")
+        d = self._as_located(destination, "destination")
+        if len(o) != 1 or len(d) != 1:
+            msg = "path takes exactly one origin and one destination"
+            raise EngineError(msg)
+        empty = np.zeros(0, np.int64)
+        if o.off_network[0]:
+            return Route(empty, empty, np.nan, np.nan, None, "origin_off_network")
+        if d.off_network[0]:
+            return Route(empty, empty, np.nan, np.nan, None, "destination_off_network")
+        n = self.n_nodes
+        dist, pred = _super_search(self.graph, *_cheapest(o.out_node[0], o.out_cost[0]), np.inf)
+        via = np.where(d.in_node[0] >= 0, dist[np.maximum(d.in_node[0], 0)] + d.in_cost[0], np.inf)
+        b = int(np.argmin(via))
+        total = float(via[b])
+        direct = self._direct_leg(o, d)
+        if direct is not None and direct[0] <= total:
+            t, e, fo, fd = direct
+            leg = _join([_coords_of(_substring(self.net, e, fo, fd))])
+            length = float((fd - fo) * self.length[e])
+            return Route(empty, np.array([e]), t, length, leg, "ok")
+        if not np.isfinite(total):
+            return Route(empty, empty, np.nan, np.nan, None, "no_route")
+        end = int(d.in_node[0, b])
+        chain = [end]
+        while pred[chain[-1]] != n and pred[chain[-1]] >= 0:
+            chain.append(int(pred[chain[-1]]))
+        nodes = np.array(chain[::-1], dtype=np.int64)
+        edges = self._edges_between(nodes[:-1], nodes[1:])
+        parts: list[np.ndarray] = []
+        length = float(self.length[edges].sum()) if len(edges) else 0.0
+        # Leg from the origin point to its first node, along its edge.
+        if o.edge[0] >= 0:
+            e0 = int(o.edge[0])
+            f0 = o.along_frac[0]
+            if nodes[0] == self.v[e0] and o.out_node[0, 0] == nodes[0]:
+                parts.append(_coords_of(_substring(self.net, e0, f0, 1.0)))
+                length += (1 - f0) * self.length[e0]
+            else:
+                tw = int(self.twin[e0])
+                parts.append(_coords_of(_substring(self.net, tw, 1 - f0, 1.0)))
+                length += f0 * self.length[e0]
+        for e in edges:
+            parts.append(self.net.coords[self.net.offsets[e] : self.net.offsets[e + 1]])
+        if d.edge[0] >= 0:
+            e1 = int(d.edge[0])
+            f1 = d.along_frac[0]
+            if b == 0:
+                parts.append(_coords_of(_substring(self.net, e1, 0.0, f1)))
+                length += f1 * self.length[e1]
+            else:
+                tw = int(self.twin[e1])
+                parts.append(_coords_of(_substring(self.net, tw, 0.0, 1 - f1)))
+                length += (1 - f1) * self.length[e1]
+        geom = _join(parts)
+        return Route(nodes, edges, total, length, geom, "ok")
+
+    def _direct_leg(self, o: Located, d: Located) -> tuple[float, int, float, float] | None:
+        """Return (seconds, edge, from, to) for a trip along one road, if there is one."""
+        if o.edge[0] < 0 or d.edge[0] < 0:
+            return None
+        best: tuple[float, int, float, float] | None = None
+        for e, fo in (
+            (int(o.edge[0]), o.along_frac[0]),
+            (int(self.twin[o.edge[0]]), 1 - o.along_frac[0]),
+        ):
+            if e < 0 or not self.open[e]:
+                continue
+            if d.edge[0] == e:
+                fd = d.along_frac[0]
+            elif self.twin[d.edge[0]] == e:
+                fd = 1 - d.along_frac[0]
+            else:
+                continue
+            if fd < fo:
+                continue
+            idx = np.array([0])
+            t = (
+                (fd - fo) * self.time[e]
+                + _walk(o, self.params, idx)[0]
+                + _walk(d, self.params, idx)[0]
+            )
+            if best is None or t < best[0]:
+                best = (float(t), e, float(fo), float(fd))
+        return best
+
+    def _edges_between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Return the cheapest open edge from each ``a`` to ``b``."""
+        if len(a) == 0:
+            return np.zeros(0, np.int64)
+        key = self.u * self.n_nodes + self.v
+        t = np.where(self.open, self.time, np.inf)
+        order = np.lexsort((t, key))
+        sk = key[order]
+        want = a * self.n_nodes + b
+        pos = np.searchsorted(sk, want)
+        found = (pos < len(sk)) & (sk[np.minimum(pos, len(sk) - 1)] == want)
+        if not found.all():
+            msg = "route uses a node pair with no edge (graph and predecessors disagree)"
+            raise EngineError(msg)
+        return order[pos]
+
+    def memory_bytes(self) -> int:
+        """Bytes held by the compiled engine and the network arrays it reads."""
+        g = self.graph
+        own = g.data.nbytes + g.indices.nbytes + g.indptr.nbytes
+        own += sum(a.nbytes for a in (self.u, self.v, self.length, self.time, self.twin, self.open))
+        net = self.net
+        shared = net.coords.nbytes + net.offsets.nbytes
+        shared += int(net.nodes.memory_usage(deep=True).sum())
+        shared += int(net.edges.memory_usage(deep=True).sum())
+        return int(own + shared)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sparse.csr_matrix:
+    """Node x node CSR with the cheapest of any parallel edges."""
+    order = np.lexsort((w, v, u))
+    u, v, w = u[order], v[order], w[order]
+    first = np.ones(len(u), dtype=bool)
+    first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+    return sparse.csr_matrix((w[first], (u[first], v[first])), shape=(n, n))
+
+
+def _twins(e: pd.DataFrame) -> np.ndarray:
+    """Return, per edge, the edge running the same road the other way (-1 if none)."""
+    df = pd.DataFrame(
+        {
+            "i": np.arange(len(e)),
+            "u": e["u"].to_numpy(),
+            "v": e["v"].to_numpy(),
+            "osmid": e["osmid"].to_numpy(),
+            "len": np.round(e["length_m"].to_numpy(), 3),
+        }
+    )
+    back = df.rename(columns={"u": "v", "v": "u", "i": "j"})
+    m = df.merge(back, on=["u", "v", "osmid", "len"]).drop_duplicates("i")
+    twin = np.full(len(e), -1, dtype=np.int64)
+    twin[m["i"].to_numpy()] = m["j"].to_numpy()
+    # A self-loop's "twin" found this way is itself; that is no other direction.
+    twin[twin == np.arange(len(e))] = -1
+    return twin
+
+
+def _cheapest(nodes: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ok = nodes >= 0
+    nodes, cost = nodes[ok], cost[ok]
+    order = np.lexsort((cost, nodes))
+    nodes, cost = nodes[order], cost[order]
+    first = np.ones(len(nodes), dtype=bool)
+    first[1:] = nodes[1:] != nodes[:-1]
+    return nodes[first], cost[first]
+
+
+#: Added to every super-source edge (then taken off again): a zero start cost would
+#: vanish from the sparse matrix, and a uniform shift leaves every comparison intact.
+_SHIFT = 1.0
+
+
+def _super_search(
+    g: sparse.csr_matrix, seeds: np.ndarray, costs: np.ndarray, limit: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dijkstra from a virtual node ``n`` linked to each seed with its start cost.
+
+    Returns per-node seconds (inf where unreached) and predecessors (``n`` marks a seed
+    reached directly from the super-source).
+    """
+    n = g.shape[0]
+    aug = _with_super_source(g, seeds, costs + _SHIFT)
+    dist, pred = csgraph.dijkstra(aug, indices=n, return_predecessors=True, limit=limit + _SHIFT)
+    return np.asarray(dist)[:n] - _SHIFT, np.asarray(pred)[:n]
+
+
+def _with_super_source(
+    g: sparse.csr_matrix, seeds: np.ndarray, costs: np.ndarray
+) -> sparse.csr_matrix:
+    """Append node ``n`` with an edge to each seed node carrying ``costs``.
+
+    Built directly in CSR form (one extra row) so it costs one copy of the arrays.
+    """
+    n = g.shape[0]
+    order = np.argsort(seeds)
+    indptr = np.concatenate([g.indptr, [g.indptr[-1] + len(seeds)]])
+    indices = np.concatenate([g.indices, seeds[order].astype(g.indices.dtype)])
+    data = np.concatenate([g.data, costs[order]])
+    out = sparse.csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
+    return out
+
+
+def _root_facility(
+    pred: np.ndarray, n: int, seed_node: np.ndarray, seed_fac: np.ndarray
+) -> np.ndarray:
+    """Label each node with the facility whose seed its shortest-path tree hangs from."""
+    # Seed nodes have the super-source as predecessor; follow predecessors by pointer
+    # jumping (doubling) until every reached node points at a seed node.
+    root = np.where(pred == n, np.arange(n), pred)
+    root = np.where(root < 0, -1, root)
+    for _ in range(64):
+        nxt = np.where(root >= 0, root[np.maximum(root, 0)], -1)
+        if np.array_equal(nxt, root):
+            break
+        root = nxt
+    fac_of_seed = np.full(n, -1, dtype=np.int64)
+    fac_of_seed[seed_node] = seed_fac
+    return np.where(root >= 0, fac_of_seed[np.maximum(root, 0)], -1)
+
+
+def _walk(loc: Located, params: EngineParams, idx: np.ndarray) -> np.ndarray:
+    if params.offroad_kmh is None or loc.snap is None:
+        return np.zeros(len(idx))
+    return np.nan_to_num(loc.snap.distance_m[idx]) / (params.offroad_kmh / 3.6)
+
+
+def _substring(net: RoadNetwork, edge: int, f0: float, f1: float) -> shapely.Geometry:
+    from shapely.ops import substring
+
+    line = shapely.LineString(net.coords[net.offsets[edge] : net.offsets[edge + 1]])
+    return substring(line, f0, f1, normalized=True)
+
+
+def _coords_of(geom: shapely.Geometry) -> np.ndarray:
+    return np.asarray(shapely.get_coordinates(geom))
+
+
+def _join(parts: list[np.ndarray]) -> shapely.LineString | None:
+    pts = [p for p in parts if len(p)]
+    if not pts:
+        return None
+    allp = np.vstack(pts)
+    keep = np.ones(len(allp), dtype=bool)
+    keep[1:] = np.any(allp[1:] != allp[:-1], axis=1)
+    allp = allp[keep]
+    if len(allp) < 2:
+        allp = np.vstack([allp, allp])
+    return shapely.LineString(allp)
