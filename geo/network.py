@@ -45,7 +45,7 @@ MODES: tuple[Mode, ...] = ("car", "motorbike", "foot")
 LitClass = Literal["yes", "no", "unknown"]
 
 #: Bump when the cached arrays change meaning, so stale caches are rebuilt, not misread.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 #: Highway classes that are never routable, whatever the mode.
 _NOT_ROADS = frozenset(
@@ -277,7 +277,8 @@ class RoadNetwork:
 
     ``nodes`` columns: ``osmid``, ``x``, ``y`` (working CRS, metres), ``lon``, ``lat``.
     ``edges`` columns: ``u``, ``v`` (row positions in ``nodes``), ``key``, ``osmid`` (the
-    first OSM way of the edge), ``highway``, ``name``, ``lit`` (yes/no/unknown),
+    first OSM way of the edge), ``osm_ways`` (every way along it, ``;``-separated),
+    ``highway``, ``name``, ``lit`` (yes/no/unknown),
     ``lit_raw``, ``surface``, ``maxspeed_kmh``, ``oneway``, ``reversed`` (the backward
     twin of a two-way road; excluded when counting road km), ``length_m``,
     ``time_car_s``, ``time_motorbike_s``, ``time_foot_s`` (NaN where that mode may not
@@ -821,6 +822,14 @@ def build_network(
     pts_node[offsets[1:] - 1] = ev
 
     way_of = seg.way[head]
+    # Every OSM way an edge runs along, in road order, so edits can name a way that was
+    # merged into the middle of a simplified edge.
+    w_ids = ways.way_id[seg.way[sidx]]
+    change = first.copy()
+    change[1:] |= w_ids[1:] != w_ids[:-1]
+    osm_ways = (
+        pd.Series(w_ids[change].astype(str)).groupby(c[change]).agg(";".join).to_numpy(dtype=object)
+    )
     say("keeping the largest strongly connected component")
     keep_node_mask, labels = _largest_scc(n, eu, ev)
     keep_edge = keep_node_mask[eu] & keep_node_mask[ev]
@@ -856,6 +865,7 @@ def build_network(
             "u": new_id[eu[ke]],
             "v": new_id[ev[ke]],
             "osmid": ways.way_id[w],
+            "osm_ways": osm_ways[ke],
             "highway": highway[w],
             "name": tags["name"].to_numpy(dtype=object)[w],
             "lit": lit[w],

@@ -187,6 +187,7 @@ def test_ways_cut_at_the_extract_edge_are_trimmed_not_fatal(write_osm):
     simplified = build_network(path)
     assert sorted(simplified.nodes["osmid"]) == [1, 4]
     assert (np.diff(simplified.offsets) == 6).all()  # 1-2-5-6-3-4 in one piece
+    assert set(simplified.edges["osm_ways"]) == {"1;2;1"}
 
 
 def test_oneway_spur_is_dropped_and_reported(write_osm):
