@@ -127,6 +127,10 @@ def new_map(bounds: tuple[float, float, float, float], *, title: str) -> folium.
     m = folium.Map(
         tiles=None,
         control_scale=False,  # added below, metric only
+        # Without tiles there is no reason to snap to whole zoom levels, and quarter
+        # steps let a district fill the window instead of a third of it.
+        zoom_snap=0.25,
+        zoom_delta=0.5,
     )
     m.get_root().title = escape(title)  # type: ignore[attr-defined]
     _PageBase().add_to(m)

@@ -64,6 +64,7 @@ def overview_map(
     *,
     title: str = "pingan overview",
     lang: Lang = "zh",
+    attribution: str | None = OSM_ATTRIBUTION,
 ) -> folium.Map:
     """Build the overview map of a district, ready for :func:`maps.offline.save_offline`.
 
@@ -83,6 +84,9 @@ def overview_map(
         Page title.
     lang
         ``"zh"`` for Chinese labels with English glosses, ``"en"`` for English only.
+    attribution
+        Credit for the road data (OpenStreetMap's by default); ``None`` for roads that
+        are not from OpenStreetMap, such as the synthetic sample district.
 
     Returns
     -------
@@ -99,7 +103,7 @@ def overview_map(
     lang = check_lang(lang)
     layers = {"roads": roads, "villages": villages, "stations": stations, "teams": teams}
     m = new_map(_combined_bounds(layers), title=title)
-    add_roads_by_lit(m, roads, lang=lang)
+    add_roads_by_lit(m, roads, lang=lang, attribution=attribution)
     add_villages(m, villages, lang=lang)
     add_stations(m, stations, lang=lang)
     names = dict(zip(stations["id"].astype(str), stations["name"].astype(str), strict=True))

@@ -182,6 +182,8 @@ def run_demo(
         area.teams,
         title="pingan — 示例区 overview (synthetic)",
         lang=lang,
+        # The sample's roads are generated, not OpenStreetMap data: credit nobody.
+        attribution="synthetic sample data / 合成示例数据",
     )
     save_offline(m, out / "overview.html")
     return result

@@ -1,0 +1,46 @@
+"""The demo job end to end: the newcomer's `make demo` output."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from geo.sample import SYNTHETIC_LABEL
+from service.cli import main
+
+
+def test_demo_writes_summary_and_offline_overview(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["-q", "demo", "--out", str(out), "--cache-dir", str(tmp_path / "cache")]) == 0
+    printed = capsys.readouterr().out
+    assert "overview.html" in printed
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["synthetic"] == SYNTHETIC_LABEL
+    net = summary["network"]
+    assert net["nodes"] > 50 and net["edges"] > 2 * 50
+    # The sample plants exactly two disconnected pieces; the SCC pass drops them.
+    assert net["dropped"]["components"] >= 2
+    lit = net["lit_km"]
+    assert lit["yes"] > 0 and lit["no"] > lit["yes"] and lit["unknown"] > lit["no"]
+    assert summary["layers"]["villages"] >= 60
+    assert summary["layers"]["incidents"] > 4000
+    snaps = {s["layer"]: s for s in summary["snapping"]}
+    assert snaps["villages"]["flagged"] == 0  # every sample village sits beside a road
+    md = (out / "summary.md").read_text(encoding="utf-8")
+    assert "SYNTHETIC" in md and "lit:" in md
+    html = (out / "overview.html").read_text(encoding="utf-8")
+    # No page asset is loaded from the network (leaflet.js's own credit link is text).
+    assert not re.search(r"<(script|img)[^>]*\ssrc\s*=\s*[\"']?(https?:)?//", html)
+    assert not re.search(r"<link[^>]*\shref\s*=\s*[\"']?(https?:)?//", html)
+    assert "<script src=" not in html
+    assert "L.map" in html
+    # The sample's own files sit beside the outputs, labelled as synthetic.
+    assert "SYNTHETIC" in (out / "sample" / "README.txt").read_text(encoding="utf-8")
+
+
+def test_demo_second_run_uses_the_cache(tmp_path, capsys):
+    args = ["demo", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "loaded cached network" in capsys.readouterr().err
