@@ -120,9 +120,7 @@ def summary_markdown(s: NetworkSummary, area: AreaLayers, snaps: list[SnapReport
         "| layer | points | flagged | median m | max m |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
-    lines += [
-        f"| {r.layer} | {r.points} | {r.flagged} | {r.median_m} | {r.max_m} |" for r in snaps
-    ]
+    lines += [f"| {r.layer} | {r.points} | {r.flagged} | {r.median_m} | {r.max_m} |" for r in snaps]
     return "\n".join(lines) + "\n"
 
 
