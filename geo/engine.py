@@ -258,9 +258,9 @@ class Engine:
         # On a closed edge only the twin direction (if open) still carries the point.
         t = np.where(self.open[e], t, np.inf)
         out_node = np.column_stack([self.v[e], self.u[e]])
-        out_cost = np.column_stack([(1 - frac) * t, frac * t_tw]) + walk[:, None]
+        out_cost = np.column_stack([_part(1 - frac, t), _part(frac, t_tw)]) + walk[:, None]
         in_node = np.column_stack([self.u[e], self.v[e]])
-        in_cost = np.column_stack([frac * t, (1 - frac) * t_tw]) + walk[:, None]
+        in_cost = np.column_stack([_part(frac, t), _part(1 - frac, t_tw)]) + walk[:, None]
         out_cost[~np.isfinite(out_cost)] = np.inf
         in_cost[~np.isfinite(in_cost)] = np.inf
         out_node = np.where(np.isfinite(out_cost), out_node, -1)
@@ -712,6 +712,16 @@ def _root_facility(
     fac_of_seed = np.full(n, -1, dtype=np.int64)
     fac_of_seed[seed_node] = seed_fac
     return np.where(root >= 0, fac_of_seed[np.maximum(root, 0)], -1)
+
+
+def _part(share: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """Return the seconds for a share of an edge.
+
+    A point exactly at a node costs 0 even where the edge is missing or closed (it *is*
+    the node), rather than 0 x inf = NaN.
+    """
+    with np.errstate(invalid="ignore"):
+        return np.where(share == 0, 0.0, share * seconds)
 
 
 def _walk(loc: Located, params: EngineParams, idx: np.ndarray) -> np.ndarray:

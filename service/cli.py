@@ -146,6 +146,82 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _area_files(args: argparse.Namespace) -> tuple[Path, Path, Path]:
+    """Return (osm, villages, stations): the user's files, or the sample district's."""
+    given = [args.osm, args.villages, args.stations]
+    if all(given):
+        return Path(args.osm), Path(args.villages), Path(args.stations)
+    if any(given):
+        msg = "give all of --osm, --villages and --stations, or none for the sample district"
+        raise PinganError(msg)
+    from geo.sample import generate_sample
+
+    files = generate_sample(Path(args.sample_dir))
+    return files.roads, files.villages, files.stations
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    """Print (and optionally write) village coverage from stations and posts."""
+    from geo import layers
+    from geo.coverage import CoverageParams, coverage_by_mode, village_coverage
+    from geo.engine import Engine, EngineParams
+    from service.reports import coverage_markdown, markdown_table
+
+    osm, villages_path, stations_path = _area_files(args)
+    cache = None if args.no_cache else (args.cache_dir or default_cache_dir())
+    progress = Progress(args.quiet)
+    modes = list(MODES) if args.mode == "all" else [args.mode]
+    engines = {}
+    for mode in modes:
+        net = load_network(osm, BuildOptions(mode=mode), cache_dir=cache, progress=progress)
+        engines[mode] = Engine(net, EngineParams(max_snap_m=args.max_snap_m))
+    crs = engines[modes[0]].net.crs
+    villages = layers.read_villages(villages_path, to_crs=crs, crs=args.crs)
+    stations = layers.read_stations(stations_path, to_crs=crs, crs=args.crs)
+    progress("computing coverage")
+    params = CoverageParams(thresholds_min=tuple(args.threshold), weight=args.weight)
+    out = Path(args.out) if args.out else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    if len(modes) == 1:
+        res = village_coverage(engines[modes[0]], villages, stations, params)
+        text = coverage_markdown(res, title=f"Coverage ({args.mode})")
+        table = res.villages
+    else:
+        table, summary = coverage_by_mode(engines, villages, stations, params)
+        text = "# Coverage by travel mode\n\n" + markdown_table(summary) + "\n"
+    print(text)
+    if out:
+        (out / f"coverage_{args.mode}.md").write_text(text, encoding="utf-8")
+        table.to_csv(out / f"coverage_{args.mode}_villages.csv", index=False)
+        print(f"wrote {out / f'coverage_{args.mode}.md'} and the per-village CSV")
+    return 0
+
+
+def cmd_scenario_compare(args: argparse.Namespace) -> int:
+    """Evaluate two scenario files and print how villages gain or lose."""
+    from geo.scenarios import compare, evaluate, load_inputs, load_scenario
+    from service.reports import comparison_markdown
+
+    a, b = load_scenario(args.a), load_scenario(args.b)
+    cache = None if args.no_cache else (args.cache_dir or default_cache_dir())
+    progress = Progress(args.quiet)
+    progress(f"evaluating {a.name!r}")
+    inputs_a = load_inputs(a, cache_dir=cache)
+    # Scenarios on the same base share one load; edits never change the base objects.
+    same = a.resolve(a.base.osm) == b.resolve(b.base.osm) and a.base == b.base
+    inputs_b = inputs_a if same and a.folder == b.folder else load_inputs(b, cache_dir=cache)
+    ra = evaluate(a, inputs=inputs_a)
+    progress(f"evaluating {b.name!r}")
+    rb = evaluate(b, inputs=inputs_b)
+    cmp = compare(ra, rb, by=args.by)
+    print(comparison_markdown(cmp))
+    if args.out:
+        cmp.villages.to_csv(args.out, index=False)
+        print(f"wrote per-village changes to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``pingan`` command."""
     p = argparse.ArgumentParser(
@@ -179,6 +255,38 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--no-cache", action="store_true")
     build.add_argument("--json", action="store_true", help="print the summary as JSON")
     build.set_defaults(func=cmd_network_build)
+
+    cov = sub.add_parser("coverage", help="travel time from the nearest station to each village")
+    cov.add_argument("--mode", choices=(*MODES, "all"), default="car")
+    cov.add_argument(
+        "--threshold",
+        type=float,
+        nargs="+",
+        default=[5.0, 10.0, 15.0, 30.0],
+        help="coverage thresholds in minutes (default: 5 10 15 30)",
+    )
+    cov.add_argument("--weight", choices=("population", "households"), help="demand weight")
+    cov.add_argument("--osm", help="OSM file (default: the sample district)")
+    cov.add_argument("--villages", help="villages layer file")
+    cov.add_argument("--stations", help="stations layer file")
+    cov.add_argument("--crs", help="CRS of the layers' coordinates (e.g. gcj02)")
+    cov.add_argument("--max-snap-m", type=float, default=500.0, help="snap limit in metres")
+    cov.add_argument("--sample-dir", default="out/sample", help="where the sample is written")
+    cov.add_argument("--out", help="folder for the report and the per-village CSV")
+    cov.add_argument("--cache-dir", type=Path)
+    cov.add_argument("--no-cache", action="store_true")
+    cov.set_defaults(func=cmd_coverage)
+
+    scen = sub.add_parser("scenario", help="scenario commands")
+    scen_sub = scen.add_subparsers(dest="scenario_command", required=True)
+    sc = scen_sub.add_parser("compare", help="compare two scenario JSON files village by village")
+    sc.add_argument("a", help="scenario A (the reference)")
+    sc.add_argument("b", help="scenario B")
+    sc.add_argument("--by", choices=("stations", "teams"), default="stations")
+    sc.add_argument("--out", help="CSV of per-village changes")
+    sc.add_argument("--cache-dir", type=Path)
+    sc.add_argument("--no-cache", action="store_true")
+    sc.set_defaults(func=cmd_scenario_compare)
 
     lay = sub.add_parser("layers", help="layer commands")
     lay_sub = lay.add_subparsers(dest="layers_command", required=True)

@@ -14,13 +14,26 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 
 from geo import layers, network, sample
+from geo.coverage import CoverageResult, coverage_by_mode, isochrones, village_coverage
+from geo.engine import Engine
 from geo.network import BuildOptions, Mode, NetworkSummary, ProgressFn, RoadNetwork
+from geo.scenarios import (
+    BaseData,
+    Edit,
+    Scenario,
+    compare,
+    evaluate,
+    load_inputs,
+    save_scenario,
+)
 from maps.offline import save_offline
 from maps.overview import overview_map
 from maps.style import Lang
+from service.reports import comparison_markdown, coverage_markdown, markdown_table
 
 
 @dataclass(frozen=True)
@@ -137,7 +150,11 @@ def run_demo(
     """Generate the sample district and write the demo outputs into ``out``.
 
     Writes ``out/sample/`` (the synthetic input files), ``out/summary.json``,
-    ``out/summary.md`` and ``out/overview.html``. Returns the summary as a dict.
+    ``out/summary.md``, ``out/overview.html``, the coverage report
+    (``coverage.md``, ``coverage_villages.csv``, ``coverage_by_mode.md``/``.csv``,
+    ``isochrones.geojson``) and a sample
+    scenario comparison (``scenarios/*.json``, ``scenario_comparison.md`` and ``.csv``).
+    Returns the summary as a dict.
     """
     say = progress or (lambda _msg: None)
     out = Path(out)
@@ -184,4 +201,90 @@ def run_demo(
         attribution="synthetic sample data / 合成示例数据",
     )
     save_offline(m, out / "overview.html")
+
+    say("computing village coverage from stations and posts")
+    engine = Engine(net)
+    cov = village_coverage(engine, area.villages, area.stations)
+    _write_text(out / "coverage.md", coverage_markdown(cov, title="Coverage — sample district"))
+    _write_text(out / "coverage_villages.csv", cov.villages.to_csv(index=False))
+    engines: dict[str, Engine] = {mode: engine}
+    for other in network.MODES:
+        if other != mode:
+            other_net = network.load_network(
+                files.roads, BuildOptions(mode=other), cache_dir=cache_dir
+            )
+            engines[other] = Engine(other_net)
+    by_mode, by_mode_summary = coverage_by_mode(engines, area.villages, area.stations)
+    _write_text(
+        out / "coverage_by_mode.md",
+        "# Coverage by travel mode — sample district\n\n" + markdown_table(by_mode_summary) + "\n",
+    )
+    _write_text(out / "coverage_by_mode.csv", by_mode.to_csv(index=False))
+    iso = isochrones(engine, area.stations, cov.thresholds_min)
+    _write_text(out / "isochrones.geojson", iso.to_crs(4326).to_json(drop_id=True))
+    result["coverage"] = cov.summary.to_dict("records")
+
+    say("writing and comparing two sample scenarios")
+    base, proposal = sample_scenarios(out, cov, net)
+    inputs = load_inputs(base, cache_dir=cache_dir)
+    cmp = compare(evaluate(base, inputs=inputs), evaluate(proposal, inputs=inputs))
+    _write_text(out / "scenario_comparison.md", comparison_markdown(cmp))
+    _write_text(out / "scenario_comparison.csv", cmp.villages.to_csv(index=False))
+    result["scenario_comparison"] = cmp.summary.to_dict("records")
+    _write_text(out / "summary.json", json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     return result
+
+
+def sample_scenarios(out: Path, cov: CoverageResult, net: RoadNetwork) -> tuple[Scenario, Scenario]:
+    """Write the demo's two scenarios: the base, and a post plus lamps for the worst village.
+
+    The proposal puts a post at the village that is slowest to reach and lights the
+    longest unlit road, the kind of change a planner would test first.
+    """
+    folder = out / "scenarios"
+    base = Scenario(
+        name="base",
+        description="The sample district as it is.",
+        base=BaseData(
+            osm="../sample/roads.osm",
+            villages="../sample/villages.csv",
+            stations="../sample/stations.geojson",
+            teams="../sample/teams.csv",
+            mode=net.mode,
+        ),
+        thresholds_min=cov.thresholds_min,
+        folder=str(folder),
+    )
+    v = cov.villages[cov.villages["status"] == "ok"]
+    worst = v.iloc[int(np.argmax(v["minutes"].to_numpy()))]
+    e = net.edges
+    dark = e[(e["lit"] == "no") & ~e["reversed"]]
+    longest_dark = int(dark["osmid"].to_numpy()[np.argmax(dark["length_m"].to_numpy())])
+    files = pd.read_csv(out / "sample" / "villages.csv", dtype={"code": str})
+    spot = files.loc[files["code"] == worst["code"]].iloc[0]
+    proposal = Scenario(
+        name=f"post at {worst['name']} + lamps",
+        description=(
+            f"A new post at {worst['name']} ({worst['code']}), the slowest village to reach "
+            f"({worst['minutes']:.1f} min), and lamps along OSM way {longest_dark}."
+        ),
+        base=base.base,
+        edits=(
+            Edit(
+                "add_station",
+                {
+                    "id": "POST-NEW",
+                    "name": f"{worst['name']}警务室",
+                    "kind": "post",
+                    "lon": round(float(spot["lon"]), 6),
+                    "lat": round(float(spot["lat"]), 6),
+                },
+            ),
+            Edit("mark_lit", {"osm_ways": [longest_dark]}),
+        ),
+        thresholds_min=cov.thresholds_min,
+        folder=str(folder),
+    )
+    save_scenario(base, folder / "base.json")
+    save_scenario(proposal, folder / "post_and_lamps.json")
+    return base, proposal

@@ -52,3 +52,15 @@ def sample_net(sample_files):
     from geo.network import build_network
 
     return build_network(sample_files.roads)
+
+
+@pytest.fixture(scope="session")
+def sample_layers(sample_files, sample_net):
+    """The sample's villages, stations and teams, in the network's CRS."""
+    from geo import layers
+
+    return (
+        layers.read_villages(sample_files.villages, to_crs=sample_net.crs),
+        layers.read_stations(sample_files.stations, to_crs=sample_net.crs),
+        layers.read_teams(sample_files.teams, to_crs=sample_net.crs),
+    )

@@ -118,3 +118,69 @@ def test_layers_check_ok_and_attribute_only(tmp_path, capsys):
     capsys.readouterr()
     assert main(["layers", "check", str(good), "--kind", "villages", "--attributes-only"]) == 0
     assert "OK" in capsys.readouterr().out
+
+
+def test_coverage_on_the_sample(tmp_path, capsys):
+    rc = main(
+        [
+            "-q",
+            "coverage",
+            "--mode",
+            "car",
+            "--threshold",
+            "15",
+            "--sample-dir",
+            str(tmp_path / "sample"),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-cache",
+        ]
+    )
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "| within (min) |" in out and "## Catchments" in out
+    csv = (tmp_path / "out" / "coverage_car_villages.csv").read_text(encoding="utf-8")
+    assert csv.splitlines()[0].startswith("code,name,township_code,weight,facility,minutes")
+    assert "covered_15" in csv.splitlines()[0]
+
+
+def test_coverage_needs_all_or_none_of_the_files(tmp_path, capsys):
+    assert main(["coverage", "--osm", "x.osm"]) == 2
+    assert "give all of --osm, --villages and --stations" in capsys.readouterr().err
+
+
+def test_scenario_compare(tmp_path, capsys):
+    from geo.sample import generate_sample
+    from geo.scenarios import BaseData, Edit, Scenario, save_scenario
+
+    files = generate_sample(tmp_path / "sample")
+    base = BaseData(
+        osm="../sample/roads.osm",
+        villages="../sample/villages.csv",
+        stations="../sample/stations.geojson",
+    )
+    a = save_scenario(Scenario("base", base), tmp_path / "sc" / "a.json")
+    b = save_scenario(
+        Scenario("no PS-01", base, edits=(Edit("remove_station", {"id": "PS-01"}),)),
+        tmp_path / "sc" / "b.json",
+    )
+    assert files.roads.exists()
+    rc = main(
+        [
+            "-q",
+            "scenario",
+            "compare",
+            str(a),
+            str(b),
+            "--out",
+            str(tmp_path / "d.csv"),
+            "--no-cache",
+        ]
+    )
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "# Scenario comparison: base → no PS-01" in out
+    assert "| lost |" in out.replace("gained | lost", "| lost |")
+    assert (tmp_path / "d.csv").read_text(encoding="utf-8").startswith("code,name,weight")
+    assert main(["scenario", "compare", str(a), str(tmp_path / "missing.json")]) == 2
+    assert "does not exist" in capsys.readouterr().err

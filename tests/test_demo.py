@@ -34,6 +34,15 @@ def test_demo_writes_summary_and_offline_overview(tmp_path, capsys):
     assert not re.search(r"<link[^>]*\shref\s*=\s*[\"']?(https?:)?//", html)
     assert "<script src=" not in html
     assert "L.map" in html
+    # Coverage and a sample scenario comparison.
+    cov = summary["coverage"]
+    assert [r["threshold_min"] for r in cov] == [5, 10, 15, 30]
+    assert (out / "coverage_villages.csv").is_file() and (out / "isochrones.geojson").is_file()
+    assert "| foot |" in (out / "coverage_by_mode.md").read_text(encoding="utf-8")
+    comp = summary["scenario_comparison"]
+    assert all(r["lost"] == 0 for r in comp)  # adding a post and lamps never loses coverage
+    assert sum(r["gained"] for r in comp) > 0
+    assert {p.name for p in (out / "scenarios").iterdir()} == {"base.json", "post_and_lamps.json"}
     # The sample's own files sit beside the outputs, labelled as synthetic.
     assert "SYNTHETIC" in (out / "sample" / "README.txt").read_text(encoding="utf-8")
 

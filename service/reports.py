@@ -1,0 +1,96 @@
+"""Plain-text and Markdown renderings of engine results, shared by the CLI and the demo."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from geo.coverage import CoverageResult, catchments
+from geo.scenarios import Comparison
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """Render a DataFrame as a Markdown table without extra dependencies."""
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "| " + " | ".join("---" for _ in cols) + " |"]
+    for row in df.itertuples(index=False):
+        cells = [_cell(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cell(v: object) -> str:
+    # Whole numbers for populations and households, three digits for minutes and shares.
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return ""
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+    return str(v)
+
+
+def coverage_markdown(res: CoverageResult, *, title: str = "Coverage") -> str:
+    """Summarise a coverage result: shares by threshold, catchments, unreachable villages."""
+    s = res.summary.copy()
+    s["village_share"] = (100 * s["village_share"]).round(1).astype(str) + " %"
+    s["weight_share"] = (100 * s["weight_share"]).round(1).astype(str) + " %"
+    s = s.rename(
+        columns={
+            "threshold_min": "within (min)",
+            "villages_covered": "villages",
+            "village_share": "share",
+            "weight_covered": res.weight_name,
+            "weight_share": f"{res.weight_name} share",
+        }
+    ).drop(columns=["villages"], errors="ignore")
+    c = catchments(res).drop(columns=["codes"])
+    v = res.villages
+    slowest = v[v["status"] == "ok"].nlargest(10, "minutes")[
+        ["code", "name", "facility", "minutes"]
+    ]
+    parts = [
+        f"# {title}",
+        "",
+        f"Mode: {res.mode}. Travel time from the nearest station or post; "
+        f"coverage weighted by {res.weight_name}.",
+        "",
+        markdown_table(s),
+        "",
+        "## Catchments (villages for which each station is the nearest)",
+        "",
+        markdown_table(c),
+        "",
+        "## The ten slowest villages to reach",
+        "",
+        markdown_table(slowest),
+        "",
+        "## Unreachable villages",
+        "",
+        markdown_table(res.unreachable)
+        if len(res.unreachable)
+        else "None: every village has a route.",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def comparison_markdown(cmp: Comparison) -> str:
+    """Summarise a scenario comparison: gains and losses per threshold, changed villages."""
+    v = cmp.villages
+    changed = v[v["delta_min"].abs() > 1e-6].sort_values("delta_min")
+    show = changed[
+        ["code", "name", "facility_a", "facility_b", "minutes_a", "minutes_b", "delta_min"]
+    ]
+    parts = [
+        f"# Scenario comparison: {cmp.a} → {cmp.b}",
+        "",
+        markdown_table(cmp.summary),
+        "",
+        "## Road lighting (km)",
+        "",
+        markdown_table(cmp.lit_km.reset_index(names="lit")),
+        "",
+        f"## Villages whose travel time changed ({len(changed)})",
+        "",
+        markdown_table(show.head(30)) if len(show) else "None.",
+        "",
+    ]
+    return "\n".join(parts)
