@@ -198,6 +198,63 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_posts(args: argparse.Namespace) -> int:
+    """Propose new posts: K posts covering the most (MCLP) or the fewest covering all (LSCP)."""
+    from geo import layers
+    from geo.allocation import AllocationResult
+    from geo.coverage import candidate_sites, fewest_posts, plan_new_posts
+    from geo.engine import Engine
+
+    osm, villages_path, stations_path = _area_files(args)
+    cache = None if args.no_cache else (args.cache_dir or default_cache_dir())
+    progress = Progress(args.quiet)
+    net = load_network(osm, BuildOptions(mode=args.mode), cache_dir=cache, progress=progress)
+    villages = layers.read_villages(villages_path, to_crs=net.crs, crs=args.crs)
+    stations = layers.read_stations(stations_path, to_crs=net.crs, crs=args.crs)
+    engine = Engine(net)
+    if args.candidates in ("villages", "junctions"):
+        cands = candidate_sites(engine, args.candidates, villages)
+    else:
+        layer = layers.read_stations(args.candidates, to_crs=net.crs, crs=args.crs)
+        cands = candidate_sites(engine, layer)
+    progress(f"solving over {len(cands.ids)} candidate sites")
+    res: AllocationResult
+    if args.k is not None:
+        res = plan_new_posts(
+            engine,
+            villages,
+            stations,
+            cands,
+            k=args.k,
+            threshold_min=args.threshold,
+            method=args.method,
+        )
+        print(
+            f"MCLP, {args.mode}, within {args.threshold:g} min: {len(res.chosen)} new post(s) "
+            f"raise covered demand from {res.existing_demand:,.0f} to {res.covered_demand:,.0f} "
+            f"of {res.total_demand:,.0f} ({100 * res.covered_share:.1f} %)"
+        )
+    else:
+        cover = fewest_posts(
+            engine, villages, stations, cands, threshold_min=args.threshold, method=args.method
+        )
+        print(
+            f"LSCP, {args.mode}, within {args.threshold:g} min: {len(cover.chosen)} new post(s) "
+            "cover every coverable village"
+        )
+        if len(cover.uncoverable):
+            print(f"no site reaches these villages in time: {', '.join(cover.uncoverable_ids)}")
+        res = cover
+    names = dict(zip(villages["code"], villages["name"], strict=True))
+    for cid in res.chosen_ids or ():
+        print(f"  - {cid} {names.get(cid, '')}".rstrip())
+    print(
+        f"solved by {res.method} in {res.solve_time_s:.2f} s; "
+        + ("proven optimal" if res.optimal else f"gap to the LP bound {100 * res.gap:.2f} %")
+    )
+    return 0
+
+
 def cmd_scenario_compare(args: argparse.Namespace) -> int:
     """Evaluate two scenario files and print how villages gain or lose."""
     from geo.scenarios import compare, evaluate, load_inputs, load_scenario
@@ -276,6 +333,31 @@ def build_parser() -> argparse.ArgumentParser:
     cov.add_argument("--cache-dir", type=Path)
     cov.add_argument("--no-cache", action="store_true")
     cov.set_defaults(func=cmd_coverage)
+
+    posts = sub.add_parser("posts", help="propose where new posts should go")
+    what = posts.add_mutually_exclusive_group(required=True)
+    what.add_argument("--k", type=int, help="MCLP: place K new posts to cover the most demand")
+    what.add_argument(
+        "--cover-all",
+        action="store_true",
+        help="LSCP: fewest new posts so every village is covered",
+    )
+    posts.add_argument("--threshold", type=float, default=15.0, help="minutes (default 15)")
+    posts.add_argument("--mode", choices=MODES, default="car")
+    posts.add_argument(
+        "--candidates",
+        default="villages",
+        help="'villages', 'junctions', or a stations-style layer file of candidate sites",
+    )
+    posts.add_argument("--method", choices=("auto", "exact", "greedy"), default="auto")
+    posts.add_argument("--osm")
+    posts.add_argument("--villages")
+    posts.add_argument("--stations")
+    posts.add_argument("--crs")
+    posts.add_argument("--sample-dir", default="out/sample")
+    posts.add_argument("--cache-dir", type=Path)
+    posts.add_argument("--no-cache", action="store_true")
+    posts.set_defaults(func=cmd_posts)
 
     scen = sub.add_parser("scenario", help="scenario commands")
     scen_sub = scen.add_subparsers(dest="scenario_command", required=True)

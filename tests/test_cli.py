@@ -184,3 +184,14 @@ def test_scenario_compare(tmp_path, capsys):
     assert (tmp_path / "d.csv").read_text(encoding="utf-8").startswith("code,name,weight")
     assert main(["scenario", "compare", str(a), str(tmp_path / "missing.json")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_posts_mclp_and_lscp_on_the_sample(tmp_path, capsys):
+    common = ["--threshold", "10", "--sample-dir", str(tmp_path / "s"), "--no-cache"]
+    assert main(["-q", "posts", "--k", "2", *common]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("MCLP, car, within 10 min: 2 new post(s)")
+    assert "proven optimal" in out
+    assert main(["-q", "posts", "--cover-all", "--candidates", "junctions", *common]) == 0
+    out = capsys.readouterr().out
+    assert "LSCP, car, within 10 min:" in out and "node-" in out
