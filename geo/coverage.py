@@ -367,8 +367,21 @@ def candidate_sites(
     raise CoverageError(msg)
 
 
-def _times_to_villages(engine: Engine, origins: Located | np.ndarray, v_loc: Located) -> np.ndarray:
-    return engine.matrix(origins, v_loc).minutes
+def _allocation_times(
+    engine: Engine,
+    villages: gpd.GeoDataFrame,
+    stations: gpd.GeoDataFrame,
+    candidates: Candidates,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes from every candidate, and from every existing station, to every village."""
+    _check_layer(villages, "villages")
+    v_loc = engine.locate_geometries(villages.geometry)
+    existing = (
+        engine.matrix(engine.locate_geometries(stations.geometry), v_loc).minutes
+        if len(stations)
+        else np.zeros((0, len(villages)))
+    )
+    return engine.matrix(candidates.located, v_loc).minutes, existing
 
 
 def plan_new_posts(
@@ -387,15 +400,8 @@ def plan_new_posts(
     Existing stations stay open; the village's demand weight defaults as in
     :func:`demand_weights`.
     """
-    _check_layer(villages, "villages")
     weights, _ = demand_weights(villages, weight)
-    v_loc = engine.locate_geometries(villages.geometry)
-    existing = (
-        _times_to_villages(engine, engine.locate_geometries(stations.geometry), v_loc)
-        if len(stations)
-        else np.zeros((0, len(villages)))
-    )
-    times = _times_to_villages(engine, candidates.located, v_loc)
+    times, existing = _allocation_times(engine, villages, stations, candidates)
     return solve_mclp(
         times,
         weights,
@@ -422,14 +428,7 @@ def fewest_posts(
     Villages that no candidate or station can reach in time are reported in the result
     (``uncoverable``) rather than dropped.
     """
-    _check_layer(villages, "villages")
-    v_loc = engine.locate_geometries(villages.geometry)
-    existing = (
-        _times_to_villages(engine, engine.locate_geometries(stations.geometry), v_loc)
-        if len(stations)
-        else np.zeros((0, len(villages)))
-    )
-    times = _times_to_villages(engine, candidates.located, v_loc)
+    times, existing = _allocation_times(engine, villages, stations, candidates)
     return solve_lscp(
         times,
         threshold_min,
