@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import IO, Any, Literal
 
 import networkx as nx
 import numpy as np
@@ -37,6 +35,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from geo.atomic import atomic_write
 from geo.coords import utm_crs_for
 from geo.errors import NetworkError
 
@@ -1019,22 +1018,15 @@ def _save_cache(net: RoadNetwork, path: Path) -> None:
         "edge_f": e[float_cols].to_numpy(dtype=float),
         "edge_i": edge_i,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".net")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_arrays(f, meta, arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, binary=True) as f:
+        _write_arrays(f, meta, arrays)
 
 
 _MAGIC = b"PINGAN-NETWORK\n"
 _ALIGN = 64
 
 
-def _write_arrays(f: BinaryIO, meta: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
+def _write_arrays(f: IO[bytes], meta: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
     """Write a JSON header and raw little-endian arrays, each 64-byte aligned.
 
     A flat file read in one call and viewed with ``np.frombuffer`` loads several times
@@ -1390,10 +1382,6 @@ def download_osm_by_place(place: str, path: str | Path, *, timeout_s: int = 180)
     url = ox.settings.overpass_url.rstrip("/") + "/interpreter"
     resp = requests.post(url, data={"data": query}, timeout=timeout_s + 30)
     resp.raise_for_status()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".osm")
-    with os.fdopen(fd, "wb") as f:
+    with atomic_write(path, binary=True) as f:
         f.write(resp.content)
-    os.replace(tmp, out)
-    return out
+    return Path(path)

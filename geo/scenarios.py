@@ -25,8 +25,6 @@ Edits never touch the stored base files: :func:`apply_edits` returns new objects
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,6 +37,7 @@ import pyproj
 import shapely
 
 from geo import layers
+from geo.atomic import write_text
 from geo.coverage import CoverageParams, CoverageResult, covered_column, village_coverage
 from geo.engine import Engine, EngineParams
 from geo.errors import PinganError
@@ -233,18 +232,8 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def save_scenario(scenario: Scenario, path: str | Path) -> Path:
     """Write a scenario as JSON, atomically."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(scenario.to_dict(), f, ensure_ascii=False, indent=2)
-            f.write("\n")
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+    text = json.dumps(scenario.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    return write_text(path, text)
 
 
 # --------------------------------------------------------------------------- inputs

@@ -18,7 +18,6 @@ import math
 import mimetypes
 import os
 import re
-import tempfile
 from fnmatch import fnmatch
 from functools import cache
 from html import escape
@@ -30,6 +29,7 @@ import folium
 from branca.element import MacroElement
 from folium.template import Template
 
+from geo.atomic import write_text
 from geo.errors import CoordinateError
 from maps.style import BACKGROUND
 
@@ -249,20 +249,10 @@ def save_offline(m: folium.Map, path: str | os.PathLike[str]) -> Path:
     """
     target = Path(path)
     html = render_offline(m)  # render first: a failed render must not leave a temp file
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(html)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp creates 0600; a map is meant to be opened and served by others.
-        tmp.chmod(0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return target
+    if not target.parent.is_dir():
+        msg = f"folder {target.parent} does not exist"
+        raise FileNotFoundError(msg)
+    return write_text(target, html)
 
 
 def _attributes(text: str) -> dict[str, str]:

@@ -7,8 +7,6 @@ the sample is written to real files first and read back with the ordinary reader
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import pandas as pd
 import pyproj
 
 from geo import layers, network, sample
+from geo.atomic import write_text
 from geo.coverage import CoverageResult, coverage_by_mode, isochrones, village_coverage
 from geo.engine import Engine
 from geo.network import BuildOptions, Mode, NetworkSummary, ProgressFn, RoadNetwork
@@ -87,15 +86,7 @@ def snap_report(
 
 def _write_text(path: Path, text: str) -> None:
     """Write a file atomically so a failed run never leaves half a summary behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(path, text)
 
 
 def summary_markdown(s: NetworkSummary, area: AreaLayers, snaps: list[SnapReport]) -> str:
