@@ -44,7 +44,7 @@ MODES: tuple[Mode, ...] = ("car", "motorbike", "foot")
 LitClass = Literal["yes", "no", "unknown"]
 
 #: Bump when the cached arrays change meaning, so stale caches are rebuilt, not misread.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 #: Highway classes that are never routable, whatever the mode.
 _NOT_ROADS = frozenset(
@@ -810,6 +810,13 @@ def build_network(
     head = sidx[first]
     eu, ev = seg.u[head], seg.v[sidx[last]]
     e_len = np.bincount(c, weights=seg_len[sidx], minlength=n_chain)
+    # A merged edge can run along one way as drawn and another against its drawing, so
+    # its first segment does not say which of a two-way pair it is. Call an edge the
+    # backward twin when most of its length is backward copies (ties: u > v); each pair
+    # of twins then has exactly one forward edge, and road km count every road once.
+    rev_len = np.bincount(c, weights=seg_len[sidx] * seg.reversed[sidx], minlength=n_chain)
+    tie = (np.abs(2 * rev_len - e_len) <= 1e-9 * e_len) & (rev_len > 0)
+    e_rev = np.where(tie, eu > ev, 2 * rev_len > e_len)
     e_time = {m: np.bincount(c, weights=t[sidx], minlength=n_chain) for m, t in times.items()}
     # Geometry: each segment's tail node, plus the head node closing each chain.
     pts_node = np.empty(len(sidx) + n_chain, dtype=np.int64)
@@ -837,7 +844,7 @@ def build_network(
     touched[eu] = True
     touched[ev] = True
     dropped = _dropped_report(
-        labels, keep_node_mask, touched, eu, ev, e_len, seg.reversed[head], lon, lat
+        labels, keep_node_mask, touched, eu, ev, e_len, e_rev, lon, lat
     )
 
     if not keep_edge.any():
@@ -872,7 +879,7 @@ def build_network(
             "surface": tags["surface"].to_numpy(dtype=object)[w],
             "maxspeed_kmh": maxspeed[w],
             "oneway": seg.oneway[head][ke],
-            "reversed": seg.reversed[head][ke],
+            "reversed": e_rev[ke],
             "length_m": e_len[ke],
             **{f"time_{m}_s": e_time[m][ke] for m in MODES},
         }

@@ -449,3 +449,44 @@ def test_guixi_counts(shared_path):
     assert s.source.ways_trimmed == 0
     assert s.lit_km["yes"] == 0 and s.lit_km["no"] == 0 and s.lit_km["unknown"] > 0
     assert s.crs == "EPSG:32650"
+
+
+def twin_pairs_have_one_forward_edge(net):
+    e = net.edges.assign(i=np.arange(len(net.edges)), L=net.edges["length_m"].round(3))
+    pairs = e.merge(
+        e.rename(columns={"u": "v", "v": "u", "i": "j", "reversed": "rev_j"})[
+            ["u", "v", "L", "j", "rev_j"]
+        ],
+        on=["u", "v", "L"],
+    )
+    pairs = pairs[pairs["i"] < pairs["j"]]
+    assert len(pairs) > 0
+    assert (pairs["reversed"] != pairs["rev_j"]).all()
+    twins = set(pairs["i"]) | set(pairs["j"])
+    oneway = e[~e["i"].isin(twins)]
+    assert not oneway["reversed"].any()
+
+
+def test_every_two_way_road_counts_once(write_osm):
+    # Way 2 is drawn against way 1, so the merged 1-2-3 edge mixes both directions.
+    nodes = {1: (0, 0), 2: (10, 0), 3: (20, 0), 4: (20, 10), 5: (0, 10)}
+    ways = [
+        (1, [1, 2], {"highway": "residential"}),
+        (2, [3, 2], {"highway": "residential"}),
+        (3, [3, 4, 5, 1], {"highway": "residential"}),
+        (4, [3, 5], {"highway": "residential"}),
+    ]
+    net = build_network(write_osm(nodes, ways))
+    twin_pairs_have_one_forward_edge(net)
+    s = net.summary()
+    assert s.road_km == pytest.approx(s.directed_km / 2)
+
+
+@pytest.mark.shared
+def test_real_extract_twins(shared_path):
+    net = build_network(shared_path("wuhan_optics_valley_gaoxin_cn.osm.bz2"))
+    twin_pairs_have_one_forward_edge(net)
+
+
+def test_sample_twins(sample_net):
+    twin_pairs_have_one_forward_edge(sample_net)
