@@ -843,9 +843,7 @@ def build_network(
     touched = np.zeros(n, dtype=bool)
     touched[eu] = True
     touched[ev] = True
-    dropped = _dropped_report(
-        labels, keep_node_mask, touched, eu, ev, e_len, e_rev, lon, lat
-    )
+    dropped = _dropped_report(labels, keep_node_mask, touched, eu, ev, e_len, e_rev, lon, lat)
 
     if not keep_edge.any():
         msg = (
