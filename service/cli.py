@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from geo.errors import PinganError
 from geo.network import MODES, BuildOptions, NetworkSummary, load_network
@@ -279,6 +280,187 @@ def cmd_scenario_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _night_area(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
+    """Load (network, villages, incidents, stations) from the user's files or the sample."""
+    from geo import layers
+
+    given = [args.osm, args.villages, args.incidents]
+    if any(given) and not all(given):
+        msg = "give all of --osm, --villages and --incidents, or none for the sample district"
+        raise PinganError(msg)
+    if all(given):
+        osm, vil, inc = Path(args.osm), Path(args.villages), Path(args.incidents)
+        sta = Path(args.stations) if args.stations else None
+    else:
+        from geo.sample import generate_sample
+
+        files = generate_sample(Path(args.sample_dir))
+        osm, vil, inc, sta = files.roads, files.villages, files.incidents, files.stations
+    cache = None if args.no_cache else (args.cache_dir or default_cache_dir())
+    net = load_network(
+        osm, BuildOptions(mode="car"), cache_dir=cache, progress=Progress(args.quiet)
+    )
+    return (
+        net,
+        layers.read_villages(vil, to_crs=net.crs, crs=args.crs),
+        layers.read_incidents(inc, to_crs=net.crs, crs=args.crs),
+        layers.read_stations(sta, to_crs=net.crs, crs=args.crs) if sta else None,
+    )
+
+
+def cmd_hotspots(args: argparse.Namespace) -> int:
+    """Find hot and cold spots of incidents (KDE, Gi* with FDR, hot roads, trends)."""
+    from geo.hotspots import HotspotParams, analyse_hotspots, emerging_hotspots, filter_incidents
+    from maps.hotspots import hotspots_map
+    from maps.offline import save_offline
+    from service.reports import markdown_table
+
+    net, _, incidents, stations = _night_area(args)
+    sel = filter_incidents(
+        incidents,
+        start=args.start,
+        end=args.end,
+        hours=tuple(args.hours) if args.hours else None,
+        categories=args.category,
+    )
+    params = HotspotParams(
+        cell_size=args.cell,
+        shape=args.shape,
+        alpha=args.alpha,
+        bandwidth=args.bandwidth if args.bandwidth else "scott",
+    )
+    res = analyse_hotspots(sel, params=params, net=net)
+    print(f"{res.n_incidents:,} incidents selected of {len(incidents):,}")
+    cls = res.cells["class"].value_counts().rename_axis("class").reset_index(name="cells")
+    print(markdown_table(cls))
+    if res.edges is not None:
+        top = res.edges.sort_values("z", ascending=False).head(args.top)
+        print(f"\nThe {args.top} hottest road stretches:")
+        print(markdown_table(top[["name", "highway", "lit", "count", "per_km", "z", "class"]]))
+    trends = None
+    if args.trend_period:
+        trends = emerging_hotspots(sel, cell_size=args.cell, period=args.trend_period)
+        pat = trends["pattern"].value_counts().rename_axis("pattern").reset_index(name="cells")
+        print("\nEmerging hot spots:")
+        print(markdown_table(pat))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        sig = res.cells[res.cells["class"] != "not significant"]
+        sig.to_crs(4326).to_file(out / "hotspot_cells.geojson", driver="GeoJSON")
+        if res.edges is not None:
+            res.edges.drop(columns="geometry").to_csv(out / "hotspot_roads.csv", index=False)
+        if trends is not None:
+            trends.drop(columns="geometry").to_csv(out / "hotspot_trends.csv", index=False)
+        m = hotspots_map(
+            roads=net.edges_gdf(),
+            density=res.density,
+            cells=res.cells,
+            hot_roads=res.edges,
+            stations=stations,
+            title="pingan — hotspots",
+        )
+        save_offline(m, out / "hotspots.html")
+        print(f"wrote {out / 'hotspots.html'} and the tables")
+    return 0
+
+
+def cmd_unlit(args: argparse.Namespace) -> int:
+    """Report km of lit, unlit and unknown road by area and rank dark roads by risk."""
+    from geo.lighting import lit_km_by_area, road_risk
+    from service.reports import markdown_table
+
+    net, villages, incidents, _ = _night_area(args)
+    lit = lit_km_by_area(net, villages)
+    risk = road_risk(net, villages, incidents)
+    print("Road lighting by district (km):")
+    print(markdown_table(lit.district))
+    print("\nBy township (km):")
+    print(markdown_table(lit.township))
+    print(f"\nThe {args.top} riskiest dark roads:")
+    print(
+        markdown_table(
+            risk.top(args.top)[
+                ["rank", "name", "highway", "lit", "length_m", "score", "explanation"]
+            ]
+        )
+    )
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for level, table in lit.tables.items():
+            table.to_csv(out / f"lit_km_by_{level}.csv", index=False)
+        risk.roads.drop(columns="geometry").to_csv(out / "unlit_roads_risk.csv", index=False)
+        print(f"wrote lit km tables and unlit_roads_risk.csv to {out}")
+    return 0
+
+
+def cmd_lamps(args: argparse.Namespace) -> int:
+    """Propose where a budget of street lamps goes along the riskiest dark roads."""
+    from geo.lighting import LampParams, LightingError, place_lamps, road_risk
+    from geo.scenarios import BaseData, Scenario, save_scenario
+    from service.reports import markdown_table
+
+    net, villages, incidents, _ = _night_area(args)
+    risk = road_risk(net, villages, incidents)
+    plan = place_lamps(
+        net,
+        risk,
+        budget=args.budget,
+        spacing_m=args.spacing,
+        params=LampParams(method=args.method),
+    )
+    s = plan.summary()
+    print(
+        f"{s['lamps']} lamps every {s['spacing_m']:g} m light {s['covered_km']:.2f} km of dark "
+        f"road, serve {s['households_served']:,} households in {s['villages_served']} "
+        f"village(s) and reach {s['night_incidents_reached']} night incidents."
+    )
+    print(f"placement: {s['method']}; {s['guarantee']}; gap to bound {100 * s['gap_bound']:.2f} %")
+    print(
+        f"unlit or unknown km: {s['dark_km_before']:.2f} before, "
+        f"{plan.dark_km_uncovered:.2f} after counting the stretches the lamps light "
+        f"({s['newly_lit_km']:.2f} km of whole roads become lit)"
+    )
+    cols = ["lamp", "name", "highway", "position_m", "risk_covered", "night_incidents_near"]
+    shown = plan.lamps[cols].assign(
+        lon=plan.lamps["lon"].map("{:.6f}".format), lat=plan.lamps["lat"].map("{:.6f}".format)
+    )
+    print(markdown_table(shown))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        plan.lamps.to_crs(4326).to_file(out / "lamps.geojson", driver="GeoJSON")
+        print(f"wrote {out / 'lamps.geojson'}")
+        try:
+            edit = plan.to_edit()
+        except LightingError as exc:
+            print(f"no scenario written: {exc}")
+        else:
+            if args.osm:
+                base = BaseData(
+                    osm=str(Path(args.osm).resolve()),
+                    villages=str(Path(args.villages).resolve()),
+                    stations=str(Path(args.stations).resolve()) if args.stations else "",
+                )
+                save_scenario(Scenario("lamps", base, edits=(edit,)), out / "lamps_scenario.json")
+                print(f"wrote {out / 'lamps_scenario.json'}")
+    return 0
+
+
+def _add_night_inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--osm", help="OSM file (default: the sample district)")
+    p.add_argument("--villages", help="villages layer file")
+    p.add_argument("--incidents", help="incidents layer file")
+    p.add_argument("--stations", help="stations layer file (optional, for the map)")
+    p.add_argument("--crs", help="CRS of the layers' coordinates (e.g. gcj02)")
+    p.add_argument("--sample-dir", default="out/sample")
+    p.add_argument("--out", help="output folder")
+    p.add_argument("--top", type=int, default=10, help="rows to list")
+    p.add_argument("--cache-dir", type=Path)
+    p.add_argument("--no-cache", action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``pingan`` command."""
     p = argparse.ArgumentParser(
@@ -358,6 +540,35 @@ def build_parser() -> argparse.ArgumentParser:
     posts.add_argument("--cache-dir", type=Path)
     posts.add_argument("--no-cache", action="store_true")
     posts.set_defaults(func=cmd_posts)
+
+    hot = sub.add_parser("hotspots", help="incident hot spots: density, Gi*, hot roads, trends")
+    _add_night_inputs(hot)
+    hot.add_argument("--start", help="first date (inclusive), e.g. 2025-01-01")
+    hot.add_argument("--end", help="end date (exclusive)")
+    hot.add_argument(
+        "--hours",
+        nargs=2,
+        metavar=("FROM", "TO"),
+        help="hour window, may cross midnight, e.g. --hours 19 6 or 19:30 06:00",
+    )
+    hot.add_argument("--category", nargs="+", help="keep only these categories")
+    hot.add_argument("--cell", type=float, default=250.0, help="Gi* cell size in m (250)")
+    hot.add_argument("--shape", choices=("square", "hex"), default="square")
+    hot.add_argument("--bandwidth", type=float, help="KDE bandwidth in m (default: Scott's rule)")
+    hot.add_argument("--alpha", type=float, default=0.05, help="FDR level (0.05)")
+    hot.add_argument("--trend-period", default="Q", help="period for trends: M, Q, ... ('' off)")
+    hot.set_defaults(func=cmd_hotspots)
+
+    unlit = sub.add_parser("unlit", help="km of lit/unlit road by area; dark roads by risk")
+    _add_night_inputs(unlit)
+    unlit.set_defaults(func=cmd_unlit)
+
+    lamps = sub.add_parser("lamps", help="place a budget of street lamps on risky dark roads")
+    _add_night_inputs(lamps)
+    lamps.add_argument("--budget", type=int, default=30, help="number of lamps (30)")
+    lamps.add_argument("--spacing", type=float, default=35.0, help="metres between lamps (35)")
+    lamps.add_argument("--method", choices=("greedy", "exact"), default="greedy")
+    lamps.set_defaults(func=cmd_lamps)
 
     scen = sub.add_parser("scenario", help="scenario commands")
     scen_sub = scen.add_subparsers(dest="scenario_command", required=True)

@@ -195,3 +195,40 @@ def test_posts_mclp_and_lscp_on_the_sample(tmp_path, capsys):
     assert main(["-q", "posts", "--cover-all", "--candidates", "junctions", *common]) == 0
     out = capsys.readouterr().out
     assert "LSCP, car, within 10 min:" in out and "node-" in out
+
+
+def test_hotspots_unlit_and_lamps_commands(tmp_path, capsys):
+    common = ["--sample-dir", str(tmp_path / "s"), "--no-cache"]
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "-q",
+                "hotspots",
+                "--hours",
+                "19",
+                "6",
+                "--bandwidth",
+                "200",
+                "--out",
+                str(out),
+                *common,
+            ]
+        )
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert "incidents selected of 5,000" in text and "hot 99%" in text
+    assert "Emerging hot spots" in text
+    html = (out / "hotspots.html").read_text(encoding="utf-8")
+    assert "<script src=" not in html and "L.control.layers" in html and "Gi*" in html
+    assert main(["-q", "unlit", "--top", "3", *common]) == 0
+    text = capsys.readouterr().out
+    assert "By township (km):" in text and "night incidents within 300 m" in text
+    assert main(["-q", "lamps", "--budget", "10", "--out", str(out), *common]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("10 lamps every 35 m light 0.35 km of dark road")
+    assert (out / "lamps.geojson").is_file()
+    assert main(["lamps", "--budget", "-1", *common]) == 2
+    assert "budget" in capsys.readouterr().err
+    assert main(["hotspots", "--hours", "25", "6", *common]) == 2

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from geo.sample import SYNTHETIC_LABEL
 from service.cli import main
 
@@ -42,7 +44,20 @@ def test_demo_writes_summary_and_offline_overview(tmp_path, capsys):
     comp = summary["scenario_comparison"]
     assert all(r["lost"] == 0 for r in comp)  # adding a post and lamps never loses coverage
     assert sum(r["gained"] for r in comp) > 0
-    assert {p.name for p in (out / "scenarios").iterdir()} == {"base.json", "post_and_lamps.json"}
+    assert {p.name for p in (out / "scenarios").iterdir()} == {
+        "base.json",
+        "post_and_lamps.json",
+        "lamps.json",
+    }
+    # Night safety: hot cells, ranked dark roads, 30 lamps, and their scenario.
+    night = summary["night"]
+    assert night["hot_cells"] > 0 and night["lamps"]["lamps"] == 30
+    assert (out / "hotspots.html").is_file() and (out / "lamps.geojson").is_file()
+    lit = {r["lit"]: r for r in summary["lamps_comparison"]["lit_km"]}
+    assert lit["yes"]["delta"] > 0 and lit["yes"]["delta"] == pytest.approx(
+        -lit["no"]["delta"] - lit["unknown"]["delta"], abs=2e-3
+    )
+    assert summary["lamps_comparison"]["villages_changed"] == 0  # lamps change no travel time
     # The sample's own files sit beside the outputs, labelled as synthetic.
     assert "SYNTHETIC" in (out / "sample" / "README.txt").read_text(encoding="utf-8")
 

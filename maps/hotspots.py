@@ -1,0 +1,345 @@
+"""The hotspots map: density, Gi* cells, hot road stretches, dark roads by risk, lamps.
+
+Each builder adds one named layer and returns the map, like :mod:`maps.overview`, and
+the page is written with :func:`maps.offline.save_offline`, so it opens with no network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+from typing import Final
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.hotspots import DensityGrid
+from maps.offline import new_map
+from maps.overview import (
+    _aliases,
+    _combined_bounds,
+    _feature_collection,
+    _length,
+    _text,
+    _to_wgs84,
+    add_layer_control,
+    add_legend,
+    add_stations,
+)
+from maps.style import Lang, LegendEntry, check_lang, layer_label, road_weight
+
+#: Density bands, as shares of the peak, drawn from faint to strong.
+KDE_BANDS: Final = (0.2, 0.4, 0.6, 0.8)
+_KDE_COLOURS: Final = ("#fee391", "#fec44f", "#fe9929", "#d95f0e")
+
+#: Gi* class -> fill colour (ColorBrewer RdBu, hot red, cold blue).
+GI_COLOURS: Final[dict[str, str]] = {
+    "hot 99%": "#b2182b",
+    "hot 95%": "#ef8a62",
+    "hot 90%": "#fddbc7",
+    "cold 90%": "#d1e5f0",
+    "cold 95%": "#67a9cf",
+    "cold 99%": "#2166ac",
+}
+#: Dark-road risk quartiles in purples, so they never read as Gi* hot reds.
+_RISK_COLOURS: Final = ("#bcbddc", "#9e9ac8", "#6a51a3", "#3f007d")
+LAMP_COLOUR: Final = "#ffd600"
+
+_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "kde": ("警情密度", "Incident density"),
+    "gi": ("热点/冷点网格 (Gi*)", "Hot & cold spots (Gi*)"),
+    "hot_roads": ("热点路段", "Hot road stretches"),
+    "risk": ("无灯道路风险", "Dark roads by risk"),
+    "lamps": ("建议路灯", "Proposed lamps"),
+    "roads": ("道路", "Roads"),
+}
+
+
+def _label(key: str, lang: Lang) -> str:
+    zh, en = _LABELS[key]
+    return f"{zh} / {en}" if lang == "zh" else en
+
+
+def hotspots_map(
+    *,
+    roads: gpd.GeoDataFrame,
+    density: DensityGrid | None = None,
+    cells: gpd.GeoDataFrame | None = None,
+    hot_roads: gpd.GeoDataFrame | None = None,
+    risk: gpd.GeoDataFrame | None = None,
+    lamps: gpd.GeoDataFrame | None = None,
+    stations: gpd.GeoDataFrame | None = None,
+    title: str = "pingan hotspots",
+    lang: Lang = "zh",
+    attribution: str | None = None,
+) -> folium.Map:
+    """Build the hotspots map from whichever layers are given.
+
+    ``roads`` is the road network (drawn faintly by lit class for context); the other
+    layers come from :mod:`geo.hotspots` and :mod:`geo.lighting`.
+    """
+    lang = check_lang(lang)
+    layers = {"roads": roads}
+    m = new_map(_combined_bounds(layers), title=title)
+    add_context_roads(m, roads, lang=lang, attribution=attribution)
+    if density is not None:
+        add_density(m, density, lang=lang)
+    if cells is not None:
+        add_gi_cells(m, cells, lang=lang)
+    if hot_roads is not None:
+        add_hot_roads(m, hot_roads, lang=lang)
+    if risk is not None:
+        add_road_risk(m, risk, lang=lang)
+    if lamps is not None:
+        add_lamps(m, lamps, lang=lang)
+    if stations is not None:
+        add_stations(m, stations, lang=lang)
+    add_legend(m, hotspots_legend(lang), title=layer_label("legend", lang))
+    return add_layer_control(m)
+
+
+def add_context_roads(
+    m: folium.Map, roads: gpd.GeoDataFrame, *, lang: Lang = "zh", attribution: str | None = None
+) -> folium.Map:
+    """Add every road in neutral grey, as the backdrop the analysis layers sit on."""
+    gdf = _to_wgs84(roads, "roads", ("highway", "name", "lit"), simplify_m=0.5)
+    group = folium.FeatureGroup(name=_label("roads", lang))
+    if len(gdf):
+        props = {
+            "name": _text(gdf["name"]),
+            "highway": _text(gdf["highway"]),
+            "lit": _text(gdf["lit"]),
+        }
+        folium.GeoJson(
+            _feature_collection(gdf, props),
+            control=False,
+            style_function=lambda f: {
+                "color": "#9e9e9e",
+                "weight": road_weight(f["properties"]["highway"]) * 0.7,
+                "opacity": 0.8,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name", "highway", "lit"],
+                aliases=_aliases(["name", "highway", "lit"], lang),
+            ),
+            attribution=escape(attribution) if attribution else None,
+        ).add_to(group)
+    group.add_to(m)
+    return m
+
+
+def hotspots_legend(lang: Lang = "zh") -> list[LegendEntry]:
+    """Return the legend rows of the hotspots map."""
+    zh = lang == "zh"
+    rows = [
+        LegendEntry(
+            f"{'密度' if zh else 'density'} ≥ {int(b * 100)}% {'峰值' if zh else 'of peak'}",
+            c,
+            "square",
+        )
+        for b, c in zip(KDE_BANDS, _KDE_COLOURS, strict=True)
+    ]
+    rows += [LegendEntry(f"Gi* {k}", c, "square") for k, c in GI_COLOURS.items()]
+    rows.append(LegendEntry(_label("hot_roads", lang), "#b2182b", "line", weight=6))
+    rows.append(
+        LegendEntry(_label("risk", lang) + " (top 25)", _RISK_COLOURS[-1], "line", weight=5)
+    )
+    rows.append(LegendEntry(_label("lamps", lang), LAMP_COLOUR, "circle"))
+    return rows
+
+
+def density_bands(density: DensityGrid, bands: Sequence[float] = KDE_BANDS) -> gpd.GeoDataFrame:
+    """Turn a density grid into nested polygons: cells at or above each share of the peak.
+
+    Polygons follow the grid cells exactly (no contouring library, no image overlay
+    that would be skewed when reprojected from UTM to web coordinates).
+    """
+    if density.crs is None:
+        msg = "density grid has no CRS"
+        raise ValueError(msg)
+    peak = float(np.max(density.density)) if density.density.size else 0.0
+    half = density.cell_size / 2
+    xx, yy = np.meshgrid(density.x, density.y)
+    rows = []
+    for share in bands:
+        mask = density.density >= share * peak if peak > 0 else np.zeros_like(xx, dtype=bool)
+        if not mask.any():
+            continue
+        boxes = shapely.box(xx[mask] - half, yy[mask] - half, xx[mask] + half, yy[mask] + half)
+        rows.append(
+            {
+                "share": share,
+                "level": share * peak,
+                "geometry": shapely.coverage_union_all(boxes),
+            }
+        )
+    return (
+        gpd.GeoDataFrame(rows, geometry="geometry", crs=density.crs)
+        if rows
+        else (gpd.GeoDataFrame({"share": [], "level": []}, geometry=[], crs=density.crs))
+    )
+
+
+def add_density(m: folium.Map, density: DensityGrid, *, lang: Lang = "zh") -> folium.Map:
+    """Add the kernel density surface as nested bands of its peak."""
+    bands = density_bands(density)
+    group = folium.FeatureGroup(name=_label("kde", lang))
+    if len(bands):
+        gdf = _to_wgs84(bands, "density", ("share", "level"))
+        colours = dict(zip(KDE_BANDS, _KDE_COLOURS, strict=True))
+        per_km2 = "/km²"
+        props = {
+            "band": pd.Series([f"≥ {int(s * 100)}% of peak" for s in gdf["share"]]),
+            "level": pd.Series([f"{v:.1f} {per_km2}" for v in gdf["level"]]),
+            "colour": pd.Series([colours[s] for s in gdf["share"]]),
+        }
+        folium.GeoJson(
+            _feature_collection(gdf, props),
+            control=False,
+            style_function=lambda f: {
+                "color": f["properties"]["colour"],
+                "weight": 0,
+                "fillColor": f["properties"]["colour"],
+                "fillOpacity": 0.35,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["band", "level"], labels=False),
+        ).add_to(group)
+    group.add_to(m)
+    return m
+
+
+def add_gi_cells(m: folium.Map, cells: gpd.GeoDataFrame, *, lang: Lang = "zh") -> folium.Map:
+    """Add significant Gi* cells coloured by class (after FDR); others are left out."""
+    gdf = _to_wgs84(cells, "cells", ("count", "z", "p_fdr", "class"))
+    gdf = gdf[gdf["class"].isin(list(GI_COLOURS))]
+    group = folium.FeatureGroup(name=_label("gi", lang))
+    if len(gdf):
+        props = {
+            "class": gdf["class"].astype(str),
+            "count": gdf["count"].astype(int).astype(str),
+            "z": gdf["z"].map("{:.2f}".format),
+            "p_fdr": gdf["p_fdr"].map("{:.2g}".format),
+            "colour": gdf["class"].map(GI_COLOURS),
+        }
+        folium.GeoJson(
+            _feature_collection(gdf, props),
+            control=False,
+            style_function=lambda f: {
+                "color": f["properties"]["colour"],
+                "weight": 0.5,
+                "fillColor": f["properties"]["colour"],
+                "fillOpacity": 0.55,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                fields=["class", "count", "z", "p_fdr"],
+                aliases=["Gi*", "n", "z", "p (FDR)"],
+            ),
+        ).add_to(group)
+    group.add_to(m)
+    return m
+
+
+def add_hot_roads(m: folium.Map, roads: gpd.GeoDataFrame, *, lang: Lang = "zh") -> folium.Map:
+    """Add road stretches classed hot by network Gi*."""
+    gdf = _to_wgs84(roads, "hot roads", ("count", "per_km", "z", "class"))
+    gdf = gdf[gdf["class"].astype(str).str.startswith("hot")]
+    group = folium.FeatureGroup(name=_label("hot_roads", lang))
+    if len(gdf):
+        props = {
+            "name": _text(gdf["name"]) if "name" in gdf else pd.Series(["—"] * len(gdf)),
+            "class": gdf["class"].astype(str),
+            "count": gdf["count"].astype(int).astype(str),
+            "per_km": gdf["per_km"].map("{:.1f}".format),
+            "z": gdf["z"].map("{:.2f}".format),
+            "colour": gdf["class"].map(GI_COLOURS),
+        }
+        folium.GeoJson(
+            _feature_collection(gdf, props),
+            control=False,
+            style_function=lambda f: {
+                "color": f["properties"]["colour"],
+                "weight": 7,
+                "opacity": 0.85,
+                "lineCap": "round",
+            },
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name", "class", "count", "per_km", "z"],
+                aliases=[*_aliases(["name"], lang), "Gi*", "n", "n/km", "z"],
+            ),
+        ).add_to(group)
+    group.add_to(m)
+    return m
+
+
+def add_road_risk(
+    m: folium.Map, risk: gpd.GeoDataFrame, *, lang: Lang = "zh", top: int | None = 25
+) -> folium.Map:
+    """Add the ``top`` riskiest unlit and unknown roads, by risk quartile, with the why.
+
+    Showing every dark road would paint the whole district; planners act on the top.
+    """
+    gdf = _to_wgs84(risk, "risk", ("score", "rank", "explanation", "length_m"))
+    if top is not None:
+        gdf = gdf[gdf["rank"] <= top]
+    group = folium.FeatureGroup(name=_label("risk", lang))
+    if len(gdf):
+        q = np.quantile(gdf["score"], [0.25, 0.5, 0.75]) if len(gdf) > 3 else [0, 0, 0]
+        band = np.searchsorted(np.asarray(q), gdf["score"].to_numpy(), side="right")
+        props = {
+            "rank": gdf["rank"].astype(int).astype(str),
+            "name": _text(gdf["name"]) if "name" in gdf else pd.Series(["—"] * len(gdf)),
+            "score": gdf["score"].map("{:.3f}".format),
+            "length": _length(gdf["length_m"]),
+            "why": gdf["explanation"].astype(str).map(escape),
+            "colour": pd.Series([_RISK_COLOURS[b] for b in band]),
+            "weight": pd.Series([2.5 + 1.5 * b for b in band]),
+        }
+        folium.GeoJson(
+            _feature_collection(gdf, props),
+            control=False,
+            style_function=lambda f: {
+                "color": f["properties"]["colour"],
+                "weight": f["properties"]["weight"],
+                "opacity": 0.9,
+            },
+            popup=folium.GeoJsonPopup(
+                fields=["rank", "name", "score", "length", "why"],
+                aliases=["#", *_aliases(["name"], lang), "risk", *_aliases(["length"], lang), ""],
+            ),
+        ).add_to(group)
+    group.add_to(m)
+    return m
+
+
+def add_lamps(m: folium.Map, lamps: gpd.GeoDataFrame, *, lang: Lang = "zh") -> folium.Map:
+    """Add proposed lamp points."""
+    gdf = _to_wgs84(lamps, "lamps", ("lamp",))
+    group = folium.FeatureGroup(name=_label("lamps", lang))
+    if len(gdf):
+        props = {
+            "lamp": gdf["lamp"].astype(int).astype(str),
+            "name": _text(gdf["name"]) if "name" in gdf else pd.Series(["—"] * len(gdf)),
+            "risk": gdf["risk_covered"].map("{:.3f}".format)
+            if "risk_covered" in gdf
+            else pd.Series(["—"] * len(gdf)),
+        }
+        folium.GeoJson(
+            _feature_collection(gdf, props),
+            control=False,
+            marker=folium.CircleMarker(
+                radius=4,
+                color="#5d4037",
+                weight=1,
+                fill=True,
+                fill_color=LAMP_COLOUR,
+                fill_opacity=1.0,
+            ),
+            tooltip=folium.GeoJsonTooltip(
+                fields=["lamp", "name", "risk"], aliases=["#", *_aliases(["name"], lang), "risk"]
+            ),
+        ).add_to(group)
+    group.add_to(m)
+    return m
