@@ -608,15 +608,17 @@ class Engine:
         return order[pos]
 
     def memory_bytes(self) -> int:
-        """Bytes held by the compiled engine and the network arrays it reads."""
+        """Return the bytes of the routing core this engine allocated.
+
+        That is the CSR graph and its own per-edge arrays (travel time, open flag, twin).
+        Edge endpoints and lengths are views into the network's table, not copies; the
+        network's own size (tags, geometry, snapping index) is
+        :meth:`geo.network.RoadNetwork.memory_bytes`.
+        """
         g = self.graph
         own = g.data.nbytes + g.indices.nbytes + g.indptr.nbytes
-        own += sum(a.nbytes for a in (self.u, self.v, self.length, self.time, self.twin, self.open))
-        net = self.net
-        shared = net.coords.nbytes + net.offsets.nbytes
-        shared += int(net.nodes.memory_usage(deep=True).sum())
-        shared += int(net.edges.memory_usage(deep=True).sum())
-        return int(own + shared)
+        own += self.time.nbytes + self.open.nbytes + self.twin.nbytes
+        return int(own)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -644,7 +646,8 @@ def _twins(e: pd.DataFrame) -> np.ndarray:
     )
     back = df.rename(columns={"u": "v", "v": "u", "i": "j"})
     m = df.merge(back, on=["u", "v", "osmid", "len"]).drop_duplicates("i")
-    twin = np.full(len(e), -1, dtype=np.int64)
+    # int32 is plenty (2 billion edges) and halves the array a province-size engine keeps.
+    twin = np.full(len(e), -1, dtype=np.int32)
     twin[m["i"].to_numpy()] = m["j"].to_numpy()
     # A self-loop's "twin" found this way is itself; that is no other direction.
     twin[twin == np.arange(len(e))] = -1

@@ -308,10 +308,27 @@ class RoadNetwork:
 
     @property
     def edge_geometry(self) -> np.ndarray:
-        """Edge LineStrings (shapely array, working CRS), built on demand."""
-        counts = np.diff(self.offsets)
-        idx = np.repeat(np.arange(len(counts)), counts)
-        return np.asarray(shapely.linestrings(self.coords, indices=idx), dtype=object)
+        """Edge LineStrings (shapely array, working CRS), built once and kept.
+
+        Edits (closed roads, new speeds, lamps) never change geometry, so networks
+        derived with ``dataclasses.replace`` share this cache with their base.
+        """
+        cached = self._snap_index.get("geoms")
+        if cached is None:
+            counts = np.diff(self.offsets)
+            idx = np.repeat(np.arange(len(counts)), counts)
+            cached = np.asarray(shapely.linestrings(self.coords, indices=idx), dtype=object)
+            self._snap_index["geoms"] = cached
+        return cached  # type: ignore[return-value]
+
+    def memory_bytes(self) -> int:
+        """Bytes of the node and edge tables and the geometry arrays (not the caches)."""
+        return int(
+            self.coords.nbytes
+            + self.offsets.nbytes
+            + self.nodes.memory_usage(deep=True).sum()
+            + self.edges.memory_usage(deep=True).sum()
+        )
 
     def edges_gdf(self, *, wgs84: bool = False) -> pd.DataFrame:
         """Return the edges as a GeoDataFrame (working CRS, or WGS84 for output)."""
@@ -833,9 +850,7 @@ def build_network(
     w_ids = ways.way_id[seg.way[sidx]]
     change = first.copy()
     change[1:] |= w_ids[1:] != w_ids[:-1]
-    osm_ways = (
-        pd.Series(w_ids[change].astype(str)).groupby(c[change]).agg(";".join).to_numpy(dtype=object)
-    )
+    osm_ways = _join_ways(w_ids[change], c[change], n_chain)
     say("keeping the largest strongly connected component")
     keep_node_mask, labels = _largest_scc(n, eu, ev)
     keep_edge = keep_node_mask[eu] & keep_node_mask[ev]
@@ -908,6 +923,21 @@ def build_network(
         dropped=dropped,
         source=source,
     )
+
+
+def _join_ways(way_ids: np.ndarray, chain: np.ndarray, n_chain: int) -> np.ndarray:
+    """Return "id;id;..." per chain from its ways in road order (``chain`` is sorted).
+
+    Nearly every edge runs along one way, so those are formatted in one vectorised
+    pass; only the few merged edges are joined one by one.
+    """
+    out = way_ids.astype(str).astype(object)
+    counts = np.bincount(chain, minlength=n_chain)
+    starts = np.cumsum(counts) - counts
+    result = out[starts] if n_chain else np.zeros(0, dtype=object)
+    for k in np.flatnonzero(counts > 1):
+        result[k] = ";".join(out[starts[k] : starts[k] + counts[k]])
+    return result
 
 
 def _sort_edges(
@@ -1212,25 +1242,42 @@ class SnapResult:
 SNAP_SAMPLE_M = 50.0
 
 
+def _snap_edges(net: RoadNetwork) -> np.ndarray:
+    """Edges worth indexing for snapping: one of each two-way pair (same geometry)."""
+    e = net.edges
+    rev = e["reversed"].to_numpy()
+    fwd = pd.DataFrame({"u": e["u"].to_numpy()[~rev], "v": e["v"].to_numpy()[~rev]})
+    back = pd.DataFrame(
+        {"u": e["v"].to_numpy()[rev], "v": e["u"].to_numpy()[rev], "i": np.flatnonzero(rev)}
+    )
+    # A backward edge whose forward twin exists adds nothing; keep any that lack one.
+    m = back.merge(fwd.drop_duplicates(), on=["u", "v"], how="left", indicator=True)
+    lone = m.loc[m["_merge"] == "left_only", "i"].to_numpy()
+    return np.sort(np.concatenate([np.flatnonzero(~rev), lone]))
+
+
 def _snap_index(net: RoadNetwork) -> tuple[cKDTree, np.ndarray]:
     cached = net._snap_index.get("kdtree")
     if cached is not None:
         return cached  # type: ignore[return-value]
     # Sample every edge at its vertices and at most SNAP_SAMPLE_M apart, so the nearest
     # sample is never more than SNAP_SAMPLE_M / 2 farther than the nearest road point.
-    c, off = net.coords, net.offsets
-    seg_edge = np.repeat(np.arange(len(off) - 1), np.diff(off))
-    a = c[:-1]
-    b = c[1:]
+    edges = _snap_edges(net)
+    counts = np.diff(net.offsets)[edges]
+    start = net.offsets[:-1][edges]
+    take = np.repeat(start - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
+    c = net.coords[take]
+    seg_edge = np.repeat(edges.astype(np.int32), counts)
     same = seg_edge[:-1] == seg_edge[1:]
-    a, b, sedge = a[same], b[same], seg_edge[:-1][same]
+    a, b, sedge = c[:-1][same], c[1:][same], seg_edge[:-1][same]
     seg_len = np.hypot(*(b - a).T)
     k = np.maximum(1, np.ceil(seg_len / SNAP_SAMPLE_M).astype(np.int64))
     rep = np.repeat(np.arange(len(a)), k)
     t = (np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)) / np.repeat(k, k)
     pts = a[rep] + (b[rep] - a[rep]) * t[:, None]
-    pts = np.vstack([pts, c[off[1:] - 1]])
-    owner = np.concatenate([sedge[rep], np.arange(len(off) - 1)])
+    ends = np.cumsum(counts) - 1
+    pts = np.vstack([pts, c[ends]])
+    owner = np.concatenate([sedge[rep], edges.astype(np.int32)])
     tree = cKDTree(pts)
     net._snap_index["kdtree"] = (tree, owner)
     return tree, owner
@@ -1281,14 +1328,15 @@ def snap_points(
     unsure = d_s[:, -1] < dmin + SNAP_SAMPLE_M / 2
     if unsure.any() and k < tree.n:
         strtree = net._snap_index.get("strtree")
+        indexed = _snap_edges(net)
         if strtree is None:
-            strtree = shapely.STRtree(geoms)
+            strtree = shapely.STRtree(geoms[indexed])
             net._snap_index["strtree"] = strtree
         idx = np.flatnonzero(unsure)
         pairs, dd = strtree.query_nearest(  # type: ignore[attr-defined]
             pts[idx], return_distance=True, all_matches=False
         )
-        edge[idx[pairs[0]]] = pairs[1]
+        edge[idx[pairs[0]]] = indexed[pairs[1]]
         dmin[idx[pairs[0]]] = dd
     g = geoms[edge]
     along = shapely.line_locate_point(g, pts)
