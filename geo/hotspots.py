@@ -294,7 +294,13 @@ def _clock_minutes(value: object, name: str, *, end: bool) -> float:
     return minutes
 
 
-def _hour_mask(times: pd.Series[Any], hours: object) -> BoolArray:
+def in_hour_window(times: pd.Series[Any], hours: object) -> BoolArray:
+    """Return whether each local clock time falls in ``hours`` = (start, end).
+
+    Hours are numbers (fractional allowed, end may be 24) or ``"HH:MM"`` strings; a
+    window whose start is after its end wraps past midnight, so (19, 6) keeps 19:00 to
+    05:59:59. The one place the product decides what "at night" means.
+    """
     if isinstance(hours, str) or not isinstance(hours, Sequence) or len(hours) != 2:
         msg = f"hours must be a (start, end) pair such as (19, 6) or ('19:30', '06'), got {hours!r}"
         raise HotspotError(msg)
@@ -383,7 +389,7 @@ def filter_incidents(
         if hi is not None:
             keep &= (times < hi).to_numpy(dtype=bool, na_value=False)
         if hours is not None:
-            keep &= _hour_mask(times, hours)
+            keep &= in_hour_window(times, hours)
     if categories is not None:
         if "category" not in incidents.columns:
             msg = "incidents lack a 'category' column, needed to filter by category"

@@ -41,6 +41,7 @@ from scipy.sparse import csgraph
 
 from geo.engine import Engine
 from geo.errors import PinganError
+from geo.hotspots import HotspotError, in_hour_window
 from geo.network import RoadNetwork
 from geo.scenarios import Edit
 
@@ -404,13 +405,6 @@ class RiskParams:
             "households": float(self.households_weight),
             "bridge": float(self.bridge_weight),
         }
-
-    def is_night(self, hours: np.ndarray) -> np.ndarray:
-        """Return whether each local hour of day (fractional) falls in the night window."""
-        s, e = self.night_start_hour, self.night_end_hour
-        if s > e:
-            return np.asarray((hours >= s) | (hours < e))
-        return np.asarray((hours >= s) & (hours < e))
 
 
 @dataclass(frozen=True, eq=False)
@@ -1844,8 +1838,11 @@ def _night_incidents(
         rows = np.flatnonzero(bad)[:5].tolist()
         msg = f"incidents have no geometry (rows {rows})"
         raise LightingError(msg)
-    hours = (t.dt.hour + t.dt.minute / 60.0 + t.dt.second / 3600.0).to_numpy(dtype=float)
-    keep = p.is_night(hours)
+    try:
+        keep = in_hour_window(t, (p.night_start_hour, p.night_end_hour))
+    except HotspotError as exc:
+        msg = f"night window: {exc}"
+        raise LightingError(msg) from exc
     category = (
         incidents["category"].astype(str).str.strip().str.lower().to_numpy(dtype=object)
         if "category" in incidents.columns
