@@ -25,6 +25,8 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/network.py
+	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/hotspots.py
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache
