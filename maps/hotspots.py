@@ -17,18 +17,16 @@ import pandas as pd
 import shapely
 
 from geo.hotspots import DensityGrid
-from maps.offline import new_map
-from maps.overview import (
-    _aliases,
-    _combined_bounds,
-    _feature_collection,
-    _length,
-    _text,
-    _to_wgs84,
-    add_layer_control,
-    add_legend,
-    add_stations,
+from maps.features import (
+    aliases,
+    combined_bounds,
+    feature_collection,
+    length,
+    text,
+    to_wgs84,
 )
+from maps.offline import new_map
+from maps.overview import add_layer_control, add_legend, add_stations
 from maps.style import Lang, LegendEntry, check_lang, layer_label, road_weight
 
 #: Density bands, as shares of the peak, drawn from faint to strong.
@@ -83,7 +81,7 @@ def hotspots_map(
     """
     lang = check_lang(lang)
     layers = {"roads": roads}
-    m = new_map(_combined_bounds(layers), title=title)
+    m = new_map(combined_bounds(layers), title=title)
     add_context_roads(m, roads, lang=lang, attribution=attribution)
     if density is not None:
         add_density(m, density, lang=lang)
@@ -105,16 +103,16 @@ def add_context_roads(
     m: folium.Map, roads: gpd.GeoDataFrame, *, lang: Lang = "zh", attribution: str | None = None
 ) -> folium.Map:
     """Add every road in neutral grey, as the backdrop the analysis layers sit on."""
-    gdf = _to_wgs84(roads, "roads", ("highway", "name", "lit"), simplify_m=0.5)
+    gdf = to_wgs84(roads, "roads", ("highway", "name", "lit"), simplify_m=0.5)
     group = folium.FeatureGroup(name=_label("roads", lang))
     if len(gdf):
         props = {
-            "name": _text(gdf["name"]),
-            "highway": _text(gdf["highway"]),
-            "lit": _text(gdf["lit"]),
+            "name": text(gdf["name"]),
+            "highway": text(gdf["highway"]),
+            "lit": text(gdf["lit"]),
         }
         folium.GeoJson(
-            _feature_collection(gdf, props),
+            feature_collection(gdf, props),
             control=False,
             style_function=lambda f: {
                 "color": "#9e9e9e",
@@ -123,7 +121,7 @@ def add_context_roads(
             },
             tooltip=folium.GeoJsonTooltip(
                 fields=["name", "highway", "lit"],
-                aliases=_aliases(["name", "highway", "lit"], lang),
+                aliases=aliases(["name", "highway", "lit"], lang),
             ),
             attribution=escape(attribution) if attribution else None,
         ).add_to(group)
@@ -188,7 +186,7 @@ def add_density(m: folium.Map, density: DensityGrid, *, lang: Lang = "zh") -> fo
     bands = density_bands(density)
     group = folium.FeatureGroup(name=_label("kde", lang))
     if len(bands):
-        gdf = _to_wgs84(bands, "density", ("share", "level"))
+        gdf = to_wgs84(bands, "density", ("share", "level"))
         colours = dict(zip(KDE_BANDS, _KDE_COLOURS, strict=True))
         per_km2 = "/km²"
         props = {
@@ -197,7 +195,7 @@ def add_density(m: folium.Map, density: DensityGrid, *, lang: Lang = "zh") -> fo
             "colour": pd.Series([colours[s] for s in gdf["share"]]),
         }
         folium.GeoJson(
-            _feature_collection(gdf, props),
+            feature_collection(gdf, props),
             control=False,
             style_function=lambda f: {
                 "color": f["properties"]["colour"],
@@ -213,7 +211,7 @@ def add_density(m: folium.Map, density: DensityGrid, *, lang: Lang = "zh") -> fo
 
 def add_gi_cells(m: folium.Map, cells: gpd.GeoDataFrame, *, lang: Lang = "zh") -> folium.Map:
     """Add significant Gi* cells coloured by class (after FDR); others are left out."""
-    gdf = _to_wgs84(cells, "cells", ("count", "z", "p_fdr", "class"))
+    gdf = to_wgs84(cells, "cells", ("count", "z", "p_fdr", "class"))
     gdf = gdf[gdf["class"].isin(list(GI_COLOURS))]
     group = folium.FeatureGroup(name=_label("gi", lang))
     if len(gdf):
@@ -225,7 +223,7 @@ def add_gi_cells(m: folium.Map, cells: gpd.GeoDataFrame, *, lang: Lang = "zh") -
             "colour": gdf["class"].map(GI_COLOURS),
         }
         folium.GeoJson(
-            _feature_collection(gdf, props),
+            feature_collection(gdf, props),
             control=False,
             style_function=lambda f: {
                 "color": f["properties"]["colour"],
@@ -244,12 +242,12 @@ def add_gi_cells(m: folium.Map, cells: gpd.GeoDataFrame, *, lang: Lang = "zh") -
 
 def add_hot_roads(m: folium.Map, roads: gpd.GeoDataFrame, *, lang: Lang = "zh") -> folium.Map:
     """Add road stretches classed hot by network Gi*."""
-    gdf = _to_wgs84(roads, "hot roads", ("count", "per_km", "z", "class"))
+    gdf = to_wgs84(roads, "hot roads", ("count", "per_km", "z", "class"))
     gdf = gdf[gdf["class"].astype(str).str.startswith("hot")]
     group = folium.FeatureGroup(name=_label("hot_roads", lang))
     if len(gdf):
         props = {
-            "name": _text(gdf["name"]) if "name" in gdf else pd.Series(["—"] * len(gdf)),
+            "name": text(gdf["name"]) if "name" in gdf else pd.Series(["—"] * len(gdf)),
             "class": gdf["class"].astype(str),
             "count": gdf["count"].astype(int).astype(str),
             "per_km": gdf["per_km"].map("{:.1f}".format),
@@ -257,7 +255,7 @@ def add_hot_roads(m: folium.Map, roads: gpd.GeoDataFrame, *, lang: Lang = "zh") 
             "colour": gdf["class"].map(GI_COLOURS),
         }
         folium.GeoJson(
-            _feature_collection(gdf, props),
+            feature_collection(gdf, props),
             control=False,
             style_function=lambda f: {
                 "color": f["properties"]["colour"],
@@ -267,7 +265,7 @@ def add_hot_roads(m: folium.Map, roads: gpd.GeoDataFrame, *, lang: Lang = "zh") 
             },
             tooltip=folium.GeoJsonTooltip(
                 fields=["name", "class", "count", "per_km", "z"],
-                aliases=[*_aliases(["name"], lang), "Gi*", "n", "n/km", "z"],
+                aliases=[*aliases(["name"], lang), "Gi*", "n", "n/km", "z"],
             ),
         ).add_to(group)
     group.add_to(m)
@@ -281,7 +279,7 @@ def add_road_risk(
 
     Showing every dark road would paint the whole district; planners act on the top.
     """
-    gdf = _to_wgs84(risk, "risk", ("score", "rank", "explanation", "length_m"))
+    gdf = to_wgs84(risk, "risk", ("score", "rank", "explanation", "length_m"))
     if top is not None:
         gdf = gdf[gdf["rank"] <= top]
     group = folium.FeatureGroup(name=_label("risk", lang))
@@ -290,15 +288,15 @@ def add_road_risk(
         band = np.searchsorted(np.asarray(q), gdf["score"].to_numpy(), side="right")
         props = {
             "rank": gdf["rank"].astype(int).astype(str),
-            "name": _text(gdf["name"]) if "name" in gdf else pd.Series(["—"] * len(gdf)),
+            "name": text(gdf["name"]) if "name" in gdf else pd.Series(["—"] * len(gdf)),
             "score": gdf["score"].map("{:.3f}".format),
-            "length": _length(gdf["length_m"]),
+            "length": length(gdf["length_m"]),
             "why": gdf["explanation"].astype(str).map(escape),
             "colour": pd.Series([_RISK_COLOURS[b] for b in band]),
             "weight": pd.Series([2.5 + 1.5 * b for b in band]),
         }
         folium.GeoJson(
-            _feature_collection(gdf, props),
+            feature_collection(gdf, props),
             control=False,
             style_function=lambda f: {
                 "color": f["properties"]["colour"],
@@ -307,7 +305,7 @@ def add_road_risk(
             },
             popup=folium.GeoJsonPopup(
                 fields=["rank", "name", "score", "length", "why"],
-                aliases=["#", *_aliases(["name"], lang), "risk", *_aliases(["length"], lang), ""],
+                aliases=["#", *aliases(["name"], lang), "risk", *aliases(["length"], lang), ""],
             ),
         ).add_to(group)
     group.add_to(m)
@@ -316,18 +314,18 @@ def add_road_risk(
 
 def add_lamps(m: folium.Map, lamps: gpd.GeoDataFrame, *, lang: Lang = "zh") -> folium.Map:
     """Add proposed lamp points."""
-    gdf = _to_wgs84(lamps, "lamps", ("lamp",))
+    gdf = to_wgs84(lamps, "lamps", ("lamp",))
     group = folium.FeatureGroup(name=_label("lamps", lang))
     if len(gdf):
         props = {
             "lamp": gdf["lamp"].astype(int).astype(str),
-            "name": _text(gdf["name"]) if "name" in gdf else pd.Series(["—"] * len(gdf)),
+            "name": text(gdf["name"]) if "name" in gdf else pd.Series(["—"] * len(gdf)),
             "risk": gdf["risk_covered"].map("{:.3f}".format)
             if "risk_covered" in gdf
             else pd.Series(["—"] * len(gdf)),
         }
         folium.GeoJson(
-            _feature_collection(gdf, props),
+            feature_collection(gdf, props),
             control=False,
             marker=folium.CircleMarker(
                 radius=4,
@@ -338,7 +336,7 @@ def add_lamps(m: folium.Map, lamps: gpd.GeoDataFrame, *, lang: Lang = "zh") -> f
                 fill_opacity=1.0,
             ),
             tooltip=folium.GeoJsonTooltip(
-                fields=["lamp", "name", "risk"], aliases=["#", *_aliases(["name"], lang), "risk"]
+                fields=["lamp", "name", "risk"], aliases=["#", *aliases(["name"], lang), "risk"]
             ),
         ).add_to(group)
     group.add_to(m)

@@ -9,23 +9,28 @@ rather than thousands of JavaScript objects.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any, Final
 
 import folium
 import geopandas as gpd
-import numpy as np
-import pandas as pd
 from branca.element import MacroElement
 from folium.template import Template
 
-from geo.errors import CoordinateError, LayerError, Problem
+from geo.errors import LayerError, Problem
+from maps.features import (
+    aliases,
+    combined_bounds,
+    count,
+    feature_collection,
+    length,
+    text,
+    to_wgs84,
+)
 from maps.offline import new_map
 from maps.style import (
     LIT_COLOURS,
-    MISSING,
     STATION_COLOURS,
     STATION_SYMBOLS,
     TEAM_COLOUR,
@@ -41,8 +46,6 @@ from maps.style import (
     symbol_svg,
 )
 
-#: ~0.1 m at Wuhan's latitude: finer than any source data, and keeps the page small.
-COORD_GRID_DEG: Final = 1e-6
 #: Vertices closer than this to a straight line are dropped before export.
 ROAD_SIMPLIFY_M: Final = 0.5
 #: Pane below Leaflet's overlay pane (z-index 400): village areas must not cover roads.
@@ -102,7 +105,7 @@ def overview_map(
     """
     lang = check_lang(lang)
     layers = {"roads": roads, "villages": villages, "stations": stations, "teams": teams}
-    m = new_map(_combined_bounds(layers), title=title)
+    m = new_map(combined_bounds(layers), title=title)
     add_roads_by_lit(m, roads, lang=lang, attribution=attribution)
     add_villages(m, villages, lang=lang)
     add_stations(m, stations, lang=lang)
@@ -183,17 +186,17 @@ def add_roads_by_lit(
         If ``roads`` has no CRS.
     """
     lang = check_lang(lang)
-    gdf = _to_wgs84(
+    gdf = to_wgs84(
         roads, "roads", ("lit", "highway", "name", "length_m"), simplify_m=ROAD_SIMPLIFY_M
     )
     lit = gdf["lit"].astype("string")
     lit = lit.where(lit.isin(["yes", "no"]), "unknown").fillna("unknown")
     fields = ("name", "highway", "lit", "length")
     props = {
-        "name": _text(gdf["name"]),
-        "highway": _text(gdf["highway"]),
-        "lit": _text(lit.map(lambda v: field_label(v, lang))),
-        "length": _length(gdf["length_m"]),
+        "name": text(gdf["name"]),
+        "highway": text(gdf["highway"]),
+        "lit": text(lit.map(lambda v: field_label(v, lang))),
+        "length": length(gdf["length_m"]),
     }
     for cls, key in _LIT_LAYERS:
         group = folium.FeatureGroup(name=layer_label(key, lang))
@@ -201,7 +204,7 @@ def add_roads_by_lit(
         if mask.any():
             colour = LIT_COLOURS[cls]
             folium.GeoJson(
-                _feature_collection(gdf[mask], {k: v[mask] for k, v in props.items()}),
+                feature_collection(gdf[mask], {k: v[mask] for k, v in props.items()}),
                 name=layer_label(key, lang),
                 control=False,
                 # One style per road class: folium groups features by style, so the
@@ -213,7 +216,7 @@ def add_roads_by_lit(
                     "lineCap": "round",
                 },
                 tooltip=folium.GeoJsonTooltip(
-                    fields=list(fields), aliases=_aliases(fields, lang), sticky=True
+                    fields=list(fields), aliases=aliases(fields, lang), sticky=True
                 ),
                 attribution=escape(attribution) if attribution else None,
             ).add_to(group)
@@ -250,16 +253,16 @@ def add_villages(m: folium.Map, villages: gpd.GeoDataFrame, *, lang: Lang = "zh"
         If ``villages`` has no CRS.
     """
     lang = check_lang(lang)
-    gdf = _to_wgs84(villages, "villages", ("code", "name", "households"))
+    gdf = to_wgs84(villages, "villages", ("code", "name", "households"))
     optional = [c for c in _VILLAGE_OPTIONAL if c in gdf.columns]
-    props = {"name": _text(gdf["name"]), "code": _text(gdf["code"])}
+    props = {"name": text(gdf["name"]), "code": text(gdf["code"])}
     if "kind" in optional:
-        props["kind"] = _text(gdf["kind"].map(lambda v: field_label(v, lang), na_action="ignore"))
+        props["kind"] = text(gdf["kind"].map(lambda v: field_label(v, lang), na_action="ignore"))
     if "township" in optional:
-        props["township"] = _text(gdf["township"])
-    props["households"] = _count(gdf["households"])
+        props["township"] = text(gdf["township"])
+    props["households"] = count(gdf["households"])
     if "population" in optional:
-        props["population"] = _count(gdf["population"])
+        props["population"] = count(gdf["population"])
     fields = tuple(props)
     # Map the translated kind back to its colour; unknown kinds draw as villages.
     colours = {escape(field_label(k, lang)): c for k, c in VILLAGE_COLOURS.items()}
@@ -291,12 +294,12 @@ def add_villages(m: folium.Map, villages: gpd.GeoDataFrame, *, lang: Lang = "zh"
     if len(gdf):
         folium.map.CustomPane(AREA_PANE, z_index=350, pointer_events=True).add_to(m)
         folium.GeoJson(
-            _feature_collection(gdf, props),
+            feature_collection(gdf, props),
             name=name,
             control=False,
             style_function=style,
             marker=folium.CircleMarker(radius=5),
-            popup=folium.GeoJsonPopup(fields=list(fields), aliases=_aliases(fields, lang)),
+            popup=folium.GeoJsonPopup(fields=list(fields), aliases=aliases(fields, lang)),
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
             pane=AREA_PANE,  # polygons only: points come from the marker and stay on top
         ).add_to(group)
@@ -329,7 +332,7 @@ def add_stations(m: folium.Map, stations: gpd.GeoDataFrame, *, lang: Lang = "zh"
         If ``stations`` has no CRS.
     """
     lang = check_lang(lang)
-    gdf = _to_wgs84(stations, "stations", ("id", "name", "kind"))
+    gdf = to_wgs84(stations, "stations", ("id", "name", "kind"))
     kind = gdf["kind"].astype("string")
     bad = sorted(set(kind.dropna()) - set(STATION_SYMBOLS)) + (
         ["<missing>"] if kind.isna().any() else []
@@ -339,16 +342,16 @@ def add_stations(m: folium.Map, stations: gpd.GeoDataFrame, *, lang: Lang = "zh"
         raise LayerError(Problem(file="stations", message=msg, column="kind"))
     fields = ("name", "id", "kind")
     props = {
-        "name": _text(gdf["name"]),
-        "id": _text(gdf["id"]),
-        "kind": _text(kind.map(lambda v: field_label(v, lang))),
+        "name": text(gdf["name"]),
+        "id": text(gdf["id"]),
+        "kind": text(kind.map(lambda v: field_label(v, lang))),
     }
     group = folium.FeatureGroup(name=layer_label("stations", lang))
     for k, symbol in STATION_SYMBOLS.items():
         mask = (kind == k).to_numpy()
         if mask.any():
             _point_symbols(
-                _feature_collection(gdf[mask], {f: v[mask] for f, v in props.items()}),
+                feature_collection(gdf[mask], {f: v[mask] for f, v in props.items()}),
                 symbol,
                 STATION_COLOURS[k],
                 fields,
@@ -392,7 +395,7 @@ def add_team_bases(
         If ``teams`` has no CRS.
     """
     lang = check_lang(lang)
-    gdf = _to_wgs84(teams, "teams", ("id", "name", "home_unit", "members", "skills"))
+    gdf = to_wgs84(teams, "teams", ("id", "name", "home_unit", "members", "skills"))
     unit = gdf["home_unit"].astype("string")
     if station_names:
         named = unit.map(dict(station_names))
@@ -406,15 +409,15 @@ def add_team_bases(
     )
     fields = ("name", "members", "home_unit", "skills")
     props = {
-        "name": _text(gdf["name"]),
-        "members": _count(gdf["members"]),
-        "home_unit": _text(unit),
-        "skills": _text(skills),
+        "name": text(gdf["name"]),
+        "members": count(gdf["members"]),
+        "home_unit": text(unit),
+        "skills": text(skills),
     }
     group = folium.FeatureGroup(name=layer_label("teams", lang))
     if len(gdf):
         _point_symbols(
-            _feature_collection(gdf, props),
+            feature_collection(gdf, props),
             TEAM_SYMBOL,
             TEAM_COLOUR,
             fields,
@@ -545,73 +548,6 @@ def _point_symbols(
         data,
         control=False,
         marker=folium.Marker(icon=icon),
-        popup=folium.GeoJsonPopup(fields=list(fields), aliases=_aliases(fields, lang)),
+        popup=folium.GeoJsonPopup(fields=list(fields), aliases=aliases(fields, lang)),
         tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
     )
-
-
-def _combined_bounds(layers: Mapping[str, gpd.GeoDataFrame]) -> tuple[float, float, float, float]:
-    wgs84 = [_to_wgs84(gdf, name, ()) for name, gdf in layers.items()]
-    boxes = [gdf.total_bounds for gdf in wgs84 if len(gdf)]
-    if not boxes:
-        msg = "roads, villages, stations and teams are all empty: nothing to map"
-        raise LayerError(Problem(file="overview", message=msg))
-    b = np.vstack(boxes)
-    return (
-        float(b[:, 0].min()),
-        float(b[:, 1].min()),
-        float(b[:, 2].max()),
-        float(b[:, 3].max()),
-    )
-
-
-def _to_wgs84(
-    gdf: gpd.GeoDataFrame, layer: str, required: Sequence[str], *, simplify_m: float = 0.0
-) -> gpd.GeoDataFrame:
-    """Validate ``gdf``, drop rows without geometry and reproject to EPSG:4326."""
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        msg = f"expected a GeoDataFrame, got {type(gdf).__name__}"
-        raise LayerError(Problem(file=layer, message=msg))
-    missing = [c for c in required if c not in gdf.columns]
-    if missing:
-        raise LayerError(
-            [Problem(file=layer, message="column is missing", column=c) for c in missing]
-        )
-    if gdf.crs is None:
-        msg = f"{layer} layer has no CRS; set it (e.g. EPSG:32650) before mapping"
-        raise CoordinateError(msg)
-    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
-    if simplify_m > 0 and gdf.crs.is_projected and len(gdf):
-        # Simplify in metres, before reprojecting: a tolerance in degrees is not a distance.
-        gdf = gdf.set_geometry(gdf.geometry.simplify(simplify_m, preserve_topology=True))
-    return gdf.to_crs(4326)
-
-
-def _feature_collection(gdf: gpd.GeoDataFrame, props: Mapping[str, pd.Series]) -> dict[str, Any]:
-    """Return a GeoJSON FeatureCollection of ``props`` on ``gdf``'s geometry, rounded."""
-    columns = {k: v.to_numpy() for k, v in props.items()}
-    geometry = gdf.geometry.set_precision(COORD_GRID_DEG, mode="pointwise").to_numpy()
-    out = gpd.GeoDataFrame(columns, geometry=geometry, crs=4326)
-    # Feature ids 0..n-1 give folium a short key for its per-style switch.
-    return json.loads(out.to_json(na="null"))  # type: ignore[no-any-return]
-
-
-def _aliases(fields: Iterable[str], lang: Lang) -> list[str]:
-    return [escape(field_label(f, lang)) for f in fields]
-
-
-def _text(values: pd.Series) -> pd.Series:
-    """Return display strings: HTML-escaped (popups use innerHTML), blanks as "—"."""
-    s = values.astype("string").str.strip()
-    return s.mask(s.isna() | (s == ""), MISSING).map(escape).astype(object)
-
-
-def _count(values: pd.Series) -> pd.Series:
-    n = pd.to_numeric(values, errors="coerce").round().astype("Int64")
-    return n.astype("string").fillna(MISSING).astype(object)
-
-
-def _length(metres: pd.Series) -> pd.Series:
-    v = pd.to_numeric(metres, errors="coerce").astype(float)
-    text = np.where(v >= 1000, (v / 1000).map("{:.2f} km".format), v.map("{:.0f} m".format))
-    return pd.Series(text, index=metres.index, dtype=object).where(v.notna(), MISSING)

@@ -1,0 +1,93 @@
+"""GeoJSON plumbing shared by the map builders: validation, reprojection, display text.
+
+Kept apart from any one map so every builder (overview, hotspots, later patrol and team
+maps) formats features, popups and bounds the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import Any, Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.errors import CoordinateError, LayerError, Problem
+from maps.style import MISSING, Lang, field_label
+
+#: ~0.1 m at Wuhan's latitude: finer than any source data, and keeps the page small.
+COORD_GRID_DEG: Final = 1e-6
+
+
+def combined_bounds(layers: Mapping[str, gpd.GeoDataFrame]) -> tuple[float, float, float, float]:
+    """Return (minlon, minlat, maxlon, maxlat) over every non-empty layer."""
+    wgs84 = [to_wgs84(gdf, name, ()) for name, gdf in layers.items()]
+    boxes = [gdf.total_bounds for gdf in wgs84 if len(gdf)]
+    if not boxes:
+        msg = "roads, villages, stations and teams are all empty: nothing to map"
+        raise LayerError(Problem(file="overview", message=msg))
+    b = np.vstack(boxes)
+    return (
+        float(b[:, 0].min()),
+        float(b[:, 1].min()),
+        float(b[:, 2].max()),
+        float(b[:, 3].max()),
+    )
+
+
+def to_wgs84(
+    gdf: gpd.GeoDataFrame, layer: str, required: Sequence[str], *, simplify_m: float = 0.0
+) -> gpd.GeoDataFrame:
+    """Validate ``gdf``, drop rows without geometry and reproject to EPSG:4326."""
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        msg = f"expected a GeoDataFrame, got {type(gdf).__name__}"
+        raise LayerError(Problem(file=layer, message=msg))
+    missing = [c for c in required if c not in gdf.columns]
+    if missing:
+        raise LayerError(
+            [Problem(file=layer, message="column is missing", column=c) for c in missing]
+        )
+    if gdf.crs is None:
+        msg = f"{layer} layer has no CRS; set it (e.g. EPSG:32650) before mapping"
+        raise CoordinateError(msg)
+    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    if simplify_m > 0 and gdf.crs.is_projected and len(gdf):
+        # Simplify in metres, before reprojecting: a tolerance in degrees is not a distance.
+        gdf = gdf.set_geometry(gdf.geometry.simplify(simplify_m, preserve_topology=True))
+    return gdf.to_crs(4326)
+
+
+def feature_collection(gdf: gpd.GeoDataFrame, props: Mapping[str, pd.Series]) -> dict[str, Any]:
+    """Return a GeoJSON FeatureCollection of ``props`` on ``gdf``'s geometry, rounded."""
+    columns = {k: v.to_numpy() for k, v in props.items()}
+    geometry = gdf.geometry.set_precision(COORD_GRID_DEG, mode="pointwise").to_numpy()
+    out = gpd.GeoDataFrame(columns, geometry=geometry, crs=4326)
+    # Feature ids 0..n-1 give folium a short key for its per-style switch.
+    return json.loads(out.to_json(na="null"))  # type: ignore[no-any-return]
+
+
+def aliases(fields: Iterable[str], lang: Lang) -> list[str]:
+    """Return the escaped display names of popup/tooltip fields."""
+    return [escape(field_label(f, lang)) for f in fields]
+
+
+def text(values: pd.Series) -> pd.Series:
+    """Return display strings: HTML-escaped (popups use innerHTML), blanks as "—"."""
+    s = values.astype("string").str.strip()
+    return s.mask(s.isna() | (s == ""), MISSING).map(escape).astype(object)
+
+
+def count(values: pd.Series) -> pd.Series:
+    """Return whole numbers as display strings, blanks as "—"."""
+    n = pd.to_numeric(values, errors="coerce").round().astype("Int64")
+    return n.astype("string").fillna(MISSING).astype(object)
+
+
+def length(metres: pd.Series) -> pd.Series:
+    """Return lengths as "850 m" / "1.25 km" display strings, blanks as "—"."""
+    v = pd.to_numeric(metres, errors="coerce").astype(float)
+    shown = np.where(v >= 1000, (v / 1000).map("{:.2f} km".format), v.map("{:.0f} m".format))
+    return pd.Series(shown, index=metres.index, dtype=object).where(v.notna(), MISSING)
