@@ -93,6 +93,19 @@ def cmd_network_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_network_fetch(args: argparse.Namespace) -> int:
+    """Download a named place's roads as an OSM file (needs internet)."""
+    from geo.network import download_osm_by_place
+
+    try:
+        path = download_osm_by_place(args.place, args.out)
+    except OSError as exc:  # requests' connection errors are OSErrors
+        msg = f"could not download {args.place!r} (is this machine online?): {exc}"
+        raise PinganError(msg) from exc
+    print(f"wrote {path}; build it with: pingan network build --osm {path}")
+    return 0
+
+
 def cmd_layers_check(args: argparse.Namespace) -> int:
     """Validate a layer file; exit 1 when it has problems."""
     from geo.layers import check_layer
@@ -580,6 +593,13 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--cache-dir", type=Path)
     sc.add_argument("--no-cache", action="store_true")
     sc.set_defaults(func=cmd_scenario_compare)
+
+    fetch = net_sub.add_parser(
+        "fetch", help="download a place's roads as an OSM file (online users only)"
+    )
+    fetch.add_argument("--place", required=True, help='e.g. "黄陂区, 武汉市, 湖北省"')
+    fetch.add_argument("--out", required=True, help="the .osm file to write")
+    fetch.set_defaults(func=cmd_network_fetch)
 
     lay = sub.add_parser("layers", help="layer commands")
     lay_sub = lay.add_subparsers(dest="layers_command", required=True)

@@ -232,3 +232,9 @@ def test_hotspots_unlit_and_lamps_commands(tmp_path, capsys):
     assert main(["lamps", "--budget", "-1", *common]) == 2
     assert "budget" in capsys.readouterr().err
     assert main(["hotspots", "--hours", "25", "6", *common]) == 2
+
+
+def test_network_fetch_rejects_an_empty_place_without_going_online(tmp_path, capsys):
+    assert main(["network", "fetch", "--place", "  ", "--out", str(tmp_path / "x.osm")]) == 2
+    assert "place name is empty" in capsys.readouterr().err
+    assert not (tmp_path / "x.osm").exists()
