@@ -611,19 +611,6 @@ def _report(
     return lines, failures
 
 
-def _osm_counts(path: Path) -> tuple[int, int]:
-    """Count the nodes and ways in an OSM file (what the readers have to parse)."""
-    import osmium
-
-    nodes = ways = 0
-    for obj in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY):
-        if obj.is_node():
-            nodes += 1
-        else:
-            ways += 1
-    return nodes, ways
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; return 1 on a correctness failure or a crashed measurement."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -657,14 +644,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out))
         return 0
 
-    from benchmarks.roadlike import write_roadlike_grid_osm
+    from benchmarks.roadlike import osm_counts, write_roadlike_grid_osm
 
     t_start = time.perf_counter()
     print(_machine(), flush=True)
     with tempfile.TemporaryDirectory(prefix="pingan-bench-engine-") as tmp:
         print(f"writing a {args.side} x {args.side} road-like grid ...", flush=True)
         path = write_roadlike_grid_osm(Path(tmp) / "grid.osm", side=args.side, seed=args.seed)
-        nodes, ways = _osm_counts(path)
+        nodes, ways = osm_counts(path)
         osm = {"nodes": nodes, "ways": ways, "mb": path.stat().st_size / 1e6}
         print(f"  {nodes:,} OSM nodes, {ways:,} ways, {osm['mb']:.1f} MB", flush=True)
 

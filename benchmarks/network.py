@@ -194,19 +194,6 @@ def _measure(kind: str, path: Path | None, runs: int, timeout_s: float, tag: str
     return m
 
 
-def _osm_counts(path: Path) -> tuple[int, int]:
-    """Count the nodes and ways in an OSM file (what the readers have to parse)."""
-    import osmium
-
-    nodes = ways = 0
-    for obj in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY):
-        if obj.is_node():
-            nodes += 1
-        else:
-            ways += 1
-    return nodes, ways
-
-
 def _version(dist: str) -> str:
     try:
         return metadata.version(dist)
@@ -303,7 +290,7 @@ def _prepare_inputs(work: Path, n_nodes: int, seed: int) -> list[Input]:
         traceback.print_exc()
         made.append(Input("sample", None, f"generate_sample failed: {exc!r}"))
 
-    from benchmarks.roadlike import write_roadlike_osm
+    from benchmarks.roadlike import osm_counts, write_roadlike_osm
 
     name = f"roadlike-{n_nodes // 1000}k" if n_nodes >= 1000 else f"roadlike-{n_nodes}"
     try:
@@ -316,7 +303,7 @@ def _prepare_inputs(work: Path, n_nodes: int, seed: int) -> list[Input]:
     inputs = []
     for inp in made:
         if inp.path is not None:
-            n, w = _osm_counts(inp.path)
+            n, w = osm_counts(inp.path)
             inp = Input(inp.name, inp.path, None, n, w, inp.path.stat().st_size / 1e6)
         print(f"  {inp.describe()}", flush=True)
         inputs.append(inp)

@@ -306,3 +306,16 @@ def _way_tags(cls: np.ndarray, rng: np.random.Generator) -> list[list[tuple[str,
             t.append(("maxspeed", "60"))
         out.append(t)
     return out
+
+
+def osm_counts(path: Path) -> tuple[int, int]:
+    """Count the nodes and ways in an OSM file (what the readers have to parse)."""
+    import osmium
+
+    nodes = ways = 0
+    for obj in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY):
+        if obj.is_node():
+            nodes += 1
+        else:
+            ways += 1
+    return nodes, ways
