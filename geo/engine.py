@@ -29,7 +29,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from geo.errors import PinganError
-from geo.network import RoadNetwork, SnapResult, snap_geometries, snap_points
+from geo.network import RoadNetwork, SnapResult, edge_twins, snap_geometries, snap_points
 
 
 class EngineError(PinganError):
@@ -227,7 +227,7 @@ class Engine:
         # A sparse matrix cannot store a zero weight, so nudge zero-cost edges.
         self.time = np.where(self.open, np.maximum(t, 1e-9), np.inf)
         self.graph = _csr(self.u[self.open], self.v[self.open], self.time[self.open], self.n_nodes)
-        self.twin = _twins(e)
+        self.twin = edge_twins(self.net)
 
     # ------------------------------------------------------------ locating
 
@@ -631,27 +631,6 @@ def _csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sparse.csr_matr
     first = np.ones(len(u), dtype=bool)
     first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
     return sparse.csr_matrix((w[first], (u[first], v[first])), shape=(n, n))
-
-
-def _twins(e: pd.DataFrame) -> np.ndarray:
-    """Return, per edge, the edge running the same road the other way (-1 if none)."""
-    df = pd.DataFrame(
-        {
-            "i": np.arange(len(e)),
-            "u": e["u"].to_numpy(),
-            "v": e["v"].to_numpy(),
-            "osmid": e["osmid"].to_numpy(),
-            "len": np.round(e["length_m"].to_numpy(), 3),
-        }
-    )
-    back = df.rename(columns={"u": "v", "v": "u", "i": "j"})
-    m = df.merge(back, on=["u", "v", "osmid", "len"]).drop_duplicates("i")
-    # int32 is plenty (2 billion edges) and halves the array a province-size engine keeps.
-    twin = np.full(len(e), -1, dtype=np.int32)
-    twin[m["i"].to_numpy()] = m["j"].to_numpy()
-    # A self-loop's "twin" found this way is itself; that is no other direction.
-    twin[twin == np.arange(len(e))] = -1
-    return twin
 
 
 def _cheapest(nodes: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

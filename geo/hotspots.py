@@ -47,7 +47,7 @@ import shapely
 from scipy import ndimage, signal, sparse, special
 
 from geo.errors import PinganError
-from geo.network import RoadNetwork, snap_points
+from geo.network import RoadNetwork, edge_twins, snap_points
 
 __all__ = [
     "CLASSES",
@@ -1286,31 +1286,14 @@ def gi_star_hotspots(
 def _road_index(net: RoadNetwork) -> tuple[IntArray, IntArray, BoolArray]:
     """Return the edge rows that are roads, each edge's road position, and twin flags.
 
-    A two-way road is two directed edges, twins: end nodes swapped, same length and same
-    midpoint (which tells parallel roads between two nodes apart). The pair is one road,
-    represented by its edge with ``reversed`` False where it has one. The ``reversed``
-    flag alone cannot pick roads: a simplified edge takes the flag (and ``osmid``) of
-    its first segment, so a road chained from ways drawn in opposite directions can
-    have both twins flagged reversed, or twins with different ``osmid``. The returned
-    flag marks edges running against their road's representative.
+    A two-way road is two directed edges, twins (:func:`geo.network.edge_twins`). The
+    pair is one road, represented by its edge with ``reversed`` False. The returned flag
+    marks edges running against their road's representative.
     """
     e = net.edges
-    geoms = net.edge_geometry
-    mid = shapely.line_interpolate_point(geoms, 0.5, normalized=True)
-    key = pd.DataFrame(
-        {
-            "i": np.arange(len(e)),
-            "u": e["u"].to_numpy(),
-            "v": e["v"].to_numpy(),
-            "len": np.round(e["length_m"].to_numpy(dtype=np.float64), 2),
-            "mx": np.round(shapely.get_x(mid), 1),
-            "my": np.round(shapely.get_y(mid), 1),
-        }
-    )
-    back = key.rename(columns={"u": "v", "v": "u", "i": "j"})
-    pairs = key.merge(back, on=["u", "v", "len", "mx", "my"])
-    pairs = pairs[pairs["i"] != pairs["j"]].drop_duplicates("i")
-    i, j = pairs["i"].to_numpy(), pairs["j"].to_numpy()
+    twin = edge_twins(net).astype(np.int64)
+    i = np.flatnonzero(twin >= 0)
+    j = twin[i]
     # Prefer the forward edge, then the lower row, so both twins elect the same one.
     score = e["reversed"].to_numpy(dtype=np.int64) * (len(e) + 1) + np.arange(len(e))
     owner = np.arange(len(e), dtype=np.int64)

@@ -39,10 +39,9 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csgraph
 
-from geo.engine import Engine
 from geo.errors import PinganError
 from geo.hotspots import HotspotError, in_hour_window
-from geo.network import RoadNetwork
+from geo.network import RoadNetwork, edge_twins
 from geo.scenarios import Edit
 
 
@@ -731,7 +730,7 @@ class _RoadGraph:
             v=v,
             length=length,
             geoms=geoms,
-            twin=Engine(net, weight="length_m").twin,
+            twin=edge_twins(net),
             graph=graph,
             incidence_ptr=ptr,
             incidence=owner[order],
@@ -1665,11 +1664,7 @@ def _plan(
     served = pd.DataFrame(columns=["code", "name", "households", "distance_m"])
     reached = pd.DataFrame(columns=["id", "time", "category", "distance_m"])
     if len(lamps):
-        near, dist = shapely.STRtree(pts).query_nearest(
-            vil.geometry.to_numpy(), return_distance=True, all_matches=False
-        )
-        d_v = np.full(len(vil), np.inf)
-        d_v[near[0]] = dist
+        d_v = _nearest_distance(pts, vil.geometry.to_numpy())
         ok = d_v <= params.serve_m
         served = pd.DataFrame(
             {
@@ -1681,11 +1676,7 @@ def _plan(
         )
         night = risk.night_incidents
         if len(night):
-            near, dist = shapely.STRtree(stretches.geometry.to_numpy()).query_nearest(
-                night.geometry.to_numpy(), return_distance=True, all_matches=False
-            )
-            d_i = np.full(len(night), np.inf)
-            d_i[near[0]] = dist
+            d_i = _nearest_distance(stretches.geometry.to_numpy(), night.geometry.to_numpy())
             ok = d_i <= params.reach_m
             reached = pd.DataFrame(
                 {
@@ -1718,6 +1709,16 @@ def _plan(
         method=out.method,
         reason=out.reason,
     )
+
+
+def _nearest_distance(targets: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Distance from each query geometry to the nearest target (inf if none)."""
+    near, dist = shapely.STRtree(targets).query_nearest(
+        queries, return_distance=True, all_matches=False
+    )
+    out = np.full(len(queries), np.inf)
+    out[near[0]] = dist
+    return out
 
 
 def _substrings(

@@ -402,29 +402,42 @@ class RoadNetwork:
             source=self.source,
         )
 
-    def csr(self, weight: str = "travel_time_s") -> sparse.csr_matrix:
-        """Return the node-by-node CSR matrix of ``weight`` (minimum over parallel edges).
-
-        Zero-weight edges are nudged to a tiny positive value, because a sparse matrix
-        cannot tell a stored zero from a missing edge.
-        """
-        w = self.edges[weight].to_numpy(dtype=float)
-        if not np.all(np.isfinite(w)):
-            msg = f"edge weight {weight!r} has missing values for mode {self.mode!r}"
-            raise NetworkError(msg)
-        w = np.maximum(w, 1e-9)
-        n = len(self.nodes)
-        u = self.edges["u"].to_numpy()
-        v = self.edges["v"].to_numpy()
-        # Sort so that, of parallel edges, the cheapest is kept when duplicates collapse.
-        order = np.lexsort((w, v, u))
-        u, v, w = u[order], v[order], w[order]
-        first = np.ones(len(u), dtype=bool)
-        first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
-        return sparse.csr_matrix((w[first], (u[first], v[first])), shape=(n, n))
-
 
 _LITS: tuple[LitClass, ...] = ("yes", "no", "unknown")
+
+
+def edge_twins(net: RoadNetwork) -> np.ndarray:
+    """Return, per edge, the edge running the same road the other way (-1 if one-way).
+
+    Twins have swapped end nodes, the same length and the same midpoint (which tells
+    parallel roads between two nodes apart). Neither ``osmid`` nor ``reversed`` can
+    pair them: a merged edge takes the way id of its first segment, so the two
+    directions of a road chained from several ways may carry different ids. Computed
+    once per geometry and cached with it, so edited copies of a network share it.
+    """
+    cached = net._snap_index.get("twins")
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    e = net.edges
+    mid = shapely.line_interpolate_point(net.edge_geometry, 0.5, normalized=True)
+    key = pd.DataFrame(
+        {
+            "i": np.arange(len(e)),
+            "u": e["u"].to_numpy(),
+            "v": e["v"].to_numpy(),
+            "len": np.round(e["length_m"].to_numpy(dtype=np.float64), 2),
+            "mx": np.round(shapely.get_x(mid), 1),
+            "my": np.round(shapely.get_y(mid), 1),
+        }
+    )
+    back = key.rename(columns={"u": "v", "v": "u", "i": "j"})
+    pairs = key.merge(back, on=["u", "v", "len", "mx", "my"])
+    pairs = pairs[pairs["i"] != pairs["j"]].drop_duplicates("i")
+    # int32 is plenty (2 billion edges) and halves the array a province-size engine keeps.
+    twin = np.full(len(e), -1, dtype=np.int32)
+    twin[pairs["i"].to_numpy()] = pairs["j"].to_numpy()
+    net._snap_index["twins"] = twin
+    return twin
 
 
 # --------------------------------------------------------------------------- reading

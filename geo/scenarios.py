@@ -41,7 +41,7 @@ from geo.atomic import write_text
 from geo.coverage import CoverageParams, CoverageResult, covered_column, village_coverage
 from geo.engine import Engine, EngineParams
 from geo.errors import PinganError
-from geo.network import MODES, BuildOptions, RoadNetwork, load_network
+from geo.network import MODES, BuildOptions, RoadNetwork, edge_twins, load_network
 
 
 class ScenarioError(PinganError):
@@ -293,13 +293,8 @@ def _edge_selection(net: RoadNetwork, edit: Edit, index: int) -> np.ndarray:
             )
             raise ScenarioError(msg)
     if edit.fields.get("both_directions", True):
-        # The opposite direction of a two-way road is the edge from v to u of the same way.
-        key = pd.DataFrame({"u": e["u"], "v": e["v"], "osmid": e["osmid"]})
-        chosen = key[sel]
-        back = key.reset_index().merge(
-            chosen.rename(columns={"u": "v", "v": "u"}), on=["u", "v", "osmid"]
-        )["index"]
-        sel[back.to_numpy()] = True
+        twin = edge_twins(net)[sel]
+        sel[twin[twin >= 0]] = True
     return np.flatnonzero(sel)
 
 

@@ -490,3 +490,22 @@ def test_real_extract_twins(shared_path):
 
 def test_sample_twins(sample_net):
     twin_pairs_have_one_forward_edge(sample_net)
+
+
+@pytest.mark.shared
+def test_edge_twins_pair_every_two_way_road(shared_path):
+    """Twins are mutual, run the other way, and are found even when way ids differ."""
+    from geo.network import edge_twins
+
+    net = build_network(shared_path("wuhan_optics_valley_gaoxin_cn.osm.bz2"))
+    twin = edge_twins(net).astype(np.int64)
+    has = twin >= 0
+    assert has.sum() > 0
+    assert (twin[twin[has]] == np.flatnonzero(has)).all()
+    u, v = net.edges["u"].to_numpy(), net.edges["v"].to_numpy()
+    assert (u[has] == v[twin[has]]).all() and (v[has] == u[twin[has]]).all()
+    # Every backward copy of a two-way road has its forward twin.
+    assert has[net.edges["reversed"].to_numpy()].all()
+    assert (
+        net.edges["reversed"].to_numpy()[has] != net.edges["reversed"].to_numpy()[twin[has]]
+    ).all()
