@@ -51,7 +51,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from geo.errors import PinganError
+from geo.errors import AllocationError, InfeasibleCoverError
 
 __all__ = [
     "EXACT_MAX_NONZEROS",
@@ -97,32 +97,6 @@ _TIME_SWAP_MAX_MOVES: Final = 200
 _TIEBREAK_EXACT_MAX_PAIRS: Final = 5_000
 #: Never hand HiGHS less than this, so a nearly spent time limit still yields an answer.
 _MIN_SOLVER_S: Final = 0.05
-
-
-class AllocationError(PinganError):
-    """Inputs or parameters of a location-allocation problem are invalid."""
-
-
-class InfeasibleCoverError(AllocationError):
-    """Some demand points cannot be covered by any candidate or existing station.
-
-    ``uncoverable`` holds their indices and ``uncoverable_ids`` their ids (the indices as
-    text when no ids were given), all of them, even when the message shows only the first.
-    """
-
-    def __init__(
-        self, uncoverable: Sequence[int], uncoverable_ids: Sequence[str], threshold_min: float
-    ) -> None:
-        self.uncoverable = tuple(int(i) for i in uncoverable)
-        self.uncoverable_ids = tuple(uncoverable_ids)
-        shown = ", ".join(self.uncoverable_ids[:20])
-        more = len(self.uncoverable_ids) - 20
-        if more > 0:
-            shown += f", ... and {more} more"
-        super().__init__(
-            f"{len(self.uncoverable_ids)} demand point(s) cannot be reached within "
-            f"{threshold_min:g} min from any candidate site or existing station: {shown}"
-        )
 
 
 # --------------------------------------------------------------------------- results

@@ -18,7 +18,7 @@ import shapely
 
 from geo.allocation import LscpResult, MclpResult, solve_lscp, solve_mclp
 from geo.engine import STATUS, Engine, Located
-from geo.errors import PinganError
+from geo.errors import CoverageError
 
 DEFAULT_THRESHOLDS_MIN: tuple[float, ...] = (5.0, 10.0, 15.0, 30.0)
 
@@ -29,10 +29,6 @@ REASONS = {
     "no_route": "no road route from any station (disconnected or closed roads)",
     "beyond_limit": "beyond the search limit",
 }
-
-
-class CoverageError(PinganError):
-    """Coverage inputs or parameters are invalid."""
 
 
 @dataclass(frozen=True)

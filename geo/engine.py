@@ -28,13 +28,8 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from geo.errors import PinganError
+from geo.errors import EngineError
 from geo.network import RoadNetwork, SnapResult, edge_twins, snap_geometries, snap_points
-
-
-class EngineError(PinganError):
-    """A routing request is invalid (bad ids, shapes or parameters)."""
-
 
 #: Status codes of every travel-time answer.
 STATUS: tuple[str, ...] = (

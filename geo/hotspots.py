@@ -46,7 +46,7 @@ import pyproj
 import shapely
 from scipy import ndimage, signal, sparse, special
 
-from geo.errors import PinganError
+from geo.errors import HotspotError
 from geo.network import RoadNetwork, edge_twins, snap_points
 
 __all__ = [
@@ -125,10 +125,6 @@ _MIN_PERIODS: Final = 3
 # (a minute or so of work) the period is surely too short for the span.
 _MAX_MK_PAIRS: Final = 5e9
 _SQRT3: Final = math.sqrt(3.0)
-
-
-class HotspotError(PinganError):
-    """Hot spot inputs or parameters are invalid."""
 
 
 # ----------------------------------------------------------------------------- validation

@@ -39,15 +39,10 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csgraph
 
-from geo.errors import PinganError
+from geo.errors import LightingError
 from geo.hotspots import HotspotError, in_hour_window
 from geo.network import RoadNetwork, edge_twins
 from geo.scenarios import Edit
-
-
-class LightingError(PinganError):
-    """Lighting inputs or parameters are invalid."""
-
 
 #: ``lit`` classes of the network, in report order.
 LIT_CLASSES: Final = ("yes", "no", "unknown")

@@ -40,13 +40,8 @@ from geo import layers
 from geo.atomic import write_text
 from geo.coverage import CoverageParams, CoverageResult, covered_column, village_coverage
 from geo.engine import Engine, EngineParams
-from geo.errors import PinganError
+from geo.errors import PinganError, ScenarioError
 from geo.network import MODES, BuildOptions, RoadNetwork, edge_twins, load_network
-
-
-class ScenarioError(PinganError):
-    """A scenario file or edit is invalid."""
-
 
 #: Each edit operation and the fields it needs (besides "op").
 OPS: dict[str, tuple[str, ...]] = {

@@ -30,7 +30,7 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from geo.atomic import write_text
-from geo.errors import CoordinateError
+from geo.errors import CoordinateError, OfflineAssetError
 from maps.style import BACKGROUND
 
 ASSETS_DIR: Final = Path(__file__).resolve().parent / "assets"
@@ -82,10 +82,6 @@ _REMOTE_LOAD_RE: Final = re.compile(
     r"""|url\(\s*["']?\s*(?:https?:)?//|@import\s+(?:url\()?\s*["']?\s*(?:https?:)?//""",
     re.IGNORECASE,
 )
-
-
-class OfflineAssetError(ValueError):
-    """A page needs an external asset that is neither vendored nor known to be unneeded."""
 
 
 def new_map(bounds: tuple[float, float, float, float], *, title: str) -> folium.Map:
