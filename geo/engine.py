@@ -29,7 +29,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from geo.errors import EngineError
-from geo.network import RoadNetwork, SnapResult, edge_twins, snap_geometries, snap_points
+from geo.network import RoadNetwork, SnapIndex, SnapResult, edge_twins
 
 #: Status codes of every travel-time answer.
 STATUS: tuple[str, ...] = (
@@ -204,8 +204,12 @@ class Engine:
     net: RoadNetwork
     params: EngineParams = field(default_factory=EngineParams)
     weight: str = "travel_time_s"
+    snap: SnapIndex | None = None
 
     def __post_init__(self) -> None:
+        # The snap index is built here, once, or shared from the engine of the base
+        # network (edits change times and tags, never geometry): never filled in later.
+        self.snap = SnapIndex.of(self.net) if self.snap is None else self.snap.for_network(self.net)
         e = self.net.edges
         if self.weight not in e.columns:
             msg = f"edge weight column {self.weight!r} not in the network"
@@ -228,12 +232,14 @@ class Engine:
 
     def locate(self, x: np.ndarray, y: np.ndarray) -> Located:
         """Snap points given in the network's CRS and anchor them to the graph."""
-        snap = snap_points(self.net, x, y, max_distance_m=self.params.max_snap_m)
+        assert self.snap is not None
+        snap = self.snap.snap(x, y, max_distance_m=self.params.max_snap_m)
         return self._anchor(snap)
 
     def locate_geometries(self, geometry: pd.Series) -> Located:
         """Snap a GeoSeries (any CRS; polygons by a point inside) and anchor it."""
-        snap = snap_geometries(self.net, geometry, max_distance_m=self.params.max_snap_m)
+        assert self.snap is not None
+        snap = self.snap.snap_geometries(geometry, max_distance_m=self.params.max_snap_m)
         return self._anchor(snap)
 
     def _anchor(self, snap: SnapResult) -> Located:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import networkx as nx
+import dataclasses
+
 import numpy as np
 import pytest
 import shapely
@@ -163,7 +165,7 @@ def test_off_network_and_no_route_are_explicit(sample_net):
     # Close every edge into node 5: nothing can reach it any more.
     edges = sample_net.edges.copy()
     edges.loc[edges["v"] == 5, "travel_time_s"] = np.nan
-    closed = type(sample_net)(**{**sample_net.__dict__, "edges": edges, "_snap_index": {}})
+    closed = dataclasses.replace(sample_net, edges=edges)
     eng2 = Engine(closed)
     tt = eng2.matrix(np.array([0]), np.array([5]))
     assert tt.status_names()[0, 0] == "no_route" and np.isnan(tt.seconds[0, 0])

@@ -10,17 +10,18 @@ import shapely
 
 from geo.errors import NetworkError
 from geo.network import (
-    _NOT_ROADS,
     SPEEDS_KMH,
     BuildOptions,
     build_network,
     load_network,
     normalise_lit,
-    overpass_query,
     parse_maxspeed,
     snap_geometries,
     snap_points,
 )
+
+from geo.network.tags import NOT_ROADS as _NOT_ROADS
+from service.fetch import overpass_query
 
 # --------------------------------------------------------------------------- helpers
 
@@ -392,7 +393,7 @@ def test_snap_geometries_handles_missing_and_polygons(write_osm):
             shapely.box(LON0 + 4 * DEG, LAT0 + 4 * DEG, LON0 + 6 * DEG, LAT0 + 6 * DEG),
         ],
         crs=4326,
-    )
+    ).to_crs(net.crs)
     res = snap_geometries(net, pts, max_distance_m=300)
     assert res.distance_m[0] == pytest.approx(11.1, abs=0.5)
     assert res.flagged[1] and np.isnan(res.distance_m[1]) and res.edge[1] == -1

@@ -1,0 +1,81 @@
+"""Road networks from OpenStreetMap files: the only place a road graph is built.
+
+Rooms: :mod:`~geo.network.tags` (modes, speeds, lighting), :mod:`~geo.network.osm`
+(reading ways), :mod:`~geo.network.build` (the vectorised build), :mod:`~geo.network.cache`
+(the on-disk cache and :func:`load_network`), :mod:`~geo.network.model` (the
+:class:`RoadNetwork` arrays), :mod:`~geo.network.roads` (every road once) and
+:mod:`~geo.network.snap` (the one snapper).
+"""
+
+from __future__ import annotations
+
+from geo.network.build import (
+    CACHE_VERSION,
+    BuildOptions,
+    Component,
+    ProgressFn,
+    build_network,
+    build_networks,
+    file_sha256,
+)
+from geo.network.cache import load_network, load_networks
+from geo.network.model import (
+    DroppedComponent,
+    DroppedReport,
+    NetworkSummary,
+    RoadNetwork,
+    SourceInfo,
+    edge_twins,
+    road_edges,
+)
+from geo.network.roads import Roads
+from geo.network.snap import SNAP_SAMPLE_M, SnapIndex, SnapResult, snap_geometries, snap_points
+from geo.network.tags import (
+    DARK_CLASSES,
+    LIT_CLASSES,
+    MODES,
+    SIMPLIFY_ATTRS_DIFFER,
+    SPEEDS_KMH,
+    LitClass,
+    Mode,
+    check_mode,
+    mode_speeds_kmh,
+    normalise_lit,
+    parse_maxspeed,
+)
+
+__all__ = [
+    "CACHE_VERSION",
+    "DARK_CLASSES",
+    "LIT_CLASSES",
+    "MODES",
+    "SIMPLIFY_ATTRS_DIFFER",
+    "SNAP_SAMPLE_M",
+    "SPEEDS_KMH",
+    "BuildOptions",
+    "Component",
+    "DroppedComponent",
+    "DroppedReport",
+    "LitClass",
+    "Mode",
+    "NetworkSummary",
+    "ProgressFn",
+    "RoadNetwork",
+    "Roads",
+    "SnapIndex",
+    "SnapResult",
+    "SourceInfo",
+    "build_network",
+    "build_networks",
+    "check_mode",
+    "edge_twins",
+    "file_sha256",
+    "load_network",
+    "load_networks",
+    "mode_speeds_kmh",
+    "normalise_lit",
+    "parse_maxspeed",
+    "road_edges",
+    "snap_geometries",
+    "snap_points",
+]
