@@ -15,175 +15,44 @@ A located point can be entered or left through both ends of its edge where the r
 two-way, and the off-road gap to the snapped road point is walked at ``offroad_kmh``.
 Points whose snap is flagged (too far from any road) and pairs with no route get an
 explicit status and NaN time — never a silent 0 or inf.
+
+An engine on the ``length_m`` weight with ``undirected=True`` measures distances along
+roads in metres, both ways on every road, as a walker or a lamp's light does: the
+dark-road risk and the lamp spacing use it on the area's all-roads network, so
+"within 300 m along the roads" is one search, here, like every other.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import sparse
 from scipy.sparse import csgraph
 
+from geo.engine.graph import bounded_reach, bridge_cut, cheapest, csr, root_facility, super_search
+from geo.engine.results import (
+    BEYOND,
+    DEST_OFF,
+    NO_ROUTE,
+    OK,
+    ORIGIN_OFF,
+    EngineParams,
+    Located,
+    Nearby,
+    NearestFacility,
+    Reach,
+    Route,
+    TravelTimes,
+)
 from geo.errors import EngineError
 from geo.network import RoadNetwork, SnapIndex, SnapResult, edge_twins
 
-#: Status codes of every travel-time answer.
-STATUS: tuple[str, ...] = (
-    "ok",
-    "origin_off_network",
-    "destination_off_network",
-    "no_route",
-    "beyond_limit",
-)
-OK, ORIGIN_OFF, DEST_OFF, NO_ROUTE, BEYOND = range(5)
+__all__ = ["Engine"]
 
 #: Upper bound on the dense distance block held at once (rows x nodes x 8 bytes).
 _BLOCK_BYTES = 256 * 2**20
-
-
-@dataclass(frozen=True)
-class EngineParams:
-    """Tunables of the engine.
-
-    ``offroad_kmh`` is the speed of the leg between a point and its snapped road point
-    (walking from the car to a village centre); ``None`` leaves that leg out.
-    ``max_snap_m`` is the snapping threshold beyond which a point is off-network.
-    """
-
-    max_snap_m: float = 500.0
-    offroad_kmh: float | None = 5.0
-
-    def __post_init__(self) -> None:
-        if not (np.isfinite(self.max_snap_m) and self.max_snap_m > 0):
-            msg = f"max_snap_m must be a positive number, got {self.max_snap_m}"
-            raise EngineError(msg)
-        if self.offroad_kmh is not None and not (
-            np.isfinite(self.offroad_kmh) and self.offroad_kmh > 0
-        ):
-            msg = f"offroad_kmh must be positive or None, got {self.offroad_kmh}"
-            raise EngineError(msg)
-
-
-@dataclass(frozen=True, eq=False)
-class Located:
-    """Points placed on the network: up to two anchor nodes each, with access costs.
-
-    ``out_node``/``out_cost`` (n, 2): nodes a trip *leaving* the point can reach first
-    and the seconds to get there; ``in_node``/``in_cost``: nodes from which a trip
-    *arriving* at the point enters its edge, and the seconds from there. Missing anchors
-    have node -1 and cost inf. ``edge``/``along_m`` locate the point on its edge, for
-    trips between two points on the same road. ``snap`` is the snapping record.
-    """
-
-    out_node: np.ndarray
-    out_cost: np.ndarray
-    in_node: np.ndarray
-    in_cost: np.ndarray
-    edge: np.ndarray
-    along_frac: np.ndarray
-    off_network: np.ndarray
-    snap: SnapResult | None = None
-
-    def __len__(self) -> int:
-        return len(self.edge)
-
-
-@dataclass(frozen=True, eq=False)
-class TravelTimes:
-    """An origins x destinations travel-time table.
-
-    ``seconds`` is NaN wherever ``status`` is not ``"ok"``; ``status`` holds codes into
-    :data:`STATUS`.
-    """
-
-    seconds: np.ndarray
-    status: np.ndarray
-    STATUS: ClassVar[tuple[str, ...]] = STATUS
-
-    def __post_init__(self) -> None:
-        if self.seconds.shape != self.status.shape:
-            msg = "seconds and status must have the same shape"
-            raise EngineError(msg)
-        bad = np.isfinite(self.seconds) != (self.status == OK)
-        if bad.any():
-            msg = "every finite time must be 'ok' and every 'ok' time finite"
-            raise EngineError(msg)
-
-    @property
-    def minutes(self) -> np.ndarray:
-        """Travel times in minutes (NaN where unreachable)."""
-        return self.seconds / 60.0
-
-    @property
-    def reachable(self) -> np.ndarray:
-        """Boolean mask of pairs with a route."""
-        return self.status == OK
-
-    def status_names(self) -> np.ndarray:
-        """Return the status of each pair as text."""
-        return np.asarray(STATUS, dtype=object)[self.status]
-
-
-@dataclass(frozen=True, eq=False)
-class NearestFacility:
-    """Each point's nearest facility and the travel time from it.
-
-    ``facility`` is the facility's row (-1 when unreachable); ``seconds`` NaN then, with
-    the reason in ``status``.
-    """
-
-    facility: np.ndarray
-    seconds: np.ndarray
-    status: np.ndarray
-
-    def __post_init__(self) -> None:
-        ok = self.status == OK
-        if (np.isfinite(self.seconds) != ok).any() or ((self.facility >= 0) != ok).any():
-            msg = "facility, seconds and status disagree"
-            raise EngineError(msg)
-
-    @property
-    def minutes(self) -> np.ndarray:
-        """Travel times in minutes (NaN where unreachable)."""
-        return self.seconds / 60.0
-
-    def status_names(self) -> np.ndarray:
-        """Return the status of each point as text."""
-        return np.asarray(STATUS, dtype=object)[self.status]
-
-
-@dataclass(frozen=True, eq=False)
-class Reach:
-    """What is reachable within ``limit_s`` from a set of sources.
-
-    ``node_seconds`` per node (NaN beyond the limit); ``edge_fraction`` per edge: the
-    share of the edge, from its start, that can be reached (0 to 1).
-    """
-
-    limit_s: float
-    node_seconds: np.ndarray
-    edge_fraction: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class Route:
-    """A fastest route: node rows, edge rows, time, length and road geometry."""
-
-    nodes: np.ndarray
-    edges: np.ndarray
-    seconds: float
-    length_m: float
-    geometry: shapely.LineString | None
-    status: str
-
-    @property
-    def found(self) -> bool:
-        """Whether a route exists."""
-        return self.status == "ok"
 
 
 @dataclass(eq=False)
@@ -197,14 +66,22 @@ class Engine:
     params
         Snapping threshold and off-road speed.
     weight
-        Edge column with the cost in seconds; closed roads may carry NaN or inf there
-        (they are left out of the graph).
+        Edge column with the cost: seconds (``travel_time_s``, ``time_<mode>_s``) or
+        metres (``length_m``); closed roads may carry NaN or inf there (they are left out
+        of the graph).
+    snap
+        The snap index of ``net`` (or of the network ``net`` was edited from); built
+        here when not given.
+    undirected
+        Search every edge both ways at its cost, ignoring one-way rules (walkers,
+        distances along roads).
     """
 
     net: RoadNetwork
     params: EngineParams = field(default_factory=EngineParams)
     weight: str = "travel_time_s"
     snap: SnapIndex | None = None
+    undirected: bool = False
 
     def __post_init__(self) -> None:
         # The snap index is built here, once, or shared from the engine of the base
@@ -225,8 +102,23 @@ class Engine:
         self.open = np.isfinite(t)
         # A sparse matrix cannot store a zero weight, so nudge zero-cost edges.
         self.time = np.where(self.open, np.maximum(t, 1e-9), np.inf)
-        self.graph = _csr(self.u[self.open], self.v[self.open], self.time[self.open], self.n_nodes)
+        o = self.open
+        if self.undirected:
+            a = np.concatenate([self.u[o], self.v[o]])
+            b = np.concatenate([self.v[o], self.u[o]])
+            self.graph = csr(a, b, np.concatenate([self.time[o], self.time[o]]), self.n_nodes)
+        else:
+            self.graph = csr(self.u[o], self.v[o], self.time[o], self.n_nodes)
         self.twin = edge_twins(self.net)
+        # The off-road leg costs its length in metres on a length engine, and its walking
+        # time on a time engine.
+        kmh = self.params.offroad_kmh
+        if kmh is None:
+            self.offroad_per_m = 0.0
+        elif self.weight == "length_m":
+            self.offroad_per_m = 1.0
+        else:
+            self.offroad_per_m = 3.6 / kmh
 
     # ------------------------------------------------------------ locating
 
@@ -243,19 +135,45 @@ class Engine:
         return self._anchor(snap)
 
     def _anchor(self, snap: SnapResult) -> Located:
-        n = len(snap.edge)
         off = snap.flagged.copy()
         e = np.where(off, 0, snap.edge)
         frac = np.where(off, 0.0, snap.along_m / np.maximum(self.length[e], 1e-12))
         frac = np.clip(np.nan_to_num(frac), 0.0, 1.0)
-        if self.params.offroad_kmh is None:
-            walk = np.zeros(n)
-        else:
-            walk = np.nan_to_num(snap.distance_m) / (self.params.offroad_kmh / 3.6)
+        walk = np.nan_to_num(snap.distance_m) * self.offroad_per_m
+        return self._anchor_on(snap.edge, frac, off, walk, snap)
+
+    def at_edges(self, edge: np.ndarray, along_m: np.ndarray) -> Located:
+        """Place points given as (edge row, metres from the edge's start), with no snap."""
+        edge = np.asarray(edge, dtype=np.int64)
+        along = np.asarray(along_m, dtype=float)
+        if edge.shape != along.shape or edge.ndim != 1:
+            msg = "edge and along_m must be 1-D arrays of the same length"
+            raise EngineError(msg)
+        bad = (edge < 0) | (edge >= len(self.u))
+        if bad.any():
+            msg = f"edge rows outside 0..{len(self.u) - 1}: {edge[bad][:5].tolist()}"
+            raise EngineError(msg)
+        frac = np.clip(along / np.maximum(self.length[edge], 1e-12), 0.0, 1.0)
+        n = len(edge)
+        return self._anchor_on(edge, frac, np.zeros(n, dtype=bool), np.zeros(n), None)
+
+    def _anchor_on(
+        self,
+        edge: np.ndarray,
+        frac: np.ndarray,
+        off: np.ndarray,
+        walk: np.ndarray,
+        snap: SnapResult | None,
+    ) -> Located:
+        e = np.where(off, 0, edge)
         t = self.time[e]
-        tw = self.twin[e]
-        has_tw = (tw >= 0) & self.open[np.maximum(tw, 0)]
-        t_tw = np.where(has_tw, self.time[np.maximum(tw, 0)], np.inf)
+        if self.undirected:
+            # Every edge is its own way back.
+            t_tw = np.where(self.open[e], t, np.inf)
+        else:
+            tw = self.twin[e]
+            has_tw = (tw >= 0) & self.open[np.maximum(tw, 0)]
+            t_tw = np.where(has_tw, self.time[np.maximum(tw, 0)], np.inf)
         # On a closed edge only the twin direction (if open) still carries the point.
         t = np.where(self.open[e], t, np.inf)
         out_node = np.column_stack([self.v[e], self.u[e]])
@@ -275,7 +193,7 @@ class Engine:
             out_cost=out_cost,
             in_node=in_node,
             in_cost=in_cost,
-            edge=np.where(off, -1, snap.edge),
+            edge=np.where(off, -1, edge),
             along_frac=frac,
             off_network=off,
             snap=snap,
@@ -376,12 +294,14 @@ class Engine:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
         # Express both on the edge and on its twin, then match by edge.
         rows = []
+        n_edges = len(self.u)
         for loc in (o, d):
             on = loc.edge >= 0
             idx = np.flatnonzero(on)
             e = loc.edge[on]
             f = loc.along_frac[on]
-            tw = self.twin[e]
+            # An undirected engine runs every edge backwards as a virtual twin e + E.
+            tw = e + n_edges if self.undirected else self.twin[e]
             has = tw >= 0
             rows.append(
                 pd.DataFrame(
@@ -396,12 +316,12 @@ class Engine:
         m = m[m["frac_d"] >= m["frac_o"]]
         if m.empty:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-        edge = m["edge"].to_numpy()
+        edge = m["edge"].to_numpy() % n_edges
         t = (m["frac_d"].to_numpy() - m["frac_o"].to_numpy()) * self.time[edge]
         i = m["i_o"].to_numpy()
         j = m["i_d"].to_numpy()
-        walk_o = _walk(o, self.params, i)
-        walk_d = _walk(d, self.params, j)
+        walk_o = _walk(o, self.offroad_per_m, i)
+        walk_d = _walk(d, self.offroad_per_m, j)
         return i, j, t + walk_o + walk_d
 
     def nearest_facility(
@@ -440,8 +360,8 @@ class Engine:
         best = np.full(n_p, np.inf)
         fac = np.full(n_p, -1, dtype=np.int64)
         if len(seed_node):
-            dist, pred = _super_search(self.graph, seed_node, seed_cost, lim)
-            node_fac = _root_facility(pred, n, seed_node, seed_fac)
+            dist, pred = super_search(self.graph, seed_node, seed_cost, lim)
+            node_fac = root_facility(pred, n, seed_node, seed_fac)
             for b in range(2):
                 nodes = p.in_node[:, b]
                 has = nodes >= 0
@@ -487,7 +407,7 @@ class Engine:
         ok = (seed >= 0) & (cost <= lim)
         node_t = np.full(n, np.inf)
         if ok.any():
-            node_t, _ = _super_search(self.graph, *_cheapest(seed[ok], cost[ok]), lim)
+            node_t, _ = super_search(self.graph, *cheapest(seed[ok], cost[ok]), lim)
         # Share of each edge reachable from its start node within the remaining budget.
         t_u = node_t[self.u]
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -497,7 +417,7 @@ class Engine:
         on = s.edge >= 0
         if on.any():
             e = s.edge[on]
-            walk = _walk(s, self.params, np.flatnonzero(on))
+            walk = _walk(s, self.offroad_per_m, np.flatnonzero(on))
             budget = np.maximum(lim - walk, 0.0)
             reach_to = np.minimum(1.0, s.along_frac[on] + budget / self.time[e])
             np.maximum.at(frac, e, np.where(self.open[e], reach_to, 0.0))
@@ -511,13 +431,16 @@ class Engine:
         if len(o) != 1 or len(d) != 1:
             msg = "path takes exactly one origin and one destination"
             raise EngineError(msg)
+        if self.undirected:
+            msg = "path needs a directed engine (undirected engines measure distances only)"
+            raise EngineError(msg)
         empty = np.zeros(0, np.int64)
         if o.off_network[0]:
             return Route(empty, empty, np.nan, np.nan, None, "origin_off_network")
         if d.off_network[0]:
             return Route(empty, empty, np.nan, np.nan, None, "destination_off_network")
         n = self.n_nodes
-        dist, pred = _super_search(self.graph, *_cheapest(o.out_node[0], o.out_cost[0]), np.inf)
+        dist, pred = super_search(self.graph, *cheapest(o.out_node[0], o.out_cost[0]), np.inf)
         via = np.where(d.in_node[0] >= 0, dist[np.maximum(d.in_node[0], 0)] + d.in_cost[0], np.inf)
         b = int(np.argmin(via))
         total = float(via[b])
@@ -563,6 +486,44 @@ class Engine:
         geom = _join(parts)
         return Route(nodes, edges, total, length, geom, "ok")
 
+    def near(self, sources: Located | np.ndarray, limit: float) -> Nearby:
+        """Return every node within ``limit`` of each source, one source at a time.
+
+        Unlike :meth:`reachable` (all sources together), each source keeps its own
+        answer: "which roads lie within 300 m of this incident". One bounded Dijkstra
+        per distinct anchor node, in blocks so memory stays bounded.
+        """
+        s = self._as_located(sources, "sources")
+        lim = self._check_limit(limit)
+        src, node, cost = bounded_reach(self.graph, s.out_node, s.out_cost, lim, tol=1e-9)
+        return Nearby(limit=lim, source=src, node=node, cost=cost)
+
+    def bridges(self, node_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return, per edge, whether its road is a bridge and the weight it cuts off.
+
+        A bridge is the only link between two parts of the network (both directions
+        of a road count as one link; two roads between the same nodes back each other
+        up). ``node_weight`` (per node, e.g. households) gives each bridge the weight on
+        its smaller side; without it the second array is zeros. Closed edges are left
+        out, as in every search.
+        """
+        w = np.zeros(self.n_nodes) if node_weight is None else np.asarray(node_weight, float)
+        if w.shape != (self.n_nodes,):
+            msg = f"node_weight must have one value per node ({self.n_nodes}), got {w.shape}"
+            raise EngineError(msg)
+        # One link per road: a forward edge and its twin are the same road.
+        e = np.arange(len(self.u))
+        rep = (self.twin < 0) | (e < self.twin)
+        keep = rep & self.open
+        is_bridge, cut = bridge_cut(self.u[keep], self.v[keep], self.n_nodes, w)
+        out_b = np.zeros(len(e), dtype=bool)
+        out_c = np.zeros(len(e))
+        out_b[keep], out_c[keep] = is_bridge, cut
+        tw = self.twin[keep]
+        has = tw >= 0
+        out_b[tw[has]], out_c[tw[has]] = is_bridge[has], cut[has]
+        return out_b, out_c
+
     def _direct_leg(self, o: Located, d: Located) -> tuple[float, int, float, float] | None:
         """Return (seconds, edge, from, to) for a trip along one road, if there is one."""
         if o.edge[0] < 0 or d.edge[0] < 0:
@@ -585,8 +546,8 @@ class Engine:
             idx = np.array([0])
             t = (
                 (fd - fo) * self.time[e]
-                + _walk(o, self.params, idx)[0]
-                + _walk(d, self.params, idx)[0]
+                + _walk(o, self.offroad_per_m, idx)[0]
+                + _walk(d, self.offroad_per_m, idx)[0]
             )
             if best is None or t < best[0]:
                 best = (float(t), e, float(fo), float(fd))
@@ -625,78 +586,6 @@ class Engine:
 # --------------------------------------------------------------------------- helpers
 
 
-def _csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sparse.csr_matrix:
-    """Node x node CSR with the cheapest of any parallel edges."""
-    order = np.lexsort((w, v, u))
-    u, v, w = u[order], v[order], w[order]
-    first = np.ones(len(u), dtype=bool)
-    first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
-    return sparse.csr_matrix((w[first], (u[first], v[first])), shape=(n, n))
-
-
-def _cheapest(nodes: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    ok = nodes >= 0
-    nodes, cost = nodes[ok], cost[ok]
-    order = np.lexsort((cost, nodes))
-    nodes, cost = nodes[order], cost[order]
-    first = np.ones(len(nodes), dtype=bool)
-    first[1:] = nodes[1:] != nodes[:-1]
-    return nodes[first], cost[first]
-
-
-#: Added to every super-source edge (then taken off again): a zero start cost would
-#: vanish from the sparse matrix, and a uniform shift leaves every comparison intact.
-_SHIFT = 1.0
-
-
-def _super_search(
-    g: sparse.csr_matrix, seeds: np.ndarray, costs: np.ndarray, limit: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Dijkstra from a virtual node ``n`` linked to each seed with its start cost.
-
-    Returns per-node seconds (inf where unreached) and predecessors (``n`` marks a seed
-    reached directly from the super-source).
-    """
-    n = g.shape[0]
-    aug = _with_super_source(g, seeds, costs + _SHIFT)
-    dist, pred = csgraph.dijkstra(aug, indices=n, return_predecessors=True, limit=limit + _SHIFT)
-    return np.asarray(dist)[:n] - _SHIFT, np.asarray(pred)[:n]
-
-
-def _with_super_source(
-    g: sparse.csr_matrix, seeds: np.ndarray, costs: np.ndarray
-) -> sparse.csr_matrix:
-    """Append node ``n`` with an edge to each seed node carrying ``costs``.
-
-    Built directly in CSR form (one extra row) so it costs one copy of the arrays.
-    """
-    n = g.shape[0]
-    order = np.argsort(seeds)
-    indptr = np.concatenate([g.indptr, [g.indptr[-1] + len(seeds)]])
-    indices = np.concatenate([g.indices, seeds[order].astype(g.indices.dtype)])
-    data = np.concatenate([g.data, costs[order]])
-    out = sparse.csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
-    return out
-
-
-def _root_facility(
-    pred: np.ndarray, n: int, seed_node: np.ndarray, seed_fac: np.ndarray
-) -> np.ndarray:
-    """Label each node with the facility whose seed its shortest-path tree hangs from."""
-    # Seed nodes have the super-source as predecessor; follow predecessors by pointer
-    # jumping (doubling) until every reached node points at a seed node.
-    root = np.where(pred == n, np.arange(n), pred)
-    root = np.where(root < 0, -1, root)
-    for _ in range(64):
-        nxt = np.where(root >= 0, root[np.maximum(root, 0)], -1)
-        if np.array_equal(nxt, root):
-            break
-        root = nxt
-    fac_of_seed = np.full(n, -1, dtype=np.int64)
-    fac_of_seed[seed_node] = seed_fac
-    return np.where(root >= 0, fac_of_seed[np.maximum(root, 0)], -1)
-
-
 def _part(share: np.ndarray, seconds: np.ndarray) -> np.ndarray:
     """Return the seconds for a share of an edge.
 
@@ -707,10 +596,11 @@ def _part(share: np.ndarray, seconds: np.ndarray) -> np.ndarray:
         return np.where(share == 0, 0.0, share * seconds)
 
 
-def _walk(loc: Located, params: EngineParams, idx: np.ndarray) -> np.ndarray:
-    if params.offroad_kmh is None or loc.snap is None:
+def _walk(loc: Located, per_m: float, idx: np.ndarray) -> np.ndarray:
+    """Cost of the off-road legs of points ``idx`` (``per_m`` per metre of gap)."""
+    if per_m == 0 or loc.snap is None:
         return np.zeros(len(idx))
-    return np.nan_to_num(loc.snap.distance_m[idx]) / (params.offroad_kmh / 3.6)
+    return np.nan_to_num(loc.snap.distance_m[idx]) * per_m
 
 
 def _substring(net: RoadNetwork, edge: int, f0: float, f1: float) -> shapely.Geometry:
