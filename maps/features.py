@@ -15,20 +15,56 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.errors import CoordinateError, LayerError, Problem
+from geo.errors import CoordinateError, LayerError, MapError, Problem
 from maps.style import MISSING, Lang, field_label
+
+__all__ = [
+    "COORD_GRID_DEG",
+    "aliases",
+    "combined_bounds",
+    "count",
+    "feature_collection",
+    "length",
+    "text",
+    "to_wgs84",
+]
 
 #: ~0.1 m at Wuhan's latitude: finer than any source data, and keeps the page small.
 COORD_GRID_DEG: Final = 1e-6
 
 
 def combined_bounds(layers: Mapping[str, gpd.GeoDataFrame]) -> tuple[float, float, float, float]:
-    """Return (minlon, minlat, maxlon, maxlat) over every non-empty layer."""
+    """Return (minlon, minlat, maxlon, maxlat) over every non-empty layer.
+
+    Parameters
+    ----------
+    layers
+        Layer name -> layer, any CRS; the names appear in error messages.
+
+    Returns
+    -------
+    tuple[float, float, float, float]
+        WGS84 bounds, ready for :func:`maps.offline.new_map`.
+
+    Raises
+    ------
+    MapError
+        If ``layers`` is empty.
+    LayerError
+        If a layer is not a GeoDataFrame, or every layer is empty.
+    CoordinateError
+        If a layer has no CRS.
+    """
+    if not layers:
+        msg = "layers is empty: pass at least one layer to fit the map to"
+        raise MapError(msg)
     wgs84 = [to_wgs84(gdf, name, ()) for name, gdf in layers.items()]
     boxes = [gdf.total_bounds for gdf in wgs84 if len(gdf)]
     if not boxes:
-        msg = "roads, villages, stations and teams are all empty: nothing to map"
-        raise LayerError(Problem(file="overview", message=msg))
+        *rest, last = layers
+        names = f"{', '.join(rest)} and {last}" if rest else last
+        msg = ("all empty" if rest else "empty") + ", nothing to map"
+        raise LayerError(Problem(file=names, message=msg))
     b = np.vstack(boxes)
     return (
         float(b[:, 0].min()),
@@ -41,7 +77,37 @@ def combined_bounds(layers: Mapping[str, gpd.GeoDataFrame]) -> tuple[float, floa
 def to_wgs84(
     gdf: gpd.GeoDataFrame, layer: str, required: Sequence[str], *, simplify_m: float = 0.0
 ) -> gpd.GeoDataFrame:
-    """Validate ``gdf``, drop rows without geometry and reproject to EPSG:4326."""
+    """Validate ``gdf``, drop rows without geometry and reproject to EPSG:4326.
+
+    Parameters
+    ----------
+    gdf
+        The layer, any CRS.
+    layer
+        Its name, used in error messages.
+    required
+        Columns the layer must have.
+    simplify_m
+        Simplification tolerance in metres, applied before reprojecting when the
+        layer is in a projected CRS; ``0`` keeps every vertex.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The rows with geometry, in EPSG:4326.
+
+    Raises
+    ------
+    LayerError
+        If ``gdf`` is not a GeoDataFrame or lacks a required column.
+    CoordinateError
+        If ``gdf`` has no CRS.
+    MapError
+        If ``simplify_m`` is negative.
+    """
+    if simplify_m < 0:
+        msg = f"simplify_m must be >= 0 metres, got {simplify_m!r}"
+        raise MapError(msg)
     if not isinstance(gdf, gpd.GeoDataFrame):
         msg = f"expected a GeoDataFrame, got {type(gdf).__name__}"
         raise LayerError(Problem(file=layer, message=msg))

@@ -2,6 +2,8 @@
 
 Each builder adds one named layer and returns the map, like :mod:`maps.overview`, and
 the page is written with :func:`maps.offline.save_offline`, so it opens with no network.
+The legend and the layer control come from :mod:`maps.legend`; the station layer is
+the overview map's, so stations look the same on both maps.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.errors import CoordinateError, MapError
 from geo.hotspots import DensityGrid
 from maps.features import (
     aliases,
@@ -25,9 +28,25 @@ from maps.features import (
     text,
     to_wgs84,
 )
+from maps.legend import add_layer_control, add_legend
 from maps.offline import new_map
-from maps.overview import add_layer_control, add_legend, add_stations
+from maps.overview import add_stations
 from maps.style import Lang, LegendEntry, check_lang, layer_label, road_weight
+
+__all__ = [
+    "GI_COLOURS",
+    "KDE_BANDS",
+    "LAMP_COLOUR",
+    "add_context_roads",
+    "add_density",
+    "add_gi_cells",
+    "add_hot_roads",
+    "add_lamps",
+    "add_road_risk",
+    "density_bands",
+    "hotspots_legend",
+    "hotspots_map",
+]
 
 #: Density bands, as shares of the peak, drawn from faint to strong.
 KDE_BANDS: Final = (0.2, 0.4, 0.6, 0.8)
@@ -76,8 +95,45 @@ def hotspots_map(
 ) -> folium.Map:
     """Build the hotspots map from whichever layers are given.
 
-    ``roads`` is the road network (drawn faintly by lit class for context); the other
-    layers come from :mod:`geo.hotspots` and :mod:`geo.lighting`.
+    ``roads`` is the road network, drawn in grey as context; the other layers come
+    from :mod:`geo.hotspots` and :mod:`geo.lighting` and are drawn when given.
+
+    Parameters
+    ----------
+    roads
+        Road edges with ``highway``, ``name`` and ``lit``, any CRS.
+    density
+        Kernel density grid, drawn as bands of its peak (:func:`add_density`).
+    cells
+        Gi* grid cells (:func:`add_gi_cells`).
+    hot_roads
+        Road stretches with network Gi* classes (:func:`add_hot_roads`).
+    risk
+        Ranked dark roads (:func:`add_road_risk`).
+    lamps
+        Proposed lamp points (:func:`add_lamps`).
+    stations
+        Police stations and posts, drawn as on the overview map.
+    title
+        Page title.
+    lang
+        ``"zh"`` for Chinese labels with English glosses, ``"en"`` for English only.
+    attribution
+        Credit for the road data, e.g. :data:`maps.overview.OSM_ATTRIBUTION`.
+
+    Returns
+    -------
+    folium.Map
+        The map, fitted to the roads, with a legend and a layer control.
+
+    Raises
+    ------
+    MapError
+        If ``lang`` is not supported.
+    LayerError
+        If a layer lacks a column, or ``roads`` is empty.
+    CoordinateError
+        If a layer or the density grid has no CRS.
     """
     lang = check_lang(lang)
     layers = {"roads": roads}
@@ -102,7 +158,34 @@ def hotspots_map(
 def add_context_roads(
     m: folium.Map, roads: gpd.GeoDataFrame, *, lang: Lang = "zh", attribution: str | None = None
 ) -> folium.Map:
-    """Add every road in neutral grey, as the backdrop the analysis layers sit on."""
+    """Add every road in neutral grey, as the backdrop the analysis layers sit on.
+
+    Parameters
+    ----------
+    m
+        Map to add to.
+    roads
+        Road edges with ``highway``, ``name`` and ``lit``, any CRS.
+    lang
+        Label language.
+    attribution
+        Data credit shown while the layer is on. Plain text.
+
+    Returns
+    -------
+    folium.Map
+        ``m``, for chaining.
+
+    Raises
+    ------
+    MapError
+        If ``lang`` is not supported.
+    LayerError
+        If a column is missing.
+    CoordinateError
+        If ``roads`` has no CRS.
+    """
+    lang = check_lang(lang)
     gdf = to_wgs84(roads, "roads", ("highway", "name", "lit"), simplify_m=0.5)
     group = folium.FeatureGroup(name=_label("roads", lang))
     if len(gdf):
@@ -130,7 +213,24 @@ def add_context_roads(
 
 
 def hotspots_legend(lang: Lang = "zh") -> list[LegendEntry]:
-    """Return the legend rows of the hotspots map."""
+    """Return the legend rows of the hotspots map.
+
+    Parameters
+    ----------
+    lang
+        Label language.
+
+    Returns
+    -------
+    list[LegendEntry]
+        One row per density band and Gi* class, then hot roads, dark roads and lamps.
+
+    Raises
+    ------
+    MapError
+        If ``lang`` is not supported.
+    """
+    lang = check_lang(lang)
     zh = lang == "zh"
     rows = [
         LegendEntry(
@@ -154,10 +254,34 @@ def density_bands(density: DensityGrid, bands: Sequence[float] = KDE_BANDS) -> g
 
     Polygons follow the grid cells exactly (no contouring library, no image overlay
     that would be skewed when reprojected from UTM to web coordinates).
+
+    Parameters
+    ----------
+    density
+        Kernel density grid, in a metric CRS.
+    bands
+        Shares of the peak, each in (0, 1]; a band is left out when no cell reaches it.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per band with ``share``, ``level`` (density at the band's floor) and
+        the union of its cells, in ``density``'s CRS.
+
+    Raises
+    ------
+    CoordinateError
+        If ``density`` has no CRS.
+    MapError
+        If a share in ``bands`` is not in (0, 1].
     """
     if density.crs is None:
-        msg = "density grid has no CRS"
-        raise ValueError(msg)
+        msg = "density grid has no CRS (density.crs is None); set it before mapping"
+        raise CoordinateError(msg)
+    bad = [b for b in bands if not 0 < b <= 1]
+    if bad:
+        msg = f"bands must be shares of the peak in (0, 1], got {bad}"
+        raise MapError(msg)
     peak = float(np.max(density.density)) if density.density.size else 0.0
     half = density.cell_size / 2
     xx, yy = np.meshgrid(density.x, density.y)
@@ -182,7 +306,30 @@ def density_bands(density: DensityGrid, bands: Sequence[float] = KDE_BANDS) -> g
 
 
 def add_density(m: folium.Map, density: DensityGrid, *, lang: Lang = "zh") -> folium.Map:
-    """Add the kernel density surface as nested bands of its peak."""
+    """Add the kernel density surface as nested bands of its peak (:data:`KDE_BANDS`).
+
+    Parameters
+    ----------
+    m
+        Map to add to.
+    density
+        Kernel density grid, in a metric CRS.
+    lang
+        Label language.
+
+    Returns
+    -------
+    folium.Map
+        ``m``, for chaining.
+
+    Raises
+    ------
+    MapError
+        If ``lang`` is not supported.
+    CoordinateError
+        If ``density`` has no CRS.
+    """
+    lang = check_lang(lang)
     bands = density_bands(density)
     group = folium.FeatureGroup(name=_label("kde", lang))
     if len(bands):
@@ -210,7 +357,32 @@ def add_density(m: folium.Map, density: DensityGrid, *, lang: Lang = "zh") -> fo
 
 
 def add_gi_cells(m: folium.Map, cells: gpd.GeoDataFrame, *, lang: Lang = "zh") -> folium.Map:
-    """Add significant Gi* cells coloured by class (after FDR); others are left out."""
+    """Add significant Gi* cells coloured by class (after FDR); others are left out.
+
+    Parameters
+    ----------
+    m
+        Map to add to.
+    cells
+        Grid cells with ``count``, ``z``, ``p_fdr`` and ``class``, any CRS.
+    lang
+        Label language.
+
+    Returns
+    -------
+    folium.Map
+        ``m``, for chaining.
+
+    Raises
+    ------
+    MapError
+        If ``lang`` is not supported.
+    LayerError
+        If a column is missing.
+    CoordinateError
+        If ``cells`` has no CRS.
+    """
+    lang = check_lang(lang)
     gdf = to_wgs84(cells, "cells", ("count", "z", "p_fdr", "class"))
     gdf = gdf[gdf["class"].isin(list(GI_COLOURS))]
     group = folium.FeatureGroup(name=_label("gi", lang))
@@ -241,7 +413,33 @@ def add_gi_cells(m: folium.Map, cells: gpd.GeoDataFrame, *, lang: Lang = "zh") -
 
 
 def add_hot_roads(m: folium.Map, roads: gpd.GeoDataFrame, *, lang: Lang = "zh") -> folium.Map:
-    """Add road stretches classed hot by network Gi*."""
+    """Add road stretches classed hot by network Gi*; cold and plain ones are left out.
+
+    Parameters
+    ----------
+    m
+        Map to add to.
+    roads
+        Road stretches with ``count``, ``per_km``, ``z`` and ``class`` (``name`` when
+        present), any CRS.
+    lang
+        Label language.
+
+    Returns
+    -------
+    folium.Map
+        ``m``, for chaining.
+
+    Raises
+    ------
+    MapError
+        If ``lang`` is not supported.
+    LayerError
+        If a column is missing.
+    CoordinateError
+        If ``roads`` has no CRS.
+    """
+    lang = check_lang(lang)
     gdf = to_wgs84(roads, "hot roads", ("count", "per_km", "z", "class"))
     gdf = gdf[gdf["class"].astype(str).str.startswith("hot")]
     group = folium.FeatureGroup(name=_label("hot_roads", lang))
@@ -278,7 +476,37 @@ def add_road_risk(
     """Add the ``top`` riskiest unlit and unknown roads, by risk quartile, with the why.
 
     Showing every dark road would paint the whole district; planners act on the top.
+
+    Parameters
+    ----------
+    m
+        Map to add to.
+    risk
+        Ranked roads with ``score``, ``rank`` (1 = riskiest), ``explanation`` and
+        ``length_m`` (``name`` when present), any CRS.
+    lang
+        Label language.
+    top
+        How many of the riskiest roads to draw; ``None`` draws them all.
+
+    Returns
+    -------
+    folium.Map
+        ``m``, for chaining.
+
+    Raises
+    ------
+    MapError
+        If ``lang`` is not supported or ``top`` is less than 1.
+    LayerError
+        If a column is missing.
+    CoordinateError
+        If ``risk`` has no CRS.
     """
+    lang = check_lang(lang)
+    if top is not None and top < 1:
+        msg = f"top must be at least 1 (or None for every road), got {top!r}"
+        raise MapError(msg)
     gdf = to_wgs84(risk, "risk", ("score", "rank", "explanation", "length_m"))
     if top is not None:
         gdf = gdf[gdf["rank"] <= top]
@@ -313,7 +541,33 @@ def add_road_risk(
 
 
 def add_lamps(m: folium.Map, lamps: gpd.GeoDataFrame, *, lang: Lang = "zh") -> folium.Map:
-    """Add proposed lamp points."""
+    """Add proposed lamp points, with the risk each one covers when known.
+
+    Parameters
+    ----------
+    m
+        Map to add to.
+    lamps
+        Points with ``lamp`` (its number); ``name`` and ``risk_covered`` when
+        present, any CRS.
+    lang
+        Label language.
+
+    Returns
+    -------
+    folium.Map
+        ``m``, for chaining.
+
+    Raises
+    ------
+    MapError
+        If ``lang`` is not supported.
+    LayerError
+        If a column is missing.
+    CoordinateError
+        If ``lamps`` has no CRS.
+    """
+    lang = check_lang(lang)
     gdf = to_wgs84(lamps, "lamps", ("lamp",))
     group = folium.FeatureGroup(name=_label("lamps", lang))
     if len(gdf):

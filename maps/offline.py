@@ -33,6 +33,15 @@ from geo.atomic import write_text
 from geo.errors import CoordinateError, OfflineAssetError
 from maps.style import BACKGROUND
 
+__all__ = [
+    "ASSETS_DIR",
+    "NOT_NEEDED",
+    "VENDORED_ASSETS",
+    "new_map",
+    "render_offline",
+    "save_offline",
+]
+
 ASSETS_DIR: Final = Path(__file__).resolve().parent / "assets"
 _LEAFLET: Final = ASSETS_DIR / "leaflet-1.9.4"
 
@@ -242,6 +251,13 @@ def save_offline(m: folium.Map, path: str | os.PathLike[str]) -> Path:
     -------
     Path
         The written path.
+
+    Raises
+    ------
+    OfflineAssetError
+        If the page cannot be made self-contained (see :func:`render_offline`).
+    FileNotFoundError
+        If the folder of ``path`` does not exist.
     """
     target = Path(path)
     html = render_offline(m)  # render first: a failed render must not leave a temp file

@@ -4,19 +4,18 @@ Each ``add_*`` builder takes a map and one layer's data, adds one named layer (t
 roads builder adds one per lighting class) and returns the map, so later maps can
 reuse any of them. Builders reproject to EPSG:4326 themselves and embed every
 layer as a single GeoJSON object, so thousands of roads stay one Leaflet layer
-rather than thousands of JavaScript objects.
+rather than thousands of JavaScript objects. The legend, the layer control and the
+point symbols come from :mod:`maps.legend`, shared with the other maps.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from html import escape
 from typing import Any, Final
 
 import folium
 import geopandas as gpd
-from branca.element import MacroElement
-from folium.template import Template
 
 from geo.errors import LayerError, Problem
 from maps.features import (
@@ -28,6 +27,7 @@ from maps.features import (
     text,
     to_wgs84,
 )
+from maps.legend import MARKER_PX, add_layer_control, add_legend, point_symbols
 from maps.offline import new_map
 from maps.style import (
     LIT_COLOURS,
@@ -38,13 +38,23 @@ from maps.style import (
     VILLAGE_COLOURS,
     Lang,
     LegendEntry,
-    Symbol,
     check_lang,
     field_label,
     layer_label,
     road_weight,
-    symbol_svg,
 )
+
+__all__ = [
+    "AREA_PANE",
+    "OSM_ATTRIBUTION",
+    "ROAD_SIMPLIFY_M",
+    "add_roads_by_lit",
+    "add_stations",
+    "add_team_bases",
+    "add_villages",
+    "overview_legend",
+    "overview_map",
+]
 
 #: Vertices closer than this to a straight line are dropped before export.
 ROAD_SIMPLIFY_M: Final = 0.5
@@ -56,7 +66,6 @@ OSM_ATTRIBUTION: Final = "© OpenStreetMap contributors"
 
 _LIT_LAYERS: Final = (("yes", "lit_roads"), ("no", "unlit_roads"), ("unknown", "unknown_roads"))
 _VILLAGE_OPTIONAL: Final = ("kind", "township", "population")
-_MARKER_PX: Final = 18
 
 
 def overview_map(
@@ -98,6 +107,8 @@ def overview_map(
 
     Raises
     ------
+    MapError
+        If ``lang`` is not supported.
     LayerError
         If a layer lacks a column, or every layer is empty.
     CoordinateError
@@ -127,6 +138,11 @@ def overview_legend(lang: Lang = "zh") -> list[LegendEntry]:
     -------
     list[LegendEntry]
         One row per road lighting class, village kind, station kind and team bases.
+
+    Raises
+    ------
+    MapError
+        If ``lang`` is not supported.
     """
     lang = check_lang(lang)
     rows = [
@@ -180,6 +196,8 @@ def add_roads_by_lit(
 
     Raises
     ------
+    MapError
+        If ``lang`` is not supported.
     LayerError
         If a column is missing.
     CoordinateError
@@ -247,6 +265,8 @@ def add_villages(m: folium.Map, villages: gpd.GeoDataFrame, *, lang: Lang = "zh"
 
     Raises
     ------
+    MapError
+        If ``lang`` is not supported.
     LayerError
         If a column is missing.
     CoordinateError
@@ -326,6 +346,8 @@ def add_stations(m: folium.Map, stations: gpd.GeoDataFrame, *, lang: Lang = "zh"
 
     Raises
     ------
+    MapError
+        If ``lang`` is not supported.
     LayerError
         If a column is missing or ``kind`` has another value.
     CoordinateError
@@ -350,7 +372,7 @@ def add_stations(m: folium.Map, stations: gpd.GeoDataFrame, *, lang: Lang = "zh"
     for k, symbol in STATION_SYMBOLS.items():
         mask = (kind == k).to_numpy()
         if mask.any():
-            _point_symbols(
+            point_symbols(
                 feature_collection(gdf[mask], {f: v[mask] for f, v in props.items()}),
                 symbol,
                 STATION_COLOURS[k],
@@ -389,6 +411,8 @@ def add_team_bases(
 
     Raises
     ------
+    MapError
+        If ``lang`` is not supported.
     LayerError
         If a column is missing.
     CoordinateError
@@ -416,138 +440,13 @@ def add_team_bases(
     }
     group = folium.FeatureGroup(name=layer_label("teams", lang))
     if len(gdf):
-        _point_symbols(
+        point_symbols(
             feature_collection(gdf, props),
             TEAM_SYMBOL,
             TEAM_COLOUR,
             fields,
             lang,
-            size=_MARKER_PX + 2,  # stars look smaller than squares at the same size
+            size=MARKER_PX + 2,  # stars look smaller than squares at the same size
         ).add_to(group)
     group.add_to(m)
     return m
-
-
-class _Legend(MacroElement):
-    """A Leaflet control holding the legend's HTML, stacked with the other controls."""
-
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>
-            .pingan-legend {
-                background: rgba(255, 255, 255, 0.92); padding: 6px 10px;
-                font: 12px/1.5 system-ui, "Noto Sans CJK SC", "Microsoft YaHei", sans-serif;
-                color: #222; border-radius: 4px; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3);
-            }
-            .pingan-legend h4 { margin: 0 0 4px; font-size: 13px; }
-            .pingan-legend div { display: flex; align-items: center; gap: 6px; }
-        </style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
-            {{ this.get_name() }}.onAdd = function () {
-                var div = L.DomUtil.create("div", "pingan-legend");
-                div.innerHTML = {{ this.html|tojson }};
-                L.DomEvent.disableClickPropagation(div);
-                L.DomEvent.disableScrollPropagation(div);
-                return div;
-            };
-            {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, html: str, position: str) -> None:
-        super().__init__()
-        self._name = "Legend"
-        self.html = html
-        self.position = position
-
-
-def add_legend(
-    m: folium.Map,
-    entries: Iterable[LegendEntry],
-    *,
-    title: str | None = None,
-    position: str = "bottomright",
-) -> folium.Map:
-    """Add a legend listing each entry's symbol and label.
-
-    Parameters
-    ----------
-    m
-        Map to add to.
-    entries
-        Rows to show, top to bottom; labels are escaped.
-    title
-        Heading above the rows.
-    position
-        Leaflet control corner: ``"topleft"``, ``"topright"``, ``"bottomleft"`` or
-        ``"bottomright"``.
-
-    Returns
-    -------
-    folium.Map
-        ``m``, for chaining.
-
-    Raises
-    ------
-    ValueError
-        If ``position`` is not a Leaflet control corner.
-    """
-    if position not in {"topleft", "topright", "bottomleft", "bottomright"}:
-        msg = f"legend position {position!r} is not a Leaflet control corner"
-        raise ValueError(msg)
-    rows = [
-        f"<div>{symbol_svg(e.symbol, e.colour, weight=e.weight)}"
-        f"<span>{escape(e.label)}</span></div>"
-        for e in entries
-    ]
-    heading = f"<h4>{escape(title)}</h4>" if title else ""
-    _Legend(heading + "".join(rows), position).add_to(m)
-    return m
-
-
-def add_layer_control(m: folium.Map, *, collapsed: bool = False) -> folium.Map:
-    """Add the layer switcher; call it after every layer has been added.
-
-    Parameters
-    ----------
-    m
-        Map to add to.
-    collapsed
-        Whether the control starts folded into an icon.
-
-    Returns
-    -------
-    folium.Map
-        ``m``, for chaining.
-    """
-    folium.LayerControl(collapsed=collapsed).add_to(m)
-    return m
-
-
-def _point_symbols(
-    data: dict[str, Any],
-    symbol: Symbol,
-    colour: str,
-    fields: Sequence[str],
-    lang: Lang,
-    *,
-    size: int = _MARKER_PX,
-) -> folium.GeoJson:
-    """Return a GeoJson layer drawing every point with the same inline-SVG icon."""
-    icon = folium.DivIcon(
-        html=symbol_svg(symbol, colour, size=size),
-        icon_size=(size, size),
-        icon_anchor=(size // 2, size // 2),
-        class_name="pingan-icon",
-    )
-    return folium.GeoJson(
-        data,
-        control=False,
-        marker=folium.Marker(icon=icon),
-        popup=folium.GeoJsonPopup(fields=list(fields), aliases=aliases(fields, lang)),
-        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-    )

@@ -10,10 +10,37 @@ from dataclasses import dataclass
 from html import escape
 from typing import Final, Literal, get_args
 
+from geo.errors import MapError
+
+__all__ = [
+    "BACKGROUND",
+    "DEFAULT_ROAD_WEIGHT",
+    "LABELS",
+    "LANGS",
+    "LIT_COLOURS",
+    "MISSING",
+    "ROAD_WEIGHTS",
+    "STATION_COLOURS",
+    "STATION_SYMBOLS",
+    "SYMBOLS",
+    "TEAM_COLOUR",
+    "TEAM_SYMBOL",
+    "VILLAGE_COLOURS",
+    "Lang",
+    "LegendEntry",
+    "Symbol",
+    "check_lang",
+    "field_label",
+    "layer_label",
+    "road_weight",
+    "symbol_svg",
+]
+
 Lang = Literal["zh", "en"]
 Symbol = Literal["line", "circle", "square", "triangle", "star", "outline"]
 
 LANGS: Final = frozenset(get_args(Lang))
+SYMBOLS: Final[tuple[Symbol, ...]] = get_args(Symbol)
 
 #: Page background instead of a tile layer: the maps must work without a tile server.
 BACKGROUND: Final = "#eef0ec"
@@ -106,12 +133,12 @@ def check_lang(lang: str) -> Lang:
 
     Raises
     ------
-    ValueError
+    MapError
         If the language has no label column.
     """
     if lang not in LANGS:
-        msg = f"unsupported map language {lang!r}; choose one of {sorted(LANGS)}"
-        raise ValueError(msg)
+        msg = f"unsupported map language lang={lang!r}; choose one of {sorted(LANGS)}"
+        raise MapError(msg)
     return lang  # type: ignore[return-value]
 
 
@@ -197,7 +224,15 @@ def symbol_svg(symbol: Symbol, colour: str, *, size: int = 16, weight: float = 3
     -------
     str
         An ``<svg>`` element.
+
+    Raises
+    ------
+    MapError
+        If ``symbol`` is not one of :data:`SYMBOLS`.
     """
+    if symbol not in SYMBOLS:
+        msg = f"symbol {symbol!r} is unknown; choose one of {SYMBOLS}"
+        raise MapError(msg)
     c = escape(colour, quote=True)
     white = 'stroke="#fff" stroke-width="1.5"'
     shapes: dict[Symbol, str] = {
@@ -225,7 +260,13 @@ def symbol_svg(symbol: Symbol, colour: str, *, size: int = 16, weight: float = 3
 
 @dataclass(frozen=True)
 class LegendEntry:
-    """One legend row: a swatch and the text next to it."""
+    """One legend row: a swatch and the text next to it.
+
+    Raises
+    ------
+    MapError
+        If ``label`` is empty or ``symbol`` is not one of :data:`SYMBOLS`.
+    """
 
     label: str
     colour: str
@@ -234,8 +275,8 @@ class LegendEntry:
 
     def __post_init__(self) -> None:
         if not self.label:
-            msg = "legend entry needs a label"
-            raise ValueError(msg)
-        if self.symbol not in get_args(Symbol):
-            msg = f"unknown legend symbol {self.symbol!r}; choose one of {get_args(Symbol)}"
-            raise ValueError(msg)
+            msg = f"legend entry label is empty (colour {self.colour!r}, symbol {self.symbol!r})"
+            raise MapError(msg)
+        if self.symbol not in SYMBOLS:
+            msg = f"legend entry symbol {self.symbol!r} is unknown; choose one of {SYMBOLS}"
+            raise MapError(msg)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
 import pytest
 
 from geo import layers
+from geo.errors import CoordinateError, LayerError, MapError
 from geo.hotspots import HotspotParams, analyse_hotspots, kde_grid
-from maps.hotspots import KDE_BANDS, density_bands, hotspots_map
-from maps.offline import render_offline
+from maps.hotspots import KDE_BANDS, add_road_risk, density_bands, hotspots_map
+from maps.offline import new_map, render_offline
 
 
 def test_density_bands_are_exact_unions_of_grid_cells(sample_net):
@@ -43,3 +45,25 @@ def test_hotspots_map_renders_offline(sample_files, sample_net):
     assert not re.search(r"<(script|img)[^>]*\ssrc\s*=", html)
     for name in ("Incident density", "cold spots (Gi*)", "Hot road stretches"):
         assert name in html
+
+
+def test_density_bands_need_a_crs_and_shares_of_the_peak():
+    grid = kde_grid(np.array([[0.0, 0.0], [50.0, 80.0]]), cell_size=100.0, bandwidth=300.0)
+    with pytest.raises(CoordinateError, match="density grid has no CRS"):
+        density_bands(dataclasses.replace(grid, crs=None))
+    grid = dataclasses.replace(grid, crs="EPSG:32650")
+    with pytest.raises(
+        MapError, match=r"bands must be shares of the peak in \(0, 1\], got \[0, 1.5\]"
+    ):
+        density_bands(grid, bands=(0, 0.5, 1.5))
+
+
+def test_bad_hotspots_options_are_errors(sample_net):
+    roads = sample_net.edges_gdf()
+    with pytest.raises(MapError, match="unsupported map language lang='fr'"):
+        hotspots_map(roads=roads, lang="fr")  # type: ignore[arg-type]
+    with pytest.raises(LayerError, match="^roads: empty, nothing to map"):
+        hotspots_map(roads=roads.iloc[:0])
+    m = new_map((114.2, 30.5, 114.4, 30.7), title="x")
+    with pytest.raises(MapError, match="top must be at least 1.*got 0"):
+        add_road_risk(m, roads, top=0)

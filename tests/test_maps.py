@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import os
 import re
@@ -16,23 +18,23 @@ import pandas as pd
 import pytest
 from shapely import LineString, Point, Polygon
 
-from geo.errors import CoordinateError, LayerError
+from geo.errors import CoordinateError, LayerError, MapError, OfflineAssetError
+from maps.features import combined_bounds, to_wgs84
+from maps.legend import add_layer_control, add_legend, point_symbols
 from maps.offline import (
     VENDORED_ASSETS,
-    OfflineAssetError,
     new_map,
     render_offline,
     save_offline,
 )
 from maps.overview import (
-    add_layer_control,
     add_roads_by_lit,
     add_stations,
     add_team_bases,
     add_villages,
     overview_map,
 )
-from maps.style import LIT_COLOURS, MISSING, layer_label
+from maps.style import LIT_COLOURS, MISSING, LegendEntry, layer_label, symbol_svg
 
 # Jiangxia district, Wuhan; the project works in UTM zone 50N.
 LON, LAT = 114.30, 30.60
@@ -359,8 +361,55 @@ def test_bad_bounds_are_an_error() -> None:
 
 
 def test_bad_lang_is_an_error(roads, villages, stations, teams) -> None:
-    with pytest.raises(ValueError, match="unsupported map language"):
+    with pytest.raises(MapError, match="unsupported map language lang='fr'"):
         overview_map(roads, villages, stations, teams, lang="fr")  # type: ignore[arg-type]
+
+
+def test_bad_legend_position_is_an_error() -> None:
+    """The legend names the bad position and the corners it could take."""
+    m = new_map((114.2, 30.5, 114.4, 30.7), title="x")
+    with pytest.raises(MapError, match="legend position 'middle'.*bottomright"):
+        add_legend(m, [LegendEntry("a", "#000", "circle")], position="middle")
+
+
+def test_bad_legend_entry_is_an_error() -> None:
+    with pytest.raises(MapError, match="legend entry label is empty"):
+        LegendEntry("", "#000", "circle")
+    with pytest.raises(MapError, match="legend entry symbol 'hexagon'"):
+        LegendEntry("a", "#000", "hexagon")  # type: ignore[arg-type]
+
+
+def test_bad_symbol_is_an_error() -> None:
+    with pytest.raises(MapError, match="symbol 'hexagon' is unknown"):
+        symbol_svg("hexagon", "#000")  # type: ignore[arg-type]
+    with pytest.raises(MapError, match="point symbol size .* got 0"):
+        point_symbols(
+            {"type": "FeatureCollection", "features": []}, "star", "#000", (), "en", size=0
+        )
+
+
+def test_bad_feature_options_are_errors(roads) -> None:
+    with pytest.raises(MapError, match="simplify_m must be >= 0"):
+        to_wgs84(roads, "roads", (), simplify_m=-1.0)
+    with pytest.raises(MapError, match="layers is empty"):
+        combined_bounds({})
+    with pytest.raises(LayerError, match="^roads: empty, nothing to map"):
+        combined_bounds({"roads": roads.iloc[:0]})
+
+
+def test_map_modules_declare_exports_and_keep_privates_private() -> None:
+    """Every maps module lists its public names, and none imports another's private names."""
+    folder = Path(__file__).resolve().parents[1] / "maps"
+    for path in sorted(folder.glob("*.py")):
+        name = "maps" if path.stem == "__init__" else f"maps.{path.stem}"
+        module = importlib.import_module(name)
+        assert isinstance(getattr(module, "__all__", None), list), name
+        assert all(hasattr(module, n) for n in module.__all__), name
+        assert not [n for n in module.__all__ if n.startswith("_")], name
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("maps"):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{name} imports {private} from {node.module}"
 
 
 def test_unknown_external_asset_is_an_error() -> None:
