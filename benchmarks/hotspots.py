@@ -184,7 +184,7 @@ def bench_toronto(args: argparse.Namespace, failures: list[str]) -> list[str]:
         f"  pipeline                          {pipe_s:8.3f} s   target < {TARGET_PIPELINE_S:g} s  "
         f"{_verdict(pipe_s < TARGET_PIPELINE_S)}",
         f"  same on all {len(inc):,} incidents    {all_s:8.3f} s",
-        f"  emerging hot spots, monthly ({len(em.attrs['periods'])} periods x {len(em):,} "
+        f"  emerging hot spots, monthly ({len(em.periods)} periods x {len(em.cells):,} "
         f"cells)  {em_s:.3f} s",
     ]
     if res.n_in_cells != len(night) or int(everything.cells["count"].sum()) != len(inc):

@@ -55,7 +55,8 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     if isinstance(value, np.ndarray):
-        return [jsonable(v) for v in value.tolist()]
+        # tolist() of a 0-d array is a plain scalar, not a list.
+        return jsonable(value.item()) if value.ndim == 0 else [jsonable(v) for v in value.tolist()]
     if isinstance(value, Mapping | MappingProxyType):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
@@ -115,7 +116,7 @@ class Result:
         return out
 
     def _extra_tables(self) -> dict[str, pd.DataFrame]:
-        """Derived tables a subclass adds to :meth:`tables`."""
+        """Return derived tables a subclass adds to :meth:`tables`."""
         return {}
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,7 +131,7 @@ class Result:
         return out
 
     def _extra_meta(self) -> dict[str, Any]:
-        """Derived metadata a subclass adds to :meth:`to_dict`."""
+        """Return derived metadata a subclass adds to :meth:`to_dict`."""
         return {}
 
     def to_json(self) -> str:

@@ -95,7 +95,7 @@ def cmd_network_build(args: argparse.Namespace) -> int:
 
 def cmd_network_fetch(args: argparse.Namespace) -> int:
     """Download a named place's roads as an OSM file (needs internet)."""
-    from geo.network import download_osm_by_place
+    from service.fetch import download_osm_by_place
 
     try:
         path = download_osm_by_place(args.place, args.out)
@@ -353,7 +353,9 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
     trends = None
     if args.trend_period:
         trends = emerging_hotspots(sel, cell_size=args.cell, period=args.trend_period)
-        pat = trends["pattern"].value_counts().rename_axis("pattern").reset_index(name="cells")
+        pat = (
+            trends.cells["pattern"].value_counts().rename_axis("pattern").reset_index(name="cells")
+        )
         print("\nEmerging hot spots:")
         print(markdown_table(pat))
     if args.out:
@@ -364,7 +366,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         if res.edges is not None:
             res.edges.drop(columns="geometry").to_csv(out / "hotspot_roads.csv", index=False)
         if trends is not None:
-            trends.drop(columns="geometry").to_csv(out / "hotspot_trends.csv", index=False)
+            trends.cells.drop(columns="geometry").to_csv(out / "hotspot_trends.csv", index=False)
         m = hotspots_map(
             roads=net.edges_gdf(),
             density=res.density,

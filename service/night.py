@@ -14,7 +14,13 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.atomic import write_text
-from geo.hotspots import HotspotParams, HotspotResult, analyse_hotspots, emerging_hotspots
+from geo.hotspots import (
+    EmergingHotspots,
+    HotspotParams,
+    HotspotResult,
+    analyse_hotspots,
+    emerging_hotspots,
+)
 from geo.lighting import (
     LampParams,
     LampPlan,
@@ -38,7 +44,7 @@ class NightReport:
     """Everything the night-safety job computed."""
 
     hotspots: HotspotResult
-    trends: gpd.GeoDataFrame | None
+    trends: EmergingHotspots | None
     lit: LitKmByArea
     risk: RoadRisk
     lamps: LampPlan
@@ -107,7 +113,12 @@ def night_markdown(r: NightReport, *, top: int = 10) -> str:
         ]
         parts += [f"## The {top} hottest road stretches", "", markdown_table(e[cols]), ""]
     if r.trends is not None:
-        pat = r.trends["pattern"].value_counts().rename_axis("pattern").reset_index(name="cells")
+        pat = (
+            r.trends.cells["pattern"]
+            .value_counts()
+            .rename_axis("pattern")
+            .reset_index(name="cells")
+        )
         parts += ["## Emerging hot spots (quarterly)", "", markdown_table(pat), ""]
     parts += [
         "## Road lighting by township (km)",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import math
 import time
 
@@ -21,6 +23,7 @@ from geo.hotspots import (
     CLASSES,
     PATTERNS,
     DensityGrid,
+    GiStar,
     HotspotError,
     HotspotParams,
     HotspotResult,
@@ -37,6 +40,7 @@ from geo.hotspots import (
     mann_kendall,
     network_hotspots,
 )
+from geo.results import Result
 
 UTM50 = "EPSG:32650"
 TZ = "Asia/Shanghai"
@@ -316,7 +320,8 @@ def test_gi_star_hand_computed_on_3x3_grid() -> None:
     values = np.array([4, 1, 0, 3, 6, 0, 2, 1, 1], dtype=float)
     row, col = np.divmod(np.arange(9), 3)
     w = lattice_neighbours(row, col, "square")
-    z, p = getis_ord_gi_star(values, w)
+    gi = getis_ord_gi_star(values, w)
+    z, p = gi.z, gi.p
     s = 4 * math.sqrt(2) / 3
     # Corner (0,0) with itself and its 3 neighbours, W = 4: 4 + 1 + 3 + 6 = 14;
     # numerator 14 - 2*4 = 6; denominator S * sqrt((36 - 16) / 8) = (4/3) sqrt(5).
@@ -340,7 +345,7 @@ def test_gi_star_hand_computed_on_3x3_grid() -> None:
 def test_gi_star_matches_esda_on_sample_cells(sample_incidents) -> None:
     """z equals esda.G_Local(star=True, transform='B').Zs to 1e-6; p is 2 * esda p_norm."""
     for shape in ("square", "hex"):
-        cells = gi_star_hotspots(sample_incidents, cell_size=250, shape=shape)
+        cells = gi_star_hotspots(sample_incidents, cell_size=250, shape=shape).cells
         w = lattice_neighbours(cells["row"], cells["col"], shape)
         zs, p_norm = _esda_zs(cells["count"].to_numpy(), w)
         assert np.abs(cells["z"].to_numpy() - zs).max() < 1e-6
@@ -377,7 +382,7 @@ def test_lattice_neighbours_queen_and_hex() -> None:
 
 def test_hex_neighbours_are_the_touching_hexagons(sample_incidents) -> None:
     """Hex neighbours are exactly the cells whose polygons share an edge."""
-    cells = grid_counts(sample_incidents, cell_size=1000, shape="hex")
+    cells = grid_counts(sample_incidents, cell_size=1000, shape="hex").cells
     w = sparse.coo_array(lattice_neighbours(cells["row"], cells["col"], "hex"))
     geoms = cells.geometry.to_numpy()
     d = shapely.distance(geoms[w.row], geoms[w.col])
@@ -398,9 +403,10 @@ def test_grid_counts_assigns_each_point_to_its_cell(sample_incidents) -> None:
     x = sample_incidents.geometry.x.to_numpy()
     y = sample_incidents.geometry.y.to_numpy()
     for shape in ("square", "hex"):
-        cells = grid_counts(sample_incidents, cell_size=300, shape=shape)
+        counts = grid_counts(sample_incidents, cell_size=300, shape=shape)
+        cells = counts.cells
         assert cells["count"].sum() == len(sample_incidents)
-        assert cells.attrs["n_outside"] == 0
+        assert counts.n_outside == 0
         pts = sample_incidents[["geometry"]]
         inner = gpd.sjoin(pts, cells, predicate="within")
         touching = gpd.sjoin(pts, cells, predicate="intersects")
@@ -410,7 +416,7 @@ def test_grid_counts_assigns_each_point_to_its_cell(sample_incidents) -> None:
         high = np.bincount(touching["cell"], minlength=len(cells))
         assert (low <= cells["count"].to_numpy()).all()
         assert (cells["count"].to_numpy() <= high).all()
-    cells = grid_counts(sample_incidents, cell_size=300)
+    cells = grid_counts(sample_incidents, cell_size=300).cells
     assert cells.total_bounds[0] == pytest.approx(x.min())
     assert cells.total_bounds[1] == pytest.approx(y.min())
     assert cells.total_bounds[2] >= x.max() and cells.total_bounds[2] - x.max() < 300
@@ -420,7 +426,8 @@ def test_grid_counts_area_and_bounds(sample_incidents) -> None:
     """Cells are kept only where they overlap the area; points outside are reported."""
     x0, y0, x1, y1 = sample_incidents.total_bounds
     disc = shapely.Point((x0 + x1) / 2, (y0 + y1) / 2).buffer(4000)
-    cells = grid_counts(sample_incidents, cell_size=500, area=disc)
+    counts = grid_counts(sample_incidents, cell_size=500, area=disc)
+    cells = counts.cells
     assert shapely.intersects(disc, cells.geometry.to_numpy()).all()
     assert len(cells) < 0.5 * math.ceil((x1 - x0) / 500) * math.ceil((y1 - y0) / 500)
     inside = shapely.intersects_xy(
@@ -428,9 +435,11 @@ def test_grid_counts_area_and_bounds(sample_incidents) -> None:
         sample_incidents.geometry.x.to_numpy(),
         sample_incidents.geometry.y.to_numpy(),
     )
-    assert cells["count"].sum() + cells.attrs["n_outside"] == len(sample_incidents)
+    assert cells["count"].sum() + counts.n_outside == len(sample_incidents)
     assert abs(cells["count"].sum() - inside.sum()) <= 2  # only edge ties may differ
-    boxed = grid_counts(sample_incidents, cell_size=500, bounds=(x0, y0, x0 + 5000, y0 + 4000))
+    boxed = grid_counts(
+        sample_incidents, cell_size=500, bounds=(x0, y0, x0 + 5000, y0 + 4000)
+    ).cells
     assert len(boxed) == 10 * 8
 
 
@@ -481,7 +490,7 @@ def test_fdr_and_classify_errors_and_labels() -> None:
         fdr_bh([0.1, float("nan")])
     with pytest.raises(HotspotError, match="non-empty"):
         fdr_bh([])
-    with pytest.raises(HotspotError, match="alpha must lie strictly between 0 and 1"):
+    with pytest.raises(HotspotError, match=r"alpha must lie in \(0, 1\), got 1.5"):
         fdr_bh([0.1], alpha=1.5)
     with pytest.raises(HotspotError, match="at least 3 cells"):
         getis_ord_gi_star([1.0, 2.0], np.eye(2))
@@ -498,7 +507,7 @@ def test_planted_hotspots_are_hot_cells_after_fdr(sample_incidents, truth) -> No
     """Each planted cluster centre lies in or next to a cell classed hot >= 95 % after FDR."""
     assert len(truth) == 4
     for shape in ("square", "hex"):
-        cells = gi_star_hotspots(sample_incidents, cell_size=250, shape=shape)
+        cells = gi_star_hotspots(sample_incidents, cell_size=250, shape=shape).cells
         hot = cells[cells["class"].isin(["hot 99%", "hot 95%"])]
         for _, t in truth.iterrows():
             # "In or next to": within one cell (queen step) of a hot cell.
@@ -520,9 +529,10 @@ def test_kde_peaks_are_the_planted_hotspots(sample_incidents, truth) -> None:
 
 def test_network_hotspots_find_the_dark_road(sample_net, sample_incidents, truth) -> None:
     """The planted unlit-road cluster is among the 5 hottest stretches of road, hot 99 %."""
-    edges = network_hotspots(sample_net, sample_incidents)
-    assert edges.attrs["n_snapped"] + edges.attrs["n_unsnapped"] == len(sample_incidents)
-    assert edges["count"].sum() == edges.attrs["n_snapped"]
+    hot = network_hotspots(sample_net, sample_incidents)
+    edges = hot.roads
+    assert hot.n_snapped + hot.n_unsnapped == len(sample_incidents)
+    assert edges["count"].sum() == hot.n_snapped
     dark = truth[truth["kind"] == "dark_road"].iloc[0]
     way = int(dark["osm_ref"].split("/")[1])
     ways = sample_net.edges["osm_ways"].astype(str).str.split(";")
@@ -545,12 +555,13 @@ def test_network_hotspots_find_the_dark_road(sample_net, sample_incidents, truth
 
 def test_network_hotspots_whole_roads_match_esda(sample_net, sample_incidents) -> None:
     """segment_m=None gives one row per road (twins counted once); z matches esda."""
-    roads = network_hotspots(sample_net, sample_incidents, segment_m=None, max_snap_m=50)
+    hot = network_hotspots(sample_net, sample_incidents, segment_m=None, max_snap_m=50)
+    roads = hot.roads
     e = sample_net.edges
     # Every edge with a twin pairs up; the sample has two one-way edges of its own.
     assert len(roads) == (len(e) + e["oneway"].sum()) // 2
     assert roads["edge"].is_unique
-    assert roads.attrs["n_unsnapped"] > 0 and roads.attrs["max_snap_m"] == 50
+    assert hot.n_unsnapped > 0 and hot.max_snap_m == 50
     # Roads sharing a node are neighbours, built here independently with a dense matrix.
     u, v = roads["u"].to_numpy(), roads["v"].to_numpy()
     share = (u[:, None] == u[None]) | (u[:, None] == v[None])
@@ -572,10 +583,25 @@ def test_network_hotspot_errors(sample_net, sample_incidents) -> None:
         network_hotspots(sample_net, sample_incidents.to_crs(4326))
 
 
+def test_network_hotspots_refuse_incidents_in_another_crs(sample_net, sample_incidents) -> None:
+    """Incidents in another metric CRS than the network raise, naming both; none is guessed."""
+    other = sample_incidents.to_crs(3857)
+    net_crs = sample_net.crs.to_string()
+    with pytest.raises(HotspotError, match=rf"incidents layer is in EPSG:3857, .* in {net_crs}"):
+        network_hotspots(sample_net, other)
+    with pytest.raises(HotspotError, match="EPSG:3857"):
+        analyse_hotspots(other, net=sample_net)
+    # Reprojected by the caller, on purpose, they give the same road counts.
+    back = network_hotspots(sample_net, other.to_crs(sample_net.crs))
+    ref = network_hotspots(sample_net, sample_incidents)
+    assert (back.roads["count"].to_numpy() == ref.roads["count"].to_numpy()).all()
+
+
 def test_emerging_hotspots_on_sample_district(sample_incidents, truth) -> None:
     """Year-round clusters are persistent; the Sept-Dec burglary spree trends up."""
-    em = emerging_hotspots(sample_incidents, cell_size=250, period="M")
-    assert len(em.attrs["periods"]) == 12 and (em["n_periods"] == 12).all()
+    res = emerging_hotspots(sample_incidents, cell_size=250, period="M")
+    em = res.cells
+    assert len(res.periods) == 12 and (em["n_periods"] == 12).all()
     assert set(em["pattern"]) <= set(PATTERNS)
     at = {
         t["id"]: em[shapely.intersects(em.geometry.to_numpy(), t.geometry)].iloc[0]
@@ -618,14 +644,14 @@ def test_emerging_hotspot_patterns_follow_esri_rules() -> None:
     inc = _cube_incidents(rng, plan)
     em = emerging_hotspots(
         inc, cell_size=250, period="M", bounds=(5e5, 3.4e6, 5e5 + 6000, 3.4e6 + 6000)
-    )
+    ).cells
     expected = ["persistent", "intensifying", "diminishing", "new", "sporadic"]
     for (px, py), label in zip(plan, expected, strict=True):
         cell = em[shapely.intersects_xy(em.geometry.to_numpy(), px + 5e5, py + 3.4e6)].iloc[0]
         assert cell["pattern"] == label, (label, cell[["n_hot", "trend", "trend_p"]].to_dict())
     assert (em["pattern"] == "no pattern").mean() > 0.8
     q = emerging_hotspots(inc, cell_size=250, period="Q")
-    assert q.attrs["periods"] == ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]
+    assert q.periods == ("2025Q1", "2025Q2", "2025Q3", "2025Q4")
 
 
 def test_emerging_hotspot_errors(sample_incidents) -> None:
@@ -679,7 +705,7 @@ def test_gi_star_errors(sample_incidents) -> None:
         gi_star_hotspots(sample_incidents, cell_size=0)
     with pytest.raises(HotspotError, match="cell_size must be positive"):
         gi_star_hotspots(sample_incidents, cell_size=-250)
-    with pytest.raises(HotspotError, match="cell_size must be a positive number"):
+    with pytest.raises(HotspotError, match="cell_size must be a number, got '250'"):
         gi_star_hotspots(sample_incidents, cell_size="250")  # type: ignore[arg-type]
     with pytest.raises(
         HotspotError, match=r"cell_size 50000 m is larger than the study extent \(\d+ m x \d+ m\)"
@@ -693,7 +719,7 @@ def test_gi_star_errors(sample_incidents) -> None:
         gi_star_hotspots(sample_incidents.to_crs(2249))  # Massachusetts, US survey feet
     with pytest.raises(HotspotError, match="unknown cell shape 'tri'"):
         gi_star_hotspots(sample_incidents, shape="tri")  # type: ignore[arg-type]
-    with pytest.raises(HotspotError, match="alpha must lie strictly"):
+    with pytest.raises(HotspotError, match=r"alpha must lie in \(0, 1\)"):
         gi_star_hotspots(sample_incidents, alpha=0)
     with pytest.raises(HotspotError, match="xmax < xmin"):
         gi_star_hotspots(sample_incidents, bounds=(10, 0, 0, 10))
@@ -722,18 +748,14 @@ def test_params_and_result_validate_themselves(sample_incidents) -> None:
         HotspotResult(
             params=res.params,
             density=res.density,
-            cells=res.cells,
-            n_incidents=res.n_incidents,
-            n_in_cells=res.n_in_cells - 1,
+            cell_hotspots=res.cell_hotspots,
+            n_incidents=res.n_incidents - 1,
         )
+    with pytest.raises(HotspotError, match="counts disagree"):
+        # One incident claimed outside every cell, yet all of them are counted in one.
+        dataclasses.replace(res.cell_hotspots, n_outside=1)
     with pytest.raises(HotspotError, match="lacks columns"):
-        HotspotResult(
-            params=res.params,
-            density=res.density,
-            cells=res.cells.drop(columns="z"),
-            n_incidents=res.n_incidents,
-            n_in_cells=res.n_in_cells,
-        )
+        dataclasses.replace(res.cell_hotspots, cells=res.cells.drop(columns="z"))
 
 
 def test_analyse_hotspots_with_network_counts_everything(sample_net, sample_incidents) -> None:
@@ -803,3 +825,157 @@ def test_toronto_pipeline_on_real_data(shared_path) -> None:
     # FDR makes fewer cells significant than raw p-values would.
     assert (res.cells["p_fdr"] <= 0.05).sum() < (res.cells["p"] <= 0.05).sum()
     assert set(res.cells["class"]) <= set(CLASSES)
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@pytest.fixture(scope="module")
+def results(sample_net, sample_incidents) -> dict[str, Result]:
+    """One of each result the hot spot analyses return, on the sample district."""
+    night = filter_incidents(sample_incidents, hours=(20, 4))
+    values = np.array([4, 1, 0, 3, 6, 0, 2, 1, 1], dtype=float)
+    gi = getis_ord_gi_star(values, lattice_neighbours(*np.divmod(np.arange(9), 3)))
+    return {
+        "CellCounts": grid_counts(sample_incidents, cell_size=500, shape="hex"),
+        "GiStarCells": gi_star_hotspots(sample_incidents, cell_size=500),
+        "RoadHotspots": network_hotspots(sample_net, sample_incidents),
+        "EmergingHotspots": emerging_hotspots(sample_incidents, cell_size=500, period="Q"),
+        "DensityGrid": kde_grid(sample_incidents, cell_size=200, bandwidth=300),
+        "TrendTest": mann_kendall(np.arange(12.0).reshape(3, 4)),
+        "GiStar": gi,
+        "FDRResult": fdr_bh(gi.p),
+        "HotspotResult": analyse_hotspots(night, net=sample_net),
+    }
+
+
+def test_every_result_is_a_frozen_result_with_json_metadata(results) -> None:
+    """Each result's to_dict() survives json.dumps and names its kind; fields are frozen."""
+    for kind, res in results.items():
+        assert isinstance(res, Result) and type(res).__name__ == kind
+        data = json.loads(json.dumps(res.to_dict(), allow_nan=False))
+        assert data["kind"] == kind
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            res.alpha = 0.5  # type: ignore[misc]
+    # A single series gives 0-d arrays; their metadata are plain numbers.
+    one = mann_kendall([1.0, 2.0, 3.0, 4.0]).to_dict()
+    assert json.loads(json.dumps(one))["s"] == 6.0
+    assert results["CellCounts"].to_dict()["n_outside"] == results["CellCounts"].n_outside
+    hot = results["HotspotResult"].to_dict()
+    assert hot["n_snapped"] + hot["n_unsnapped"] == hot["n_incidents"]
+    assert hot["cell_hotspots"]["kind"] == "GiStarCells" and hot["params"]["alpha"] == 0.05
+    assert set(results["DensityGrid"].to_dict()) >= {"nx", "ny", "bandwidth", "bounds", "crs"}
+
+
+def test_geometric_results_export_geojson(results) -> None:
+    """to_geojson() gives one WGS84 feature per row of the main table."""
+    for kind, table in [
+        ("CellCounts", "cells"),
+        ("GiStarCells", "cells"),
+        ("RoadHotspots", "roads"),
+        ("EmergingHotspots", "cells"),
+        ("HotspotResult", "cells"),
+    ]:
+        res = results[kind]
+        frame = res.tables()[table]
+        gj = res.to_geojson()
+        assert gj["type"] == "FeatureCollection"
+        assert len(gj["features"]) == len(frame), kind
+        exported = shapely.bounds(shapely.from_geojson(json.dumps(gj)))
+        assert exported == pytest.approx(frame.to_crs(4326).total_bounds, abs=1e-9), kind
+    with pytest.raises(TypeError, match="no geometric table"):
+        results["TrendTest"].to_geojson()
+
+
+def test_result_tables_are_copies(results) -> None:
+    """Mutating a table from tables() or a frame attribute leaves the result unchanged."""
+    for kind, names in [
+        ("CellCounts", ["cells"]),
+        ("GiStarCells", ["cells"]),
+        ("RoadHotspots", ["roads"]),
+        ("EmergingHotspots", ["cells"]),
+        ("HotspotResult", ["cells", "roads"]),
+        ("DensityGrid", ["grid"]),
+    ]:
+        res = results[kind]
+        before = res.tables()
+        assert set(before) == set(names), kind
+        for name in names:
+            table = res.tables()[name]
+            table.iloc[:, 0] = -1
+            table["added"] = 1
+            if hasattr(res, name):
+                attr = getattr(res, name)
+                attr.iloc[:, 0] = -1
+                del attr[attr.columns[1]]
+        for name, table in res.tables().items():
+            pd.testing.assert_frame_equal(table, before[name], obj=f"{kind}.{name}")
+    hot = results["HotspotResult"]
+    assert hot.edges is not None
+    del hot.edges["z"]
+    assert "z" in hot.edges.columns and "z" in hot.road_hotspots.roads.columns
+    hot.hot_cells["z"] = 0.0
+    assert (hot.hot_cells["z"] > 0).all()
+
+
+def test_result_arrays_are_read_only(results) -> None:
+    """Arrays a result holds cannot be written, so a cached result cannot be corrupted."""
+    grid = results["DensityGrid"]
+    trend = results["TrendTest"]
+    arrays = [grid.x, grid.y, grid.density, trend.s, trend.tau, trend.var_s, trend.z, trend.p]
+    arrays += [results["GiStar"].z, results["GiStar"].p]
+    arrays += [results["FDRResult"].p_adj, results["FDRResult"].reject]
+    for a in arrays:
+        assert not a.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            a.flat[0] = 1
+    # The caller's own array stays writable: the result froze a view of it.
+    z = np.array([1.0, 2.0, 3.0])
+    mine = GiStar(z=z, p=np.ones(3))
+    assert z.flags.writeable and not mine.z.flags.writeable
+
+
+def test_inconsistent_results_raise(results, sample_net, sample_incidents) -> None:
+    """A result whose parts disagree cannot be built: each _check names what is wrong."""
+    counts = results["CellCounts"]
+    with pytest.raises(HotspotError, match="CellCounts counts disagree"):
+        dataclasses.replace(counts, n_points=counts.n_points + 1)
+    with pytest.raises(HotspotError, match="unknown cell shape 'tri'"):
+        dataclasses.replace(counts, shape="tri")
+    with pytest.raises(HotspotError, match=r"CellCounts.cells lacks columns \['count'\]"):
+        dataclasses.replace(counts, cells=counts.cells.drop(columns="count"))
+    cells = results["GiStarCells"]
+    flipped = cells.cells.assign(significant=~cells.cells["significant"])
+    with pytest.raises(HotspotError, match="'significant' is not p_fdr <= alpha"):
+        dataclasses.replace(cells, cells=flipped)
+    with pytest.raises(HotspotError, match="'significant' is not p_fdr <= alpha"):
+        dataclasses.replace(cells, alpha=0.5)
+    with pytest.raises(HotspotError, match="'class' does not follow"):
+        dataclasses.replace(cells, cells=cells.cells.assign(**{"class": "hot 99%"}))
+    roads = results["RoadHotspots"]
+    with pytest.raises(HotspotError, match="RoadHotspots counts disagree"):
+        dataclasses.replace(roads, n_unsnapped=roads.n_unsnapped + 1)
+    with pytest.raises(HotspotError, match="RoadHotspots counts disagree"):
+        dataclasses.replace(roads, n_snapped=roads.n_snapped - 1, n_unsnapped=roads.n_unsnapped + 1)
+    em = results["EmergingHotspots"]
+    with pytest.raises(HotspotError, match="n_periods disagrees with the 3 periods"):
+        dataclasses.replace(em, periods=em.periods[:3])
+    with pytest.raises(HotspotError, match="unknown patterns"):
+        dataclasses.replace(em, cells=em.cells.assign(pattern="oscillating"))
+    grid = results["DensityGrid"]
+    with pytest.raises(HotspotError, match="density has shape"):
+        dataclasses.replace(grid, x=grid.x[:-1])
+    with pytest.raises(HotspotError, match="disagree in shape"):
+        dataclasses.replace(results["TrendTest"], p=np.ones(7))
+    with pytest.raises(HotspotError, match="disagree in shape"):
+        GiStar(z=np.zeros(3), p=np.ones(4))
+    fdr = results["FDRResult"]
+    with pytest.raises(HotspotError, match="reject is not p_adj <= alpha"):
+        dataclasses.replace(fdr, reject=~fdr.reject)
+    hot = results["HotspotResult"]
+    night = filter_incidents(sample_incidents, hours=(20, 4))
+    other = network_hotspots(sample_net, night, max_snap_m=50)
+    with pytest.raises(HotspotError, match="roads used other max_snap_m"):
+        dataclasses.replace(hot, road_hotspots=other)
+    with pytest.raises(HotspotError, match="HotspotResult counts disagree"):
+        dataclasses.replace(hot, density=grid)

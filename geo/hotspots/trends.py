@@ -1,0 +1,396 @@
+"""Hot spots through time: the Mann-Kendall trend test and emerging hot spots.
+
+:func:`emerging_hotspots` follows each cell's Gi* status period by period, after ESRI's
+Emerging Hot Spot Analysis, and names its pattern (:data:`PATTERNS`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import special
+
+from geo.errors import HotspotError
+from geo.hotspots._checks import (
+    AreaLike,
+    FloatArray,
+    IntArray,
+    area_geometry,
+    check_alpha,
+    check_incidents,
+    grid_size_guard,
+    incident_xy,
+    require_columns,
+)
+from geo.hotspots.gistar import classify, fdr_bh, getis_ord_gi_star, gi_bin
+from geo.hotspots.lattice import (
+    CellCounts,
+    CellShape,
+    cells_frame,
+    lattice_and_index,
+    lattice_neighbours,
+)
+from geo.results import Result, jsonable
+from geo.validate import metric_crs, positive
+
+__all__ = [
+    "PATTERNS",
+    "PERSISTENT_SHARE",
+    "EmergingHotspots",
+    "TrendTest",
+    "emerging_hotspots",
+    "mann_kendall",
+]
+
+#: Every value of the ``pattern`` column of :func:`emerging_hotspots`.
+PATTERNS: Final = ("new", "intensifying", "persistent", "diminishing", "sporadic", "no pattern")
+
+#: Share of periods a cell must be hot in to count as persistently hot (ESRI's 90 %).
+PERSISTENT_SHARE: Final = 0.9
+
+# Gi* z-series are rounded before the Mann-Kendall test so that periods whose z differ
+# only by floating-point noise count as ties rather than as a trend.
+_MK_DECIMALS: Final = 9
+_MIN_PERIODS: Final = 3
+# Mann-Kendall compares every pair of periods of every cell; past this many comparisons
+# (a minute or so of work) the period is surely too short for the span.
+_MAX_MK_PAIRS: Final = 5e9
+
+#: Columns :func:`emerging_hotspots` adds to the cell table.
+EMERGING_COLUMNS: Final = (
+    "z",
+    "p",
+    "p_fdr",
+    "class",
+    "gi_bin",
+    "n_periods",
+    "n_hot",
+    "n_cold",
+    "hot_final",
+    "trend_tau",
+    "trend_z",
+    "trend_p",
+    "trend",
+    "pattern",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class TrendTest(Result):
+    """Mann-Kendall trend test of series along their last axis.
+
+    ``s`` is Kendall's S (concordant minus discordant pairs against time), ``tau`` the
+    rank correlation with time (tau-b: equal to tau-a without ties and to
+    ``scipy.stats.kendalltau(t, x)``'s statistic with them), ``var_s`` the tie-corrected
+    variance of S, ``z = (S - sign(S)) / sqrt(var_s)`` (with continuity correction) and
+    ``p`` its two-sided normal p-value.
+    """
+
+    s: FloatArray
+    tau: FloatArray
+    var_s: FloatArray
+    z: FloatArray
+    p: FloatArray
+
+    def _check(self) -> None:
+        """Raise unless every array has one shape."""
+        shapes = {a.shape for a in (self.s, self.tau, self.var_s, self.z, self.p)}
+        if len(shapes) != 1:
+            msg = f"TrendTest arrays disagree in shape: {sorted(shapes)}"
+            raise HotspotError(msg)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the test's arrays as JSON-ready data (one series gives plain numbers)."""
+        # A single series gives 0-d arrays, which jsonable cannot iterate: tolist() turns
+        # them into numbers and larger arrays into nested lists alike.
+        out: dict[str, Any] = {"kind": type(self).__name__}
+        for f in dataclasses.fields(self):
+            out[f.name] = jsonable(np.asarray(getattr(self, f.name)).tolist())
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class EmergingHotspots(CellCounts):
+    """Cells classed by how their hot-spot status evolved (see :func:`emerging_hotspots`).
+
+    ``cells`` holds the :class:`CellCounts` columns (``count`` over all periods) and the
+    trend columns; ``periods`` names the ``period``-long time steps, oldest first.
+    """
+
+    periods: tuple[str, ...]
+    period: str
+    alpha: float
+
+    def _check(self) -> None:
+        """Raise unless counts add up, periods match the cells and patterns are known."""
+        super()._check()
+        cells = self._frame("cells")
+        require_columns(cells, EMERGING_COLUMNS, "EmergingHotspots.cells")
+        check_alpha(self.alpha)
+        n_t = len(self.periods)
+        if n_t < _MIN_PERIODS:
+            msg = f"EmergingHotspots needs at least {_MIN_PERIODS} periods, got {n_t}"
+            raise HotspotError(msg)
+        if not (cells["n_periods"] == n_t).all():
+            msg = f"EmergingHotspots.cells n_periods disagrees with the {n_t} periods"
+            raise HotspotError(msg)
+        if ((cells["n_hot"] + cells["n_cold"]) > n_t).any():
+            msg = "EmergingHotspots.cells has more hot plus cold periods than periods"
+            raise HotspotError(msg)
+        unknown = sorted(set(cells["pattern"].unique()) - set(PATTERNS))
+        if unknown:
+            msg = f"EmergingHotspots.cells has unknown patterns {unknown}"
+            raise HotspotError(msg)
+
+    def _extra_meta(self) -> dict[str, Any]:
+        patterns = self._frame("cells")["pattern"].value_counts()
+        return {
+            **super()._extra_meta(),
+            "patterns": {p: int(patterns.get(p, 0)) for p in PATTERNS},
+        }
+
+
+def mann_kendall(series: npt.ArrayLike) -> TrendTest:
+    """Test series for a monotonic trend over time (Mann 1945; Kendall 1975).
+
+    Parameters
+    ----------
+    series
+        Values in time order along the last axis: ``(T,)`` or ``(n, T)`` for ``n``
+        series at once.
+
+    Returns
+    -------
+    TrendTest
+        Arrays of shape ``series.shape[:-1]``.
+
+    Raises
+    ------
+    HotspotError
+        If there are fewer than 3 time steps or values are not finite.
+
+    Notes
+    -----
+    ``var_s = (T(T-1)(2T+5) - sum_g t_g(t_g-1)(2t_g+5)) / 18`` where ``t_g`` are the sizes
+    of groups of tied values. A series that is constant has ``var_s = 0``, z 0 and p 1.
+    Computed for all series at once with one pass per time lag, so ``T`` (periods), not
+    the number of series, sets the loop length.
+    """
+    x = np.asarray(series, dtype=np.float64)
+    if x.ndim == 0 or x.shape[-1] < _MIN_PERIODS:
+        msg = f"the Mann-Kendall test needs at least {_MIN_PERIODS} time steps, got shape {x.shape}"
+        raise HotspotError(msg)
+    if not np.isfinite(x).all():
+        msg = "Mann-Kendall series must be finite"
+        raise HotspotError(msg)
+    t = x.shape[-1]
+    flat = x.reshape(-1, t)
+    s = np.zeros(len(flat))
+    for lag in range(1, t):
+        s += np.sign(flat[:, lag:] - flat[:, :-lag]).sum(axis=1)
+    # Tie groups per series: runs of equal values in each sorted row.
+    srt = np.sort(flat, axis=1)
+    new_run = np.ones_like(srt, dtype=bool)
+    new_run[:, 1:] = srt[:, 1:] != srt[:, :-1]
+    run_id = np.cumsum(new_run.ravel()) - 1
+    run_len = np.bincount(run_id).astype(np.float64)
+    run_row = np.repeat(np.arange(len(flat)), new_run.sum(axis=1))
+    ties = np.bincount(
+        run_row, weights=run_len * (run_len - 1) * (2 * run_len + 5), minlength=len(flat)
+    )
+    ties_pairs = np.bincount(run_row, weights=run_len * (run_len - 1) / 2, minlength=len(flat))
+    var_s = (t * (t - 1) * (2 * t + 5) - ties) / 18.0
+    pairs = t * (t - 1) / 2.0
+    denom = np.sqrt((pairs - ties_pairs) * pairs)
+    tau = np.divide(s, denom, out=np.zeros_like(s), where=denom > 0)
+    z = np.divide(s - np.sign(s), np.sqrt(var_s), out=np.zeros_like(s), where=var_s > 0)
+    p = special.erfc(np.abs(z) / math.sqrt(2.0))
+    shape = x.shape[:-1]
+    return TrendTest(
+        s=s.reshape(shape),
+        tau=tau.reshape(shape),
+        var_s=var_s.reshape(shape),
+        z=z.reshape(shape),
+        p=p.reshape(shape),
+    )
+
+
+def _period_ordinals(times: pd.Series[Any], period: str) -> tuple[IntArray, pd.PeriodIndex]:
+    if not pd.api.types.is_datetime64_any_dtype(times.dtype):
+        msg = f"incident 'time' column must hold datetimes, not {times.dtype}"
+        raise HotspotError(msg)
+    if times.isna().any():
+        msg = "incident times include missing values"
+        raise HotspotError(msg)
+    # Periods follow local calendar time; dropping the zone first avoids pandas' warning
+    # and keeps a month boundary at local midnight.
+    local = times.dt.tz_localize(None) if getattr(times.dtype, "tz", None) is not None else times
+    try:
+        per = pd.PeriodIndex(local, freq=period)
+    except (ValueError, TypeError) as exc:
+        msg = (
+            f"unknown period {period!r} (use a pandas period alias: 'D', 'W', 'M', 'Q', 'Y'): {exc}"
+        )
+        raise HotspotError(msg) from None
+    ords = per.asi8
+    first = int(ords.min())
+    index = pd.period_range(start=per.min(), end=per.max(), freq=per.freq)
+    return (ords - first).astype(np.int64), index
+
+
+def emerging_hotspots(
+    incidents: gpd.GeoDataFrame,
+    *,
+    cell_size: float,
+    period: str = "M",
+    alpha: float = 0.05,
+    shape: CellShape = "square",
+    bounds: Sequence[float] | None = None,
+    area: AreaLike | None = None,
+) -> EmergingHotspots:
+    """Classify cells by how their hot-spot status evolved, after ESRI's Emerging Hot Spots.
+
+    Incidents are counted per cell and per calendar period (a space-time cube; the cells
+    are fixed over the whole span, every period from the first incident's to the last's
+    is kept, empty ones too). Gi* runs on each period's counts with the cell's queen
+    neighbours, and its p-values are FDR-adjusted within the period. A Mann-Kendall
+    test on each cell's Gi* z-series, as ESRI does, measures whether clustering is
+    intensifying or fading.
+
+    Parameters
+    ----------
+    incidents
+        Incidents with a ``time`` column, in a projected metric CRS.
+    cell_size, shape, bounds, area
+        As for :func:`~geo.hotspots.grid_counts`.
+    period
+        pandas period alias of a time step: ``"W"``, ``"M"``, ``"Q"``, ``"Y"``...; at
+        least 3 periods are needed, and ESRI recommends 10 or more.
+    alpha
+        Significance level of the per-period hot/cold test (after FDR) and of the trend.
+
+    Returns
+    -------
+    EmergingHotspots
+        ``cells``: the :func:`~geo.hotspots.grid_counts` columns (``count`` over all
+        periods), then ``z``, ``p``, ``p_fdr``, ``class``, ``gi_bin`` of the **final**
+        period; ``n_periods``, ``n_hot``/``n_cold`` (periods significantly hot/cold),
+        ``hot_final``, ``trend_tau``, ``trend_z``, ``trend_p``, ``trend`` (``"up"``,
+        ``"down"`` or ``"none"`` at ``alpha``) and ``pattern``, one of :data:`PATTERNS`.
+        ``periods`` lists the periods as strings; ``n_outside`` counts incidents in no
+        cell.
+
+    Raises
+    ------
+    HotspotError
+        As :func:`~geo.hotspots.grid_counts`, or for an unknown period alias, fewer than
+        3 periods or a missing ``time`` column.
+
+    Notes
+    -----
+    ``pattern`` follows the definitions of ESRI's "How Emerging Hot Spot Analysis
+    works" (ArcGIS Pro documentation), evaluated in this order, with "hot" meaning
+    ``z > 0`` and ``p_fdr <= alpha`` in a period and ``T`` the number of periods:
+
+    1. ``"new"``: hot in the final period and in no earlier one.
+    2. ``"intensifying"``: hot in at least 90 % of periods, including the final one,
+       with a significant upward trend (Mann-Kendall ``p <= alpha``, ``z > 0``).
+    3. ``"diminishing"``: the same with a significant downward trend.
+    4. ``"persistent"``: hot in at least 90 % of periods with no significant trend.
+    5. ``"sporadic"``: hot in some periods but fewer than 90 %, and never cold.
+    6. ``"no pattern"``: everything else.
+
+    Unlike ESRI, the Gi* neighbourhood is spatial only (ESRI's default also adds the
+    previous time step), and ESRI's consecutive, oscillating and historical hot spots
+    and the cold-spot patterns are not separated out: a consecutive run at the end is
+    "sporadic", oscillating cells (ever cold) and a >= 90 % hot cell that is not hot in
+    the final period but has a significant trend are "no pattern".
+    """
+    inc = check_incidents(incidents)
+    a = check_alpha(alpha)
+    if "time" not in inc.columns:
+        msg = "incidents lack a 'time' column, needed for emerging hot spots"
+        raise HotspotError(msg)
+    cell = positive("cell_size", cell_size, HotspotError)
+    crs = metric_crs(inc.crs, "incidents", HotspotError)
+    x, y = incident_xy(inc, "incidents")
+    t_idx, periods = _period_ordinals(inc["time"], period)
+    n_t = len(periods)
+    if n_t < _MIN_PERIODS:
+        msg = (
+            f"emerging hot spots need at least {_MIN_PERIODS} periods of {period!r}, "
+            f"the incidents span {n_t}"
+        )
+        raise HotspotError(msg)
+    poly = area_geometry(area, crs) if area is not None else None
+    lat, idx = lattice_and_index(x, y, cell, shape, bounds, poly)
+    n_cells = len(lat.row)
+    grid_size_guard(float(n_cells) * n_t, f"a space-time cube of {n_t} periods of {period!r}")
+    if n_cells * n_t * (n_t - 1) / 2 > _MAX_MK_PAIRS:
+        msg = (
+            f"{n_t} periods of {period!r} over {n_cells:,} cells is too many for the trend "
+            "test; use a longer period or larger cells"
+        )
+        raise HotspotError(msg)
+    inside = idx >= 0
+    cube = np.bincount(idx[inside] * n_t + t_idx[inside], minlength=n_cells * n_t)
+    cube = cube.reshape(n_cells, n_t).astype(np.float64)
+
+    w = lattice_neighbours(lat.row, lat.col, lat.shape)
+    gi = getis_ord_gi_star(cube, w)
+    p_fdr = fdr_bh(gi.p, a).p_adj
+    hot = (gi.z > 0) & (p_fdr <= a)
+    cold = (gi.z < 0) & (p_fdr <= a)
+    n_hot = hot.sum(axis=1)
+    n_cold = cold.sum(axis=1)
+    hot_final = hot[:, -1]
+    trend = mann_kendall(np.round(gi.z, _MK_DECIMALS))
+    up = (trend.p <= a) & (trend.z > 0)
+    down = (trend.p <= a) & (trend.z < 0)
+    mostly_hot = n_hot >= PERSISTENT_SHARE * n_t - 1e-9
+
+    pattern = np.select(
+        [
+            hot_final & (n_hot == 1),
+            mostly_hot & hot_final & up,
+            mostly_hot & hot_final & down,
+            mostly_hot & ~up & ~down,
+            (n_hot > 0) & ~mostly_hot & (n_cold == 0),
+        ],
+        ["new", "intensifying", "diminishing", "persistent", "sporadic"],
+        default="no pattern",
+    )
+    out = cells_frame(lat, crs)
+    out["count"] = cube.sum(axis=1).astype(np.int64)
+    out["z"] = gi.z[:, -1]
+    out["p"] = gi.p[:, -1]
+    out["p_fdr"] = p_fdr[:, -1]
+    out["class"] = pd.array(classify(gi.z[:, -1], p_fdr[:, -1]), dtype="str")
+    out["gi_bin"] = gi_bin(gi.z[:, -1], p_fdr[:, -1])
+    out["n_periods"] = n_t
+    out["n_hot"] = n_hot.astype(np.int64)
+    out["n_cold"] = n_cold.astype(np.int64)
+    out["hot_final"] = hot_final
+    out["trend_tau"] = trend.tau
+    out["trend_z"] = trend.z
+    out["trend_p"] = trend.p
+    out["trend"] = pd.array(np.select([up, down], ["up", "down"], default="none"), dtype="str")
+    out["pattern"] = pd.array(pattern, dtype="str")
+    return EmergingHotspots(
+        cells=out,
+        shape=lat.shape,
+        cell_size=cell,
+        n_points=len(x),
+        n_outside=int((~inside).sum()),
+        periods=tuple(str(p) for p in periods),
+        period=period,
+        alpha=a,
+    )
