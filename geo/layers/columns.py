@@ -1,0 +1,255 @@
+"""Find a layer's columns by their accepted headers and parse their text into typed values.
+
+The parsers are vectorised over whole columns and report each bad cell (by row and
+the file's own header) to a :class:`~geo.layers.report.Report` instead of raising, so
+one pass finds every problem. Which headers each layer accepts is in
+:mod:`geo.layers.kinds`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from geo.layers.report import Report
+
+__all__ = [
+    "categorical",
+    "integers",
+    "missing_column",
+    "numbers",
+    "parse_times",
+    "resolve_columns",
+    "text_optional",
+    "text_required",
+    "unique",
+]
+
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+BoolArray: TypeAlias = npt.NDArray[np.bool_]
+
+_OFFSET_RE: Final = r"(?i)\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:z|[+-]\d{2}(?::?\d{2})?)$"
+_NAIVE_FORMATS: Final = (
+    "ISO8601",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%Y%m%d%H%M%S",
+)
+_AWARE_FORMATS: Final = ("ISO8601", "%Y/%m/%d %H:%M:%S%z", "%Y/%m/%d %H:%M%z")
+
+
+# ----------------------------------------------------------------------------- headers
+
+
+def _norm_header(header: str) -> str:
+    return re.sub(r"[\s\-]+", "_", header.strip().lower())
+
+
+def resolve_columns(
+    headers: Sequence[str], aliases: Mapping[str, tuple[str, ...]], report: Report
+) -> dict[str, str]:
+    """Map canonical names to the file's own headers (which problems then quote).
+
+    Headers match an alias after stripping, lower-casing and turning spaces and hyphens
+    into underscores; two headers meaning the same column are a problem.
+    """
+    lookup = {_norm_header(a): canon for canon, names in aliases.items() for a in names}
+    found: dict[str, str] = {}
+    for header in headers:
+        canon = lookup.get(_norm_header(header))
+        if canon is None:
+            continue
+        if canon in found:
+            report.add(
+                f"columns {found[canon]!r} and {header!r} both mean {canon!r}; keep one",
+                column=header,
+            )
+            continue
+        found[canon] = header
+    return found
+
+
+def missing_column(canon: str, aliases: tuple[str, ...], headers: Sequence[str]) -> str:
+    """Return the message for a missing required column, listing what would do instead."""
+    others = [a for a in aliases if a != canon]
+    also = f" (also accepted: {', '.join(others)})" if others else ""
+    shown = ", ".join(repr(h) for h in headers) or "none"
+    return f"missing required column {canon!r}{also}; found columns: {shown}"
+
+
+# ----------------------------------------------------------------------------- values
+
+
+def text_required(table: pd.DataFrame, header: str, report: Report) -> pd.Series[str]:
+    """Return a text column, reporting its empty cells."""
+    values = table[header]
+    report.flag(values == "", header, "value is empty")
+    return values.astype("str")
+
+
+def text_optional(table: pd.DataFrame, cols: Mapping[str, str], canon: str) -> pd.Series[Any]:
+    """Return an optional text column as ``str`` or None, all None when it is absent."""
+    # Optional text is str or None (not NaN) so callers can test "is None".
+    if canon not in cols:
+        return pd.Series([None] * len(table), dtype=object)
+    values = table[cols[canon]].astype(object)
+    return values.where(values != "", None)
+
+
+def numbers(values: pd.Series[str]) -> tuple[FloatArray, BoolArray, BoolArray]:
+    """Parse text to floats; return (values, missing, unparseable), NaN where not finite."""
+    missing = (values == "").to_numpy()
+    parsed = pd.to_numeric(values.where(~missing), errors="coerce")
+    arr = np.asarray(parsed, dtype=np.float64)
+    unparseable = ~missing & np.isnan(arr)
+    if unparseable.any():
+        # "nan" parses as a number, but it is a non-finite one, not an unparseable one.
+        named_nan = values[unparseable].str.lower().str.lstrip("+-").isin(["nan"])
+        unparseable[np.flatnonzero(unparseable)[named_nan.to_numpy()]] = False
+    return arr, missing, unparseable
+
+
+def integers(
+    table: pd.DataFrame,
+    header: str,
+    report: Report,
+    *,
+    minimum: int | None = None,
+    required: bool = False,
+) -> pd.Series[Any]:
+    """Parse a column of whole numbers to nullable ``Int64``, reporting every bad cell.
+
+    Parameters
+    ----------
+    table
+        The layer's text table.
+    header
+        The file's header of the column.
+    report
+        Collects the problems.
+    minimum
+        Smallest allowed value, if any.
+    required
+        Whether an empty cell is a problem (it is ``<NA>`` either way).
+
+    Returns
+    -------
+    pandas.Series
+        ``Int64`` values, ``<NA>`` where empty or invalid.
+    """
+    values = table[header]
+    arr, missing, unparseable = numbers(values)
+    nonfinite = ~missing & ~unparseable & ~np.isfinite(arr)
+    finite = np.isfinite(arr)
+    fractional = np.zeros_like(finite)
+    fractional[finite] = arr[finite] != np.round(arr[finite])
+    text = values.tolist()
+    if required:
+        report.flag(missing, header, "value is empty")
+    report.flag(
+        unparseable | nonfinite | fractional,
+        header,
+        lambda i: f"{text[i]!r} is not a whole number",
+    )
+    ok = finite & ~fractional
+    if minimum is not None:
+        below = ok & (arr < minimum)
+        what = "positive" if minimum == 1 else f">= {minimum}"
+        report.flag(below, header, lambda i: f"{text[i]!r} must be {what}")
+        ok &= ~below
+    result = pd.array(np.where(ok, arr, 0).astype(np.int64), dtype="Int64")
+    result[~ok] = pd.NA
+    return pd.Series(result)
+
+
+def unique(values: pd.Series[str], label: str, header: str, report: Report) -> None:
+    """Report each repeat of a non-empty value, naming the row that has it first."""
+    present = values[values != ""]
+    firsts = present[~present.duplicated()]
+    first_row = pd.Series(report.rows[firsts.index.to_numpy()], index=firsts.to_numpy())
+    dup_mask = np.zeros(len(values), dtype=bool)
+    dup_mask[present.index[present.duplicated()].to_numpy()] = True
+    text = values.tolist()
+    report.flag(
+        dup_mask,
+        header,
+        lambda i: f"duplicate {label} {text[i]!r} (also in row {int(first_row[text[i]])})",
+    )
+
+
+def categorical(
+    table: pd.DataFrame,
+    header: str,
+    mapping: Mapping[str, str],
+    report: Report,
+) -> pd.Series[Any]:
+    """Map aliases to canonical values; "" stays missing (NaN) for the caller to default."""
+    values = table[header]
+    key = values.str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+    mapped = key.map(dict(mapping))
+    bad = (values != "") & mapped.isna()
+    allowed = ", ".join(sorted(set(mapping.values())))
+    text = values.tolist()
+    report.flag(bad, header, lambda i: f"unknown value {text[i]!r}; expected {allowed}")
+    return mapped
+
+
+# ----------------------------------------------------------------------------- time
+
+
+def _parse_formats(text: pd.Series[str], formats: Iterable[str], *, utc: bool) -> pd.Series[Any]:
+    """Try each format on the still-unparsed entries; the fast explicit ones go first."""
+    out = pd.Series(
+        pd.NaT, index=text.index, dtype="datetime64[us, UTC]" if utc else "datetime64[us]"
+    )
+    todo = text.index
+    for fmt in formats:
+        if len(todo) == 0:
+            break
+        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce", utc=utc)
+        done = parsed.notna()
+        out[todo[done.to_numpy()]] = parsed[done].dt.as_unit("us")
+        todo = todo[~done.to_numpy()]
+    return out
+
+
+def parse_times(values: pd.Series[str], header: str, tz: str, report: Report) -> pd.Series[Any]:
+    """Parse a time column to ``datetime64[us, tz]``, reporting empty and unparseable cells.
+
+    Naive times are local time in ``tz`` (NaT where that time is ambiguous or does not
+    exist); times with an offset are converted to ``tz``.
+    """
+    missing = values == ""
+    # ISO 8601 reads "2025" as 1 January and "2025-03" as 1 March: an incident needs a
+    # full date, and the shortest full date ("2025-3-2", "20250302") has 8 characters.
+    partial = ~missing & (values.str.len() < 8)
+    aware = values.str.contains(_OFFSET_RE, regex=True) & ~missing & ~partial
+    naive = ~aware & ~missing & ~partial
+    out = pd.Series(pd.NaT, index=values.index, dtype=f"datetime64[us, {tz}]")
+    if aware.any():
+        parsed = _parse_formats(values[aware], _AWARE_FORMATS, utc=True)
+        out[aware] = parsed.dt.tz_convert(tz)
+    if naive.any():
+        parsed = _parse_formats(values[naive], _NAIVE_FORMATS, utc=False)
+        retry = parsed.isna()
+        if retry.any():
+            # 2025年3月2日 21:15 -> 2025/3/2 21:15, a form the formats cover; rewritten
+            # only where they failed, as regexes over every row are slow.
+            text = values[naive][retry].str.replace(r"(\d)\s*[年月]\s*(?=\d)", r"\1/", regex=True)
+            text = text.str.replace(r"(\d)\s*日\s*", r"\1 ", regex=True).str.strip()
+            parsed[retry] = _parse_formats(text, _NAIVE_FORMATS, utc=False)
+        out[naive] = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    raw = values.tolist()
+    report.flag(missing, header, "value is empty")
+    report.flag(
+        out.isna() & ~missing,
+        header,
+        lambda i: f"cannot parse time {raw[i]!r} (expected e.g. 2025-03-02 21:15 or ISO 8601)",
+    )
+    return out

@@ -1,0 +1,357 @@
+"""The load pipeline and the public readers built on it.
+
+One pass per file: read it (:mod:`~geo.layers.sources`), find its columns
+(:mod:`~geo.layers.columns`), place its geometry (:mod:`~geo.layers.placement`) and
+check its attributes (:mod:`~geo.layers.kinds`), collecting every problem on the way
+(:mod:`~geo.layers.report`) before anything is returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from os import fspath
+from typing import Any, Final, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.coords import CRSLike
+from geo.errors import LayerError, Problem
+from geo.layers.columns import missing_column, resolve_columns
+from geo.layers.kinds import ALIASES, GEOMETRY_TYPES, REQUIRED, LayerKind, attributes
+from geo.layers.placement import COORD_ALIASES, place
+from geo.layers.report import Report
+from geo.layers.sources import PathArg, read_source
+
+__all__ = [
+    "check_layer",
+    "read_incidents",
+    "read_layer",
+    "read_stations",
+    "read_teams",
+    "read_villages",
+]
+
+
+def _load(
+    path: PathArg,
+    kind: LayerKind,
+    *,
+    crs: CRSLike | None,
+    to_crs: CRSLike | None,
+    encoding: str | None,
+    layer: str | None,
+    require_geometry: bool = True,
+    tz: str = "Asia/Shanghai",
+) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
+    """Read and validate one layer; return it (or None) and all problems found."""
+    report = Report(file=fspath(path))
+    if kind == "incidents":
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            report.add(f"unknown time zone {tz!r} (expected an IANA name like 'Asia/Shanghai')")
+            return None, report.finish()
+    source = read_source(path, encoding, layer, report)
+    if source is None:
+        return None, report.finish()
+    report.rows = source.rows
+    table = source.table
+    aliases = ALIASES[kind]
+    # Vector files carry their coordinates in the geometry; lon/x columns are attributes.
+    known = aliases if source.vector else aliases | COORD_ALIASES
+    cols = resolve_columns(list(table.columns), known, report)
+    missing = [c for c in REQUIRED[kind] if c not in cols]
+    for canon in missing:
+        report.add(missing_column(canon, aliases[canon], list(table.columns)), column=canon)
+    if len(table) == 0:
+        report.add("layer has no rows")
+        return None, report.finish()
+    placed = place(
+        source,
+        cols,
+        kind=kind,
+        crs=crs,
+        to_crs=to_crs,
+        allowed=GEOMETRY_TYPES[kind],
+        require_geometry=require_geometry,
+        report=report,
+    )
+    if missing:
+        return None, report.finish()
+    columns = attributes(kind, table, cols, report, tz=tz)
+    if report.total or placed is None:
+        return None, report.finish()
+    frame = pd.DataFrame({name: s.reset_index(drop=True) for name, s in columns.items()})
+    frame["lon"] = placed.lon
+    frame["lat"] = placed.lat
+    gdf = gpd.GeoDataFrame(frame, geometry=placed.geometry, crs=placed.geometry.crs)
+    return gdf, []
+
+
+def _raise_or_return(result: tuple[gpd.GeoDataFrame | None, list[Problem]]) -> gpd.GeoDataFrame:
+    gdf, problems = result
+    if gdf is None:
+        raise LayerError(problems)
+    return gdf
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def read_villages(
+    path: PathArg,
+    *,
+    crs: CRSLike | None = None,
+    to_crs: CRSLike | None = None,
+    encoding: str | None = None,
+    require_geometry: bool = True,
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a village / community committee layer.
+
+    Parameters
+    ----------
+    path
+        CSV (``.csv``, ``.csv.gz``), GeoJSON, GeoPackage or Shapefile (also zipped).
+    crs
+        CRS the input coordinates are declared in: ``"wgs84"``, ``"gcj02"``, ``"bd09"``,
+        ``"cgcs2000"``, an EPSG code or a :class:`pyproj.CRS`. Default: the file's own
+        CRS for vector formats, WGS84 for CSV ``lon``/``lat`` columns; CSV ``x``/``y``
+        columns require it. A vector file whose stored CRS differs is an error (except
+        a stored EPSG:4326 declared as ``"gcj02"``/``"bd09"``).
+    to_crs
+        Working (projected, metric) CRS of the result, e.g. the road network's; default
+        the UTM zone of the layer's own points.
+    encoding
+        Text encoding of a CSV (or a shapefile's DBF); default: try UTF-8 (with or
+        without BOM), then GB18030 (a superset of GBK), both strictly.
+    require_geometry
+        If False, a table without coordinates is accepted (an attribute-only village
+        list): its geometry is all None, ``lon``/``lat`` NaN, and its CRS ``to_crs`` or
+        WGS84. Rows lacking both coordinates are then also accepted in a table that has
+        coordinate columns.
+    layer
+        Layer name inside a multi-layer file such as a GeoPackage.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns `VILLAGE_COLUMNS` (``code`` 12 digits, ``name``, ``kind``
+        "village"/"community", ``committee_kind``, ``township_code`` = code[:9],
+        ``township``, ``district_code`` = code[:6], ``district``, ``population`` and
+        ``households`` as nullable Int64), then ``lon``, ``lat`` (WGS84; for polygons
+        a point on the surface) and a Point/Polygon/MultiPolygon ``geometry`` in the
+        working CRS. Other input columns (e.g. ``township_kind``) are dropped.
+
+    Raises
+    ------
+    LayerError
+        Listing every problem, each naming the file, the 1-based data row (row 1 is the
+        first line after a CSV's header; the N-th feature of a vector file) and column.
+
+    Notes
+    -----
+    ``kind`` comes from a ``kind`` column when present (村/村委会/villagers_committee/...
+    -> village, 社区/居委会/residents_committee/... -> community), otherwise from code
+    digits 10-12: 001-199 residents (community), 200-399 villagers (village), 400-499
+    quasi-residents (community), 500-599 quasi-villagers (village). ``township_code``,
+    ``district_code`` and ``committee_kind`` input columns must agree with the code.
+    """
+    return _raise_or_return(
+        _load(
+            path,
+            "villages",
+            crs=crs,
+            to_crs=to_crs,
+            encoding=encoding,
+            layer=layer,
+            require_geometry=require_geometry,
+        )
+    )
+
+
+def read_incidents(
+    path: PathArg,
+    *,
+    crs: CRSLike | None = None,
+    to_crs: CRSLike | None = None,
+    encoding: str | None = None,
+    tz: str = "Asia/Shanghai",
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read an incident (警情) point layer.
+
+    Parameters
+    ----------
+    path, crs, to_crs, encoding, layer
+        As for :func:`read_villages`.
+    tz
+        IANA time zone: naive times are taken as local time there, times with an offset
+        (``+08:00``, ``Z``) are converted to it.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns `INCIDENT_COLUMNS`: ``id`` (unique str), ``time``
+        (``datetime64[us, tz]``), ``category`` (stripped, lower-case), ``severity``
+        (nullable Int64), ``description`` (str or None), then ``lon``, ``lat`` and Point
+        ``geometry`` in the working CRS.
+
+    Raises
+    ------
+    LayerError
+        Listing every problem with file, 1-based data row and column.
+
+    Notes
+    -----
+    Accepted time forms: ISO 8601 (``2025-03-02T21:15:00+08:00``, ``2025-03-02 21:15``),
+    ``2025/03/02 21:15[:00]``, ``2025/3/2``, ``2025年3月2日 21:15`` and ``20250302211500``.
+    """
+    return _raise_or_return(
+        _load(path, "incidents", crs=crs, to_crs=to_crs, encoding=encoding, layer=layer, tz=tz)
+    )
+
+
+def read_stations(
+    path: PathArg,
+    *,
+    crs: CRSLike | None = None,
+    to_crs: CRSLike | None = None,
+    encoding: str | None = None,
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a police station / post point layer.
+
+    Parameters
+    ----------
+    path, crs, to_crs, encoding, layer
+        As for :func:`read_villages`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns `STATION_COLUMNS`: ``id`` (unique str), ``name``, ``kind`` ("station"
+        or "post"; 派出所 -> station, 警务室/警务站 -> post; empty or absent -> station),
+        ``township_code`` (9 digits, str or None), then ``lon``, ``lat`` and Point
+        ``geometry`` in the working CRS.
+
+    Raises
+    ------
+    LayerError
+        Listing every problem with file, 1-based data row and column.
+    """
+    return _raise_or_return(
+        _load(path, "stations", crs=crs, to_crs=to_crs, encoding=encoding, layer=layer)
+    )
+
+
+def read_teams(
+    path: PathArg,
+    *,
+    crs: CRSLike | None = None,
+    to_crs: CRSLike | None = None,
+    encoding: str | None = None,
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a team layer; each team's geometry is its base location.
+
+    Parameters
+    ----------
+    path, crs, to_crs, encoding, layer
+        As for :func:`read_villages`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns `TEAM_COLUMNS`: ``id`` (unique str), ``name``, ``home_unit``,
+        ``members`` (int64 > 0), ``skills`` (";"-joined, stripped, lower-case; input
+        may also use ；，,、 as separators; "" when none), then ``lon``, ``lat`` and Point
+        ``geometry`` in the working CRS.
+
+    Raises
+    ------
+    LayerError
+        Listing every problem with file, 1-based data row and column.
+    """
+    return _raise_or_return(
+        _load(path, "teams", crs=crs, to_crs=to_crs, encoding=encoding, layer=layer)
+    )
+
+
+_READERS: Final[dict[str, Callable[..., gpd.GeoDataFrame]]] = {
+    "villages": read_villages,
+    "incidents": read_incidents,
+    "stations": read_stations,
+    "teams": read_teams,
+}
+
+
+def _unknown_kind(path: PathArg, kind: str) -> Problem:
+    expected = ", ".join(get_args(LayerKind))
+    return Problem(fspath(path), f"unknown layer kind {kind!r}; expected one of {expected}")
+
+
+def read_layer(path: PathArg, kind: LayerKind, **kw: Any) -> gpd.GeoDataFrame:
+    """Read a layer of the given kind with the matching ``read_*`` function.
+
+    Parameters
+    ----------
+    path
+        The layer file.
+    kind
+        "villages", "incidents", "stations" or "teams".
+    **kw
+        Keyword options of that reader (``crs``, ``to_crs``, ``encoding``, ``layer``,
+        ``require_geometry`` for villages, ``tz`` for incidents).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As returned by the reader.
+
+    Raises
+    ------
+    LayerError
+        If ``kind`` is unknown or the file does not pass validation.
+    TypeError
+        If ``kw`` holds an option the reader does not take.
+    """
+    reader = _READERS.get(kind)
+    if reader is None:
+        raise LayerError(_unknown_kind(path, kind))
+    return reader(path, **kw)
+
+
+def check_layer(path: PathArg, kind: LayerKind, **kw: Any) -> list[Problem]:
+    """Validate a layer file and return all its problems instead of raising.
+
+    Parameters
+    ----------
+    path
+        The layer file.
+    kind
+        "villages", "incidents", "stations" or "teams".
+    **kw
+        Keyword options of the matching reader, as for :func:`read_layer`.
+
+    Returns
+    -------
+    list of Problem
+        Empty if the layer reads cleanly. Sorted by row (file-level problems first) and
+        capped at `MAX_PROBLEMS`, with one final problem counting any not listed.
+
+    Raises
+    ------
+    TypeError
+        If ``kw`` holds an option the reader does not take.
+    """
+    reader = _READERS.get(kind)
+    if reader is None:
+        return [_unknown_kind(path, kind)]
+    try:
+        reader(path, **kw)
+    except LayerError as exc:
+        return exc.problems
+    return []

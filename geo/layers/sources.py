@@ -1,0 +1,243 @@
+"""Read a layer file into a raw table: every attribute as stripped text, plus geometry.
+
+CSV files are decoded here (UTF-8, UTF-8 with BOM or GB18030, strictly) and vector files
+(GeoJSON, GeoPackage, Shapefile, zipped or not) read through pyogrio. Nothing is
+interpreted yet: :mod:`geo.layers.columns` and :mod:`geo.layers.placement` do that.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import gzip
+import io
+import re
+import warnings
+from dataclasses import dataclass
+from os import PathLike, fspath
+from pathlib import Path
+from typing import Any, Final, TypeAlias
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyogrio
+import pyogrio.errors
+import pyproj
+
+from geo.layers.report import Report
+
+__all__ = ["PathArg", "Source", "read_source"]
+
+PathArg: TypeAlias = str | PathLike[str]
+IntArray: TypeAlias = npt.NDArray[np.int64]
+GeomArray: TypeAlias = npt.NDArray[np.object_]
+
+_CSV_SUFFIXES: Final = (".csv", ".csv.gz")
+_VECTOR_SUFFIXES: Final = (".geojson", ".json", ".gpkg", ".shp", ".zip")
+# Only shapefiles carry a legacy code page; GeoJSON and GeoPackage are always UTF-8.
+_ENCODING_AWARE: Final = (".shp", ".zip")
+_AUTO_ENCODINGS: Final = ("utf-8-sig", "gb18030")
+
+
+@dataclass
+class Source:
+    """A file's attribute table as text, plus its geometry and CRS for vector formats."""
+
+    table: pd.DataFrame
+    rows: IntArray
+    vector: bool
+    geometry: GeomArray | None = None
+    stored_crs: pyproj.CRS | None = None
+
+
+def _suffix(name: str) -> str:
+    lower = name.lower()
+    for suffix in _CSV_SUFFIXES + _VECTOR_SUFFIXES:
+        if lower.endswith(suffix):
+            return suffix
+    return Path(lower).suffix
+
+
+def _check_encoding(encoding: str | None, report: Report) -> bool:
+    if encoding is None:
+        return True
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        report.add(f"unknown encoding {encoding!r}")
+        return False
+    return True
+
+
+def _decode(data: bytes, encoding: str | None, report: Report) -> str | None:
+    tried = (encoding,) if encoding is not None else _AUTO_ENCODINGS
+    for name in tried:
+        try:
+            # Strict decoding: a wrong guess must fail loudly, not produce mojibake.
+            return data.decode(name, errors="strict")
+        except UnicodeDecodeError:
+            continue
+    report.add(f"cannot decode the file as text (tried {', '.join(tried)}); pass encoding=")
+    return None
+
+
+def _read_csv(local: Path, encoding: str | None, report: Report) -> Source | None:
+    try:
+        data = local.read_bytes()
+    except OSError as exc:
+        report.add(f"cannot read the file: {exc.strerror or exc}")
+        return None
+    if local.name.lower().endswith(".gz"):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            report.add(f"not a valid gzip file: {exc}")
+            return None
+    text = _decode(data, encoding, report)
+    if text is None:
+        return None
+    try:
+        # dtype=str keeps codes such as "420114200201" and leading zeros intact;
+        # keep_default_na=False keeps a village called "NA" a name, not a gap.
+        table = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+        )
+    except pd.errors.EmptyDataError:
+        report.add("file is empty (no header line)")
+        return None
+    except pd.errors.ParserError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        row = int(line.group(1)) - 1 if line else None
+        report.add(f"malformed CSV: {exc}".strip(), row=row)
+        return None
+    table.columns = pd.Index([str(c).lstrip("\ufeff").strip() for c in table.columns])
+    table = pd.DataFrame(
+        {c: table[c].fillna("").astype("str").str.strip() for c in table.columns},
+        index=table.index,
+    )
+    rows = np.arange(1, len(table) + 1, dtype=np.int64)
+    # Spreadsheet exports often end with ",,,," lines; skip them but keep row numbers.
+    keep = (table != "").any(axis=1).to_numpy() if len(table.columns) else rows > 0
+    return Source(table=table[keep].reset_index(drop=True), rows=rows[keep], vector=False)
+
+
+def _as_text(values: pd.Series[Any]) -> pd.Series[str]:
+    """Return ``values`` as stripped strings, "" for missing; whole floats lose ".0"."""
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_integer_dtype(values):
+        text = values.astype("str")
+    elif pd.api.types.is_float_dtype(values):
+        arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        # Vector formats may store codes as numbers; 420114200201.0 must read "420114200201".
+        whole = np.isfinite(arr) & (np.abs(arr) < 2.0**53)
+        whole[whole] = arr[whole] == np.round(arr[whole])
+        text = values.astype("str")
+        text[whole] = pd.Series(arr[whole].astype(np.int64), dtype="int64").astype("str").to_numpy()
+    else:
+        text = values.astype("str").where(values.notna())
+    return text.fillna("").str.strip().astype("str")
+
+
+def _read_vector(
+    path: str, suffix: str, encoding: str | None, layer: str | None, report: Report
+) -> Source | None:
+    try:
+        if layer is None:
+            layers = pyogrio.list_layers(path)
+            if len(layers) > 1:
+                names = ", ".join(str(n) for n in layers[:, 0])
+                report.add(f"file has {len(layers)} layers ({names}); pass layer=")
+                return None
+        with warnings.catch_warnings():
+            # GDAL notes GeoPackage times with a "+08:00" offset (which geopandas itself
+            # writes) as "non-conformant ... successfully parsed": nothing is lost.
+            warnings.filterwarnings("ignore", "Non-conformant content", RuntimeWarning)
+            frame = pyogrio.read_dataframe(
+                path,
+                layer=layer,
+                encoding=encoding if suffix in _ENCODING_AWARE else None,
+                # Strings keep offsets such as "+08:00" for the incident time parser.
+                datetime_as_string=True,
+            )
+    except pyogrio.errors.DataLayerError as exc:
+        message = f"cannot read layer {layer!r}: {exc}"
+        if layer is not None:
+            with contextlib.suppress(pyogrio.errors.DataSourceError):
+                names = ", ".join(str(n) for n in pyogrio.list_layers(path)[:, 0])
+                message = f"file has no layer {layer!r}; its layers are: {names}"
+        report.add(message)
+        return None
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.FieldError,
+        pyogrio.errors.GeometryError,
+    ) as exc:
+        report.add(f"cannot read the file: {exc}")
+        return None
+    geometry: GeomArray | None = None
+    stored: pyproj.CRS | None = None
+    if isinstance(frame, gpd.GeoDataFrame):
+        geometry = np.asarray(frame.geometry.array, dtype=object)
+        stored = None if frame.crs is None else pyproj.CRS(frame.crs)
+        frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    frame = frame.reset_index(drop=True)
+    table = pd.DataFrame({str(c).strip(): _as_text(frame[c]) for c in frame.columns})
+    table.index = pd.RangeIndex(len(frame))
+    rows = np.arange(1, len(frame) + 1, dtype=np.int64)
+    return Source(table=table, rows=rows, vector=True, geometry=geometry, stored_crs=stored)
+
+
+def read_source(
+    path: PathArg, encoding: str | None, layer: str | None, report: Report
+) -> Source | None:
+    """Read a local CSV or vector file as text; None (with problems reported) if it fails.
+
+    Parameters
+    ----------
+    path
+        A local file, or ``zip://archive.zip!inner.shp``; URLs are refused.
+    encoding
+        Text encoding of a CSV or a shapefile's DBF; None tries UTF-8, then GB18030.
+    layer
+        Layer name inside a multi-layer file; None requires a single-layer file.
+    report
+        Collects every problem found.
+
+    Returns
+    -------
+    Source or None
+        The attribute table; blank CSV rows are dropped, ``rows`` keeps the others'
+        1-based row numbers.
+    """
+    name = fspath(path)
+    local_name = name
+    if name.startswith("zip://"):
+        # zip://archive.zip!inner/file.shp: the archive must exist locally.
+        local_name = name.removeprefix("zip://").split("!", 1)[0]
+        suffix = ".zip"
+    elif re.match(r"^[a-z][a-z0-9+.-]*://", name, flags=re.IGNORECASE):
+        report.add("only local files (or zip://) can be read; geo/ does no network access")
+        return None
+    else:
+        suffix = _suffix(name)
+    supported = _CSV_SUFFIXES + _VECTOR_SUFFIXES
+    if suffix not in supported:
+        shown = suffix or "(none)"
+        report.add(
+            f"unsupported file type {shown!r}; expected one of {', '.join(supported)} "
+            "or zip://archive.zip!file.shp"
+        )
+        return None
+    local = Path(local_name)
+    if not local.is_file():
+        report.add("file does not exist" if not local.exists() else "path is not a file")
+        return None
+    if not _check_encoding(encoding, report):
+        return None
+    if suffix in _CSV_SUFFIXES:
+        return _read_csv(local, encoding, report)
+    return _read_vector(name, suffix, encoding, layer, report)
