@@ -19,7 +19,13 @@ file), so it is small, reviewable and diffable::
       ]
     }
 
-Edits never touch the stored base files: :func:`apply_edits` returns new objects.
+The ``base`` is an area (the same keys as an area file, :class:`geo.area.AreaSpec`:
+``osm``, ``villages``, ``stations``, ``teams``, ``incidents``, ``mode``, each layer a path
+or a table with ``path``, ``crs``, ``encoding``). Road edits select roads by ``edges`` (edge
+ids of the routing network of the base mode), ``osm_ways`` (OSM way ids) or ``roads``
+(rows of the area's road view, every road of the file: what a lamp plan names).
+
+Edits never touch the stored base files: :func:`apply_edits` returns a new area.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -36,12 +42,34 @@ import pandas as pd
 import pyproj
 import shapely
 
-from geo import layers
+from geo.area import Area, AreaSpec, load_area
 from geo.atomic import write_text
 from geo.coverage import CoverageParams, CoverageResult, covered_column, village_coverage
 from geo.engine import Engine, EngineParams
-from geo.errors import PinganError, ScenarioError
-from geo.network import MODES, BuildOptions, RoadNetwork, edge_twins, load_network
+from geo.errors import AreaError, PinganError, ScenarioError
+from geo.network import LIT_CLASSES, RoadNetwork, Roads, edge_twins
+from geo.results import Result
+
+if TYPE_CHECKING:
+    from geo.lighting import LampPlan
+
+__all__ = [
+    "OPS",
+    "BaseData",
+    "Comparison",
+    "Edit",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioResult",
+    "apply_edits",
+    "compare",
+    "evaluate",
+    "lamp_edit",
+    "load_inputs",
+    "load_scenario",
+    "save_scenario",
+    "scenario_from_dict",
+]
 
 #: Each edit operation and the fields it needs (besides "op").
 OPS: dict[str, tuple[str, ...]] = {
@@ -56,6 +84,8 @@ OPS: dict[str, tuple[str, ...]] = {
     "remove_team": ("id",),
 }
 _ROAD_OPS = ("close_road", "set_speed", "mark_lit")
+#: How a road edit names its roads.
+_SELECTORS = ("edges", "osm_ways", "roads")
 
 
 @dataclass(frozen=True)
@@ -74,9 +104,9 @@ class Edit:
             msg = f"edit {self.op!r} lacks field(s) {', '.join(missing)}"
             raise ScenarioError(msg)
         if self.op in _ROAD_OPS:
-            has = [k for k in ("edges", "osm_ways") if k in self.fields]
+            has = [k for k in _SELECTORS if k in self.fields]
             if len(has) != 1:
-                msg = f"edit {self.op!r} needs exactly one of 'edges' or 'osm_ways'"
+                msg = f"edit {self.op!r} needs exactly one of 'edges', 'osm_ways' or 'roads'"
                 raise ScenarioError(msg)
             ids = self.fields[has[0]]
             if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
@@ -108,20 +138,8 @@ class Edit:
         return {"op": self.op, **self.fields}
 
 
-@dataclass(frozen=True)
-class BaseData:
-    """Paths of the base layers (absolute, or relative to the scenario file)."""
-
-    osm: str
-    villages: str
-    stations: str
-    teams: str | None = None
-    mode: str = "car"
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            msg = f"base mode {self.mode!r} is not one of {', '.join(MODES)}"
-            raise ScenarioError(msg)
+#: A scenario's base is an area; the old name stays for scenario code written against it.
+BaseData = AreaSpec
 
 
 @dataclass(frozen=True)
@@ -129,27 +147,24 @@ class Scenario:
     """Base data plus edits, as saved in a scenario JSON file."""
 
     name: str
-    base: BaseData
+    base: AreaSpec
     edits: tuple[Edit, ...] = ()
     thresholds_min: tuple[float, ...] = CoverageParams().thresholds_min
     description: str = ""
     folder: str = "."
 
+    def __post_init__(self) -> None:
+        # Base paths are relative to the scenario file, wherever the spec came from.
+        if self.base.folder != self.folder:
+            object.__setattr__(self, "base", replace(self.base, folder=self.folder))
+
     def resolve(self, path: str) -> Path:
         """Return a base path resolved against the scenario's folder."""
-        p = Path(path)
-        return p if p.is_absolute() else Path(self.folder) / p
+        return self.base.resolve(path)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the scenario as JSON-ready data (paths as written)."""
-        base = {
-            "osm": self.base.osm,
-            "villages": self.base.villages,
-            "stations": self.base.stations,
-            "mode": self.base.mode,
-        }
-        if self.base.teams:
-            base["teams"] = self.base.teams
+        base = self.base.to_dict()
         return {
             "name": self.name,
             "description": self.description,
@@ -175,7 +190,10 @@ def scenario_from_dict(data: Mapping[str, Any], *, folder: str = ".", source: st
         msg = f"{where}'base' must be an object"
         raise ScenarioError(msg)
     for key in ("osm", "villages", "stations"):
-        if not isinstance(base.get(key), str):
+        value = base.get(key)
+        if not isinstance(value, str) and not (
+            key != "osm" and isinstance(value, Mapping) and isinstance(value.get("path"), str)
+        ):
             msg = f"{where}'base.{key}' must be a path"
             raise ScenarioError(msg)
     edits = []
@@ -195,15 +213,14 @@ def scenario_from_dict(data: Mapping[str, Any], *, folder: str = ".", source: st
     except (PinganError, TypeError, ValueError) as exc:
         msg = f"{where}'thresholds_min': {exc}"
         raise ScenarioError(msg) from exc
+    try:
+        spec = AreaSpec.from_dict(base, folder=folder)
+    except AreaError as exc:
+        msg = f"{where}'base': {exc}"
+        raise ScenarioError(msg) from exc
     return Scenario(
         name=str(name),
-        base=BaseData(
-            osm=base["osm"],
-            villages=base["villages"],
-            stations=base["stations"],
-            teams=base.get("teams"),
-            mode=base.get("mode", "car"),
-        ),
+        base=spec,
         edits=tuple(edits),
         thresholds_min=thresholds,
         description=str(data.get("description", "")),
@@ -234,63 +251,105 @@ def save_scenario(scenario: Scenario, path: str | Path) -> Path:
 # --------------------------------------------------------------------------- inputs
 
 
-@dataclass(frozen=True, eq=False)
-class Inputs:
-    """Loaded base data (or base data with edits applied)."""
-
-    net: RoadNetwork
-    villages: gpd.GeoDataFrame
-    stations: gpd.GeoDataFrame
-    teams: gpd.GeoDataFrame | None
+def load_inputs(scenario: Scenario, *, cache_dir: str | Path | None = None) -> Area:
+    """Load the scenario's base area (its routing network, road view and layers)."""
+    return load_area(scenario.base, cache_dir=cache_dir, modes=[scenario.base.mode])
 
 
-def load_inputs(scenario: Scenario, *, cache_dir: str | Path | None = None) -> Inputs:
-    """Read the scenario's base network and layers (layers in the network's CRS)."""
-    b = scenario.base
-    net = load_network(scenario.resolve(b.osm), BuildOptions(mode=b.mode), cache_dir=cache_dir)  # type: ignore[arg-type]
-    crs = net.crs
-    return Inputs(
-        net=net,
-        villages=layers.read_villages(scenario.resolve(b.villages), to_crs=crs),
-        stations=layers.read_stations(scenario.resolve(b.stations), to_crs=crs),
-        teams=layers.read_teams(scenario.resolve(b.teams), to_crs=crs) if b.teams else None,
-    )
+def lamp_edit(plan: LampPlan) -> Edit:
+    """Return the ``mark_lit`` edit of the roads a lamp plan lights.
+
+    The plan names rows of the road view it was placed on (every road of the file), so
+    the edit applies to the area the plan was made for.
+
+    Raises
+    ------
+    ScenarioError
+        If no road reaches the plan's ``lit_share`` (there is nothing to mark).
+    """
+    if not plan.lit_roads:
+        msg = (
+            f"the plan lights no road to {plan.params.lit_share:.0%} of its length, "
+            "so there is nothing to mark lit"
+        )
+        raise ScenarioError(msg)
+    return Edit("mark_lit", {"roads": [int(r) for r in plan.lit_roads]})
 
 
-def _edge_selection(net: RoadNetwork, edit: Edit, index: int) -> np.ndarray:
-    """Return the edge rows an edit names (plus their opposite directions)."""
-    e = net.edges
-    n = len(e)
+def _way_selection(net: RoadNetwork, ways: list[int], edit: Edit, index: int) -> np.ndarray:
+    """Return a mask of the edges running along any of ``ways``, and the ways not found."""
+    wanted = {str(w) for w in ways}
+    exploded = net.edges["osm_ways"].astype(str).str.split(";").explode()
+    hit = exploded[exploded.isin(wanted)]
+    sel = np.zeros(len(net.edges), dtype=bool)
+    sel[hit.index.to_numpy()] = True
+    return sel
+
+
+def _selection(area: Area, edit: Edit, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the edges an edit names: (routing network rows, all-roads network rows).
+
+    Both directions of each road are selected unless ``both_directions`` is false.
+    """
+    net, roads = area.net, area.roads
+    full = roads.net
+    both = edit.fields.get("both_directions", True)
+    where = f"edit {index} ({edit.op})"
     if "edges" in edit.fields:
         ids = np.asarray(edit.fields["edges"], dtype=np.int64)
+        n = len(net.edges)
         bad = ids[(ids < 0) | (ids >= n)]
         if len(bad):
             msg = (
-                f"edit {index} ({edit.op}): edge id(s) {bad[:5].tolist()} not in the graph "
+                f"{where}: edge id(s) {bad[:5].tolist()} not in the graph "
                 f"(edge ids run 0..{n - 1} for mode {net.mode!r})"
             )
             raise ScenarioError(msg)
         sel = np.zeros(n, dtype=bool)
         sel[ids] = True
-    else:
-        wanted = {str(w) for w in edit.fields["osm_ways"]}
-        ways = e["osm_ways"].astype(str).str.split(";")
-        exploded = ways.explode()
-        hit = exploded[exploded.isin(wanted)]
-        sel = np.zeros(n, dtype=bool)
-        sel[hit.index.to_numpy()] = True
-        found = set(hit.to_numpy())
-        missing = sorted(wanted - found)
+        full_sel = _routing_to_full(roads, sel)
+    elif "osm_ways" in edit.fields:
+        ways = edit.fields["osm_ways"]
+        sel = _way_selection(net, ways, edit, index)
+        full_sel = _way_selection(full, ways, edit, index)
+        found = set(full.edges["osm_ways"].astype(str).to_numpy()[full_sel])
+        have = {w for joined in found for w in joined.split(";")}
+        missing = sorted({str(w) for w in ways} - have)
         if missing:
+            msg = f"{where}: OSM way(s) {', '.join(missing[:5])} not in the {net.mode} network"
+            raise ScenarioError(msg)
+    else:
+        ids = np.asarray(edit.fields["roads"], dtype=np.int64)
+        bad = ids[(ids < 0) | (ids >= len(roads))]
+        if len(bad):
             msg = (
-                f"edit {index} ({edit.op}): OSM way(s) {', '.join(missing[:5])} not in the "
-                f"{net.mode} network"
+                f"{where}: road(s) {bad[:5].tolist()} not in the area's road view "
+                f"(roads run 0..{len(roads) - 1})"
             )
             raise ScenarioError(msg)
-    if edit.fields.get("both_directions", True):
-        twin = edge_twins(net)[sel]
-        sel[twin[twin >= 0]] = True
-    return np.flatnonzero(sel)
+        full_sel = np.zeros(len(full.edges), dtype=bool)
+        full_sel[roads.edge[ids]] = True
+        sel = np.zeros(len(net.edges), dtype=bool)
+        sel[roads.routing_edges(ids)] = True
+        if not both:
+            sel[:] = False
+            r = roads.routing_edge[ids]
+            sel[r[r >= 0]] = True
+    if both:
+        for s_, n_ in ((sel, net), (full_sel, full)):
+            twin = edge_twins(n_)[s_]
+            s_[twin[twin >= 0]] = True
+    return np.flatnonzero(sel), np.flatnonzero(full_sel)
+
+
+def _routing_to_full(roads: Roads, sel: np.ndarray) -> np.ndarray:
+    """Map a mask over routing edges to the all-roads network's edges."""
+    full = np.zeros(len(roads.net.edges), dtype=bool)
+    both_r = np.concatenate([roads.routing_edge, roads.routing_twin])
+    both_f = np.concatenate([roads.edge, np.where(roads.twin >= 0, roads.twin, roads.edge)])
+    hit = (both_r >= 0) & sel[np.maximum(both_r, 0)]
+    full[both_f[hit]] = True
+    return full
 
 
 def _point(lon: float, lat: float, crs: pyproj.CRS) -> shapely.Point:
@@ -338,109 +397,142 @@ def _edit_points(
     return out
 
 
-def apply_edits(inputs: Inputs, edits: Sequence[Edit]) -> Inputs:
-    """Return new inputs with every edit applied in order (the inputs are not changed)."""
-    net = inputs.net
-    edges = net.edges.copy()
-    stations, teams = inputs.stations, inputs.teams
+def _edit_roads(edges: pd.DataFrame, rows: np.ndarray, edit: Edit, mode: str) -> None:
+    """Apply one road edit to the rows of an edge table (a copy the caller owns)."""
     time_cols = [c for c in edges.columns if c.startswith("time_") or c == "travel_time_s"]
+    if edit.op == "close_road":
+        edges.loc[rows, time_cols] = np.nan
+    elif edit.op == "mark_lit":
+        # Lamps change what a night patrol sees, not how fast it drives.
+        edges.loc[rows, "lit"] = "yes"
+        edges.loc[rows, "lit_raw"] = "yes (scenario)"
+    else:
+        length = edges.loc[rows, "length_m"].to_numpy()
+        if "kmh" in edit.fields:
+            new_t = length / (float(edit.fields["kmh"]) / 3.6)
+        else:
+            new_t = edges.loc[rows, "travel_time_s"].to_numpy() / float(edit.fields["factor"])
+        closed = edges.loc[rows, "travel_time_s"].isna().to_numpy()
+        edges.loc[rows, "travel_time_s"] = np.where(closed, np.nan, new_t)
+        edges.loc[rows, f"time_{mode}_s"] = edges.loc[rows, "travel_time_s"]
+
+
+def apply_edits(area: Area, edits: Sequence[Edit]) -> Area:
+    """Return a new area with every edit applied in order (``area`` is not changed).
+
+    Road edits change the routing network of the primary mode and the road view (every
+    road of the file) alike; the edited area holds the primary mode only. Geometry never
+    changes, so the snap indexes and road views of the base are shared.
+    """
+    if not edits:
+        return area
+    net, full = area.net, area.roads.net
+    edges, full_edges = net.edges.copy(), full.edges.copy()
+    stations, teams = area.stations, area.teams
     for i, edit in enumerate(edits):
         if edit.op in _ROAD_OPS:
-            rows = _edge_selection(net, edit, i)
-            if edit.op == "close_road":
-                edges.loc[rows, time_cols] = np.nan
-            elif edit.op == "mark_lit":
-                # Lamps change what a night patrol sees, not how fast it drives.
-                edges.loc[rows, "lit"] = "yes"
-                edges.loc[rows, "lit_raw"] = "yes (scenario)"
-            else:
-                length = edges.loc[rows, "length_m"].to_numpy()
-                if "kmh" in edit.fields:
-                    new_t = length / (float(edit.fields["kmh"]) / 3.6)
-                else:
-                    new_t = edges.loc[rows, "travel_time_s"].to_numpy() / float(
-                        edit.fields["factor"]
-                    )
-                closed = edges.loc[rows, "travel_time_s"].isna().to_numpy()
-                edges.loc[rows, "travel_time_s"] = np.where(closed, np.nan, new_t)
-                edges.loc[rows, f"time_{net.mode}_s"] = edges.loc[rows, "travel_time_s"]
+            rows, full_rows = _selection(area, edit, i)
+            _edit_roads(edges, rows, edit, net.mode)
+            _edit_roads(full_edges, full_rows, edit, full.mode)
         elif edit.op.endswith("_station"):
-            stations = _edit_points(stations, edit, i, "station", net.crs)
+            stations = _edit_points(stations, edit, i, "station", area.crs)
         else:
-            teams = _edit_points(teams, edit, i, "team", net.crs)
-    # Geometry is unchanged, so the snapping index can be shared.
-    new_net = replace(net, edges=edges) if edits else net
-    return Inputs(net=new_net, villages=inputs.villages, stations=stations, teams=teams)
+            teams = _edit_points(teams, edit, i, "team", area.crs)
+    new_net = replace(net, edges=edges)
+    new_full = replace(full, edges=full_edges) if full is not net else new_net
+    engine = area.engine()
+    new_engine = Engine(new_net, engine.params, weight=engine.weight, snap=engine.snap)
+    roads = area.roads.with_network(new_full)
+    dist = area.distances
+    new_dist = Engine(
+        new_full, dist.params, weight=dist.weight, snap=dist.snap, undirected=dist.undirected
+    )
+    return replace(
+        area,
+        networks={net.mode: new_net},
+        engines={net.mode: new_engine},
+        roads=roads,
+        distances=new_dist,
+        stations=stations,
+        teams=teams,
+    )
 
 
 # --------------------------------------------------------------------------- evaluate
 
 
 @dataclass(frozen=True, eq=False)
-class ScenarioResult:
-    """Coverage of a scenario: by stations and posts, and by vanguard-team bases."""
+class ScenarioResult(Result):
+    """Coverage of a scenario by stations and posts and by team bases, and road lighting.
+
+    ``lit_km`` counts every road of the file (the area's road view), ``closed_km`` the
+    roads whose every direction the scenario closed.
+    """
 
     name: str
     stations: CoverageResult
     teams: CoverageResult | None
-    lit_km: dict[str, float]
+    lit_km: Mapping[str, float]
     closed_km: float
     n_stations: int
     n_teams: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dict."""
-        return {
-            "name": self.name,
-            "stations": self.stations.to_dict(),
-            "teams": self.teams.to_dict() if self.teams else None,
-            "lit_km": self.lit_km,
-            "closed_km": self.closed_km,
-            "n_stations": self.n_stations,
-            "n_teams": self.n_teams,
-        }
+    def _check(self) -> None:
+        if set(self.lit_km) != set(LIT_CLASSES):
+            msg = f"lit_km must have the classes {LIT_CLASSES}"
+            raise ScenarioError(msg)
+
+    def _extra_tables(self) -> dict[str, pd.DataFrame]:
+        out = {"stations": self.stations.villages}
+        if self.teams is not None:
+            out["teams"] = self.teams.villages
+        return out
 
 
 def evaluate(
     scenario: Scenario,
     *,
-    inputs: Inputs | None = None,
+    area: Area | None = None,
+    inputs: Area | None = None,
     cache_dir: str | Path | None = None,
     engine_params: EngineParams | None = None,
 ) -> ScenarioResult:
-    """Apply a scenario's edits to its base data and measure coverage.
+    """Apply a scenario's edits to its base area and measure coverage and lighting.
 
-    Pass ``inputs`` (from :func:`load_inputs`) to evaluate several scenarios on one
-    loaded base without reading files again.
+    Pass ``area`` (from :func:`load_inputs` or :func:`geo.area.load_area`; ``inputs`` is
+    the same, under its older name) to evaluate several scenarios on one loaded base
+    without reading files again.
     """
-    base = inputs or load_inputs(scenario, cache_dir=cache_dir)
+    base = area or inputs or load_inputs(scenario, cache_dir=cache_dir)
     edited = apply_edits(base, scenario.edits)
-    engine = Engine(edited.net, engine_params or EngineParams())
+    engine = edited.engine()
+    if engine_params is not None:
+        engine = Engine(edited.net, engine_params, weight=engine.weight, snap=engine.snap)
     params = CoverageParams(thresholds_min=scenario.thresholds_min)
-    if len(edited.stations) == 0:
+    stations = edited.require("stations")
+    villages = edited.require("villages")
+    if len(stations) == 0:
         msg = f"scenario {scenario.name!r} leaves no station or post"
         raise ScenarioError(msg)
-    by_station = village_coverage(engine, edited.villages, edited.stations, params)
+    by_station = village_coverage(engine, villages, stations, params)
     by_team = (
-        village_coverage(engine, edited.villages, edited.teams, params)
+        village_coverage(engine, villages, edited.teams, params)
         if edited.teams is not None and len(edited.teams)
         else None
     )
-    e = edited.net.edges
-    road = ~e["reversed"].to_numpy()
-    km = e["length_m"].to_numpy() / 1000
-    lit_km = {
-        c: round(float(km[road & (e["lit"] == c).to_numpy()].sum()), 3)
-        for c in ("yes", "no", "unknown")
-    }
-    closed = road & ~np.isfinite(e["travel_time_s"].to_numpy())
+    roads = edited.roads
+    lit_km = {c: round(v, 3) for c, v in roads.lit_km().items()}
+    e = roads.net.edges
+    t = e["travel_time_s"].to_numpy()
+    tw = roads.twin
+    closed = ~np.isfinite(t[roads.edge]) & ((tw < 0) | ~np.isfinite(t[np.maximum(tw, 0)]))
     return ScenarioResult(
         name=scenario.name,
         stations=by_station,
         teams=by_team,
         lit_km=lit_km,
-        closed_km=round(float(km[closed].sum()), 3),
-        n_stations=len(edited.stations),
+        closed_km=round(float(roads.length_m[closed].sum() / 1000), 3),
+        n_stations=len(stations),
         n_teams=0 if edited.teams is None else len(edited.teams),
     )
 
@@ -449,8 +541,14 @@ def evaluate(
 
 
 @dataclass(frozen=True, eq=False)
-class Comparison:
-    """Per-village differences between two scenario results (B minus A)."""
+class Comparison(Result):
+    """Per-village differences between two scenario results (B minus A).
+
+    ``villages``: per village, facility and minutes in A and B, ``delta_min`` and
+    ``change_<T>`` (``gained`` / ``lost`` / ``same``) per threshold; ``summary``: per
+    threshold, villages and weight gained and lost; ``lit_km``: km per lighting class
+    in A and B.
+    """
 
     a: str
     b: str
@@ -458,13 +556,21 @@ class Comparison:
     summary: pd.DataFrame
     lit_km: pd.DataFrame
 
+    def _check(self) -> None:
+        s = self._frame("summary")
+        if len(s) and ((s["gained"] < 0).any() or (s["lost"] < 0).any()):
+            msg = "a comparison cannot gain or lose a negative number of villages"
+            raise ScenarioError(msg)
+
     def gained(self, threshold_min: float) -> pd.DataFrame:
         """Villages covered within the threshold in B but not in A."""
-        return self.villages[self.villages[f"change_{threshold_min:g}"] == "gained"]
+        v = self.villages
+        return v[v[f"change_{threshold_min:g}"] == "gained"]
 
     def lost(self, threshold_min: float) -> pd.DataFrame:
         """Villages covered within the threshold in A but not in B."""
-        return self.villages[self.villages[f"change_{threshold_min:g}"] == "lost"]
+        v = self.villages
+        return v[v[f"change_{threshold_min:g}"] == "lost"]
 
 
 def compare(a: ScenarioResult, b: ScenarioResult, *, by: str = "stations") -> Comparison:
@@ -518,7 +624,7 @@ def compare(a: ScenarioResult, b: ScenarioResult, *, by: str = "stations") -> Co
                 ].item(),
             }
         )
-    lit = pd.DataFrame({"a": a.lit_km, "b": b.lit_km})
+    lit = pd.DataFrame({"a": dict(a.lit_km), "b": dict(b.lit_km)})
     lit["delta"] = (lit["b"] - lit["a"]).round(3)
     return Comparison(a=a.name, b=b.name, villages=out, summary=pd.DataFrame(rows), lit_km=lit)
 

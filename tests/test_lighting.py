@@ -25,7 +25,9 @@ from geo.lighting import (
     road_risk,
 )
 from geo.network import DroppedReport, RoadNetwork, SourceInfo
-from geo.scenarios import Inputs, apply_edits
+from geo.area import Area
+from geo.errors import ScenarioError
+from geo.scenarios import apply_edits, lamp_edit
 
 CRS = pyproj.CRS.from_epsg(32650)  # UTM 50N, where Wuhan lies
 X0, Y0 = 500_000.0, 3_400_000.0
@@ -198,7 +200,7 @@ def test_lit_km_by_area_sums_to_the_network_totals(sample_net, sample_layers):
     res = lit_km_by_area(sample_net, villages)
     summary = sample_net.summary()
     assert len(res.village) == len(villages)
-    for table in res.tables.values():
+    for table in res.by_level().values():
         for c in ("yes", "no", "unknown"):
             assert table[f"{c}_km"].sum() == pytest.approx(summary.lit_km[c], abs=1e-3)
             assert table[f"{c}_km"].sum() == pytest.approx(res.total[c], rel=1e-9)
@@ -530,13 +532,13 @@ def test_greedy_equals_the_milp_in_the_modular_case(seed):
 
 
 def test_plan_edit_changes_lit_km_by_the_reported_amount(sample_net, sample_layers, sample_risk):
-    """Applying to_edit() lights exactly newly_lit_km of road and changes no travel time."""
+    """Applying lamp_edit(plan) lights exactly newly_lit_km of road, changing no travel time."""
     plan = place_lamps(sample_net, sample_risk, budget=40)
     assert plan.newly_lit_km > 0
-    edit = plan.to_edit()
+    edit = lamp_edit(plan)
     assert edit.op == "mark_lit"
     villages, stations, teams = sample_layers
-    before = Inputs(net=sample_net, villages=villages, stations=stations, teams=teams)
+    before = Area.from_network(sample_net, villages=villages, stations=stations, teams=teams)
     after = apply_edits(before, [edit]).net
 
     def km(net, lit):
@@ -584,8 +586,8 @@ def test_budget_zero_gives_an_empty_plan_and_negative_is_an_error(hand):
     plan = place_lamps(net, risk, budget=0)
     assert len(plan.lamps) == 0 and plan.reason == "budget is 0"
     assert plan.covered_km == 0 and plan.newly_lit_km == 0
-    with pytest.raises(LightingError, match="nothing to mark lit"):
-        plan.to_edit()
+    with pytest.raises(ScenarioError, match="nothing to mark lit"):
+        lamp_edit(plan)
     with pytest.raises(LightingError, match="budget must be 0 or more"):
         place_lamps(net, risk, budget=-1)
     with pytest.raises(LightingError, match="budget must be a whole number"):

@@ -156,7 +156,7 @@ def test_bad_edits_give_clear_errors(base, inputs, tmp_path):
             apply_edits(inputs, [edit])
     with pytest.raises(ScenarioError, match="unknown edit op 'demolish'"):
         Edit("demolish", {})
-    with pytest.raises(ScenarioError, match="exactly one of 'edges' or 'osm_ways'"):
+    with pytest.raises(ScenarioError, match="exactly one of 'edges', 'osm_ways' or 'roads'"):
         Edit("close_road", {})
     with pytest.raises(ScenarioError, match="'kmh' must be a positive number"):
         Edit("set_speed", {"edges": [1], "kmh": -3})

@@ -142,8 +142,14 @@ class Engine:
         walk = np.nan_to_num(snap.distance_m) * self.offroad_per_m
         return self._anchor_on(snap.edge, frac, off, walk, snap)
 
-    def at_edges(self, edge: np.ndarray, along_m: np.ndarray) -> Located:
-        """Place points given as (edge row, metres from the edge's start), with no snap."""
+    def at_edges(
+        self, edge: np.ndarray, along_m: np.ndarray, offroad_m: np.ndarray | None = None
+    ) -> Located:
+        """Place points given as (edge row, metres from the edge's start), with no snap.
+
+        ``offroad_m`` is each point's gap to its road, costed like a snapped point's
+        off-road leg (its length on a length engine, its walking time on a time engine).
+        """
         edge = np.asarray(edge, dtype=np.int64)
         along = np.asarray(along_m, dtype=float)
         if edge.shape != along.shape or edge.ndim != 1:
@@ -155,7 +161,12 @@ class Engine:
             raise EngineError(msg)
         frac = np.clip(along / np.maximum(self.length[edge], 1e-12), 0.0, 1.0)
         n = len(edge)
-        return self._anchor_on(edge, frac, np.zeros(n, dtype=bool), np.zeros(n), None)
+        gap = np.zeros(n) if offroad_m is None else np.asarray(offroad_m, dtype=float)
+        if gap.shape != (n,):
+            msg = "offroad_m must have one value per point"
+            raise EngineError(msg)
+        walk = np.nan_to_num(gap) * self.offroad_per_m
+        return self._anchor_on(edge, frac, np.zeros(n, dtype=bool), walk, None)
 
     def _anchor_on(
         self,

@@ -179,7 +179,8 @@ class SnapIndex:
         road (a sparse area, where the k-th sample is still within reach), those points
         are resolved exactly with the STR-tree, so the answer is always the true nearest.
         """
-        if not (np.isfinite(max_distance_m) and max_distance_m > 0):
+        # inf is allowed: "the nearest road, however far" (flagging nothing).
+        if not max_distance_m > 0:
             msg = f"max_distance_m must be positive, got {max_distance_m}"
             raise NetworkError(msg)
         x = np.asarray(x, dtype=float)

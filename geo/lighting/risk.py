@@ -1,0 +1,511 @@
+"""Dark-road risk: a transparent score per unlit or unsurveyed road, with its reasons.
+
+A weighted sum of four components, each normalised to [0, 1] and shown with its raw
+value, weight and contribution, plus a sentence per road saying why. Scores are
+relative to the study area (each component is divided by its largest value among the
+dark roads), so compare them within one run, not across areas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import ClassVar, Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from geo.engine import Engine
+from geo.errors import LightingError
+from geo.lighting.inputs import (
+    NightIncidents,
+    as_roads,
+    distance_engine,
+    households,
+    night_incidents,
+    village_points,
+    villages_layer,
+)
+from geo.network import DARK_CLASSES, RoadNetwork, Roads
+from geo.results import Result
+
+__all__ = [
+    "COMPONENTS",
+    "ROAD_CLASS_EXPOSURE",
+    "ROAD_CLASS_LABELS",
+    "RiskParams",
+    "RoadRisk",
+    "road_risk",
+]
+
+#: Distances within this of a limit count as equal to it (metres).
+_TOL_M: Final = 1e-6
+COMPONENTS: Final = ("incidents", "road_class", "households", "bridge")
+
+# How exposed the people using a road are when it is dark, by OSM highway class (0..1).
+# At night the victims on rural roads are mostly people on foot, on e-bikes and on
+# tricycles going home from fields, workshops and markets. They use residential streets,
+# village roads and lanes, which have no footway, centre line or reflectors: there a
+# lamp changes both what they see and what others see of them. Trunk and primary roads
+# carry more traffic, but motor traffic with its own headlights on wide, marked
+# carriageways, and lighting them is the highway authority's job, not a village lamp
+# programme's (30 solar lamps for a few village groups). Township (tertiary) roads sit in
+# between: they run through villages and mix fast traffic with walkers. Tracks lead
+# mostly to fields and ponds; people do walk them at night (irrigation, fish ponds), but
+# far fewer. Motorways have no pedestrians at all.
+ROAD_CLASS_EXPOSURE: Final[Mapping[str, float]] = MappingProxyType(
+    {
+        "living_street": 1.0,
+        "residential": 1.0,
+        "pedestrian": 1.0,
+        "unclassified": 0.9,
+        "footway": 0.9,
+        "road": 0.8,
+        "path": 0.8,
+        "steps": 0.8,
+        "cycleway": 0.8,
+        "tertiary": 0.7,
+        "tertiary_link": 0.6,
+        "service": 0.6,
+        "track": 0.6,
+        "secondary": 0.5,
+        "secondary_link": 0.4,
+        "primary": 0.4,
+        "primary_link": 0.3,
+        "trunk": 0.3,
+        "trunk_link": 0.3,
+        "motorway": 0.0,
+        "motorway_link": 0.0,
+    }
+)
+
+#: Words for a road class in the explanation (Chinese administrative classes as OSM
+#: China maps them: trunk = national, primary = provincial, ... unclassified = village).
+ROAD_CLASS_LABELS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "trunk": "national road",
+        "primary": "provincial road",
+        "secondary": "county road",
+        "tertiary": "township road",
+        "unclassified": "village road",
+        "residential": "residential street",
+        "living_street": "living street",
+        "service": "service road",
+        "track": "farm track",
+    }
+)
+
+
+@dataclass(frozen=True)
+class RiskParams:
+    """Weights and distances of the dark-road risk score.
+
+    The default weights sum to 1, so the score lies in [0, 1]. Incidents weigh most
+    because they are the only observed harm; households measure who is exposed; road
+    class is a prior on who walks there; the bridge term is about isolation (a dark road
+    that is the only way in or out of a village group cannot be avoided at night).
+
+    Parameters
+    ----------
+    incidents_weight, road_class_weight, households_weight, bridge_weight
+        Weight of each component (non-negative, not all zero).
+    incident_distance_m
+        Night incidents within this network distance (along roads, plus the straight
+        leg from the incident to its road) of a road count for it.
+    household_distance_m
+        Households of villages whose point lies within this straight-line distance of a
+        road count for it.
+    night_start_hour, night_end_hour
+        Night is ``start <= hour < end`` in local time, wrapping past midnight when
+        ``start > end`` (default 19:00-06:00). Fractional hours are allowed.
+    categories
+        Incident categories to count (lower-case, as :func:`geo.layers.read_incidents`
+        gives them); ``None`` counts every category.
+    road_class
+        Exposure (0..1) per OSM ``highway`` value, default :data:`ROAD_CLASS_EXPOSURE`.
+    road_class_default
+        Exposure of a class missing from the table.
+    """
+
+    incidents_weight: float = 0.40
+    road_class_weight: float = 0.20
+    households_weight: float = 0.25
+    bridge_weight: float = 0.15
+    incident_distance_m: float = 300.0
+    household_distance_m: float = 200.0
+    night_start_hour: float = 19.0
+    night_end_hour: float = 6.0
+    categories: tuple[str, ...] | None = None
+    road_class: Mapping[str, float] = field(default_factory=lambda: dict(ROAD_CLASS_EXPOSURE))
+    road_class_default: float = 0.5
+
+    def __post_init__(self) -> None:
+        w = self.weights
+        for name, value in w.items():
+            if not (np.isfinite(value) and value >= 0):
+                msg = f"{name}_weight must be a non-negative number, got {value}"
+                raise LightingError(msg)
+        if sum(w.values()) <= 0:
+            msg = "risk weights are all zero; give at least one component a positive weight"
+            raise LightingError(msg)
+        for name in ("incident_distance_m", "household_distance_m"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value > 0):
+                msg = f"{name} must be a positive number of metres, got {value}"
+                raise LightingError(msg)
+        for name in ("night_start_hour", "night_end_hour"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and 0 <= value < 24):
+                msg = f"{name} must be in [0, 24), got {value}"
+                raise LightingError(msg)
+        if self.night_start_hour == self.night_end_hour:
+            msg = "night_start_hour equals night_end_hour: the night window would be empty"
+            raise LightingError(msg)
+        bad = {k: v for k, v in self.road_class.items() if not (np.isfinite(v) and 0 <= v <= 1)}
+        if bad or not (np.isfinite(self.road_class_default) and 0 <= self.road_class_default <= 1):
+            msg = f"road class exposure must lie in [0, 1], got {bad or self.road_class_default}"
+            raise LightingError(msg)
+        if self.categories is not None:
+            if isinstance(self.categories, str) or not all(
+                isinstance(c, str) for c in self.categories
+            ):
+                msg = f"categories must be a tuple of strings, got {self.categories!r}"
+                raise LightingError(msg)
+            cats = tuple(c.strip().lower() for c in self.categories)
+            object.__setattr__(self, "categories", cats)
+        object.__setattr__(self, "road_class", MappingProxyType(dict(self.road_class)))
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """Return the weight of each component, keyed as :data:`COMPONENTS`."""
+        return {
+            "incidents": float(self.incidents_weight),
+            "road_class": float(self.road_class_weight),
+            "households": float(self.households_weight),
+            "bridge": float(self.bridge_weight),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class RoadRisk(Result):
+    """Risk score of every dark road, with each component laid open.
+
+    Attributes
+    ----------
+    roads
+        GeoDataFrame (network CRS), one row per dark road sorted by ``rank``:
+        ``road`` (row of the road view), ``edge`` (its representative edge), ``twin``
+        (its backward edge, -1 if one-way), ``routable`` (part of the routing core), ``osmid``,
+        ``osm_ways``, ``name``, ``highway``, ``lit``, ``length_m``, ``village_code``,
+        ``village_name`` (the village whose Voronoi cell holds the road's midpoint);
+        per component ``c`` in :data:`COMPONENTS`: ``c_raw``, ``c_norm`` (raw divided by
+        ``scale[c]``, in [0, 1]), ``c_weight`` and ``c_contrib`` (norm x weight); then
+        ``is_bridge``, ``score`` (sum of contributions), ``rank`` (1 = highest; ties
+        share the lower rank), ``explanation`` and ``geometry``. Raw values are: night
+        incidents within ``incident_distance_m`` (count), road class exposure (0..1),
+        households within ``household_distance_m``, and households cut off on the smaller
+        side if the road were removed (0 unless the road is a bridge).
+    params
+        The parameters used.
+    scale
+        Divisor per component: its largest raw value among the dark roads (1 where all
+        are 0; 1 for road class, whose table is already in [0, 1]).
+    night_incidents
+        The night incidents counted (night, category filter, within
+        ``incident_distance_m`` of a road): ``id``, ``time``, ``category``, ``road``,
+        ``edge`` (road they snap to), ``along_m``, ``offroad_m``, ``geometry``.
+    villages
+        ``code``, ``name``, ``households`` and point ``geometry`` of the villages used.
+    n_night, n_unsnapped
+        Night incidents selected, and those farther than ``incident_distance_m`` from
+        every road: they cannot be within that distance of any road, so they count for
+        none, and the number is reported rather than hidden.
+    n_edges, n_roads, crs
+        Size and CRS of the network scored, to refuse a plan on another network.
+    """
+
+    roads: gpd.GeoDataFrame
+    params: RiskParams
+    scale: Mapping[str, float]
+    night_incidents: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    n_night: int
+    n_unsnapped: int
+    n_edges: int
+    n_roads: int
+    crs: pyproj.CRS
+    _geometry_table: ClassVar[str | None] = "roads"
+
+    def _check(self) -> None:
+        r = self._frame("roads")
+        need = ["edge", "score", "rank", "explanation"]
+        need += [f"{c}_{k}" for c in COMPONENTS for k in ("raw", "norm", "weight", "contrib")]
+        missing = [c for c in need if c not in r.columns]
+        if missing:
+            msg = f"RoadRisk.roads lacks column(s) {missing}"
+            raise LightingError(msg)
+        norms = r[[f"{c}_norm" for c in COMPONENTS]].to_numpy(dtype=float)
+        if len(r) and ((norms < -1e-12).any() or (norms > 1 + 1e-12).any()):
+            msg = "normalised risk components must lie in [0, 1]"
+            raise LightingError(msg)
+        total = r[[f"{c}_contrib" for c in COMPONENTS]].to_numpy(dtype=float).sum(axis=1)
+        if not np.allclose(total, r["score"].to_numpy(dtype=float), atol=1e-9):
+            msg = "risk score is not the sum of its contributions"
+            raise LightingError(msg)
+        if len(r) and r["rank"].min() != 1:
+            msg = "risk ranks must start at 1"
+            raise LightingError(msg)
+
+        if self.n_unsnapped > self.n_night or len(self._frame("night_incidents")) != (
+            self.n_night - self.n_unsnapped
+        ):
+            msg = "night incident counts do not add up"
+            raise LightingError(msg)
+
+    def top(self, n: int = 10) -> gpd.GeoDataFrame:
+        """Return the ``n`` highest-scoring dark roads."""
+        return self._frame("roads").head(n).copy()
+
+
+def road_risk(
+    roads: Roads | RoadNetwork,
+    villages: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame | None = None,
+    params: RiskParams | None = None,
+    *,
+    engine: Engine | None = None,
+) -> RoadRisk:
+    """Score every dark road (``lit`` no or unknown) by four visible components.
+
+    Parameters
+    ----------
+    roads
+        The area's road view (every road of the file, :attr:`geo.area.Area.roads`), or a
+        network, viewed whole.
+    villages
+        Villages with ``code``, ``name``, ``households`` and a geometry, in the
+        roads' CRS (polygons are represented by a point inside them).
+    incidents
+        Incidents with ``id``, a time-zone aware ``time`` and a geometry, in the
+        roads' CRS; ``None`` leaves the incident component at zero.
+    params
+        Weights, distances, night window and road class table.
+    engine
+        The distance engine of ``roads`` (:attr:`geo.area.Area.distances`); built when
+        not given.
+
+    Returns
+    -------
+    RoadRisk
+        One row per dark road with raw, normalised, weighted values and an explanation.
+
+    Raises
+    ------
+    LightingError
+        On a missing or mismatched CRS, missing columns or values, naive incident times,
+        or a network without roads.
+
+    Notes
+    -----
+    Components (each normalised to [0, 1] by dividing by its largest value among the
+    dark roads, so ratios survive: twice the incidents, twice the component):
+
+    ``incidents``
+        Night incidents whose *network* distance to the road is at most
+        ``incident_distance_m``. Each incident is snapped to its nearest road (the
+        product's one snapper, :class:`geo.network.SnapIndex`) if it lies within
+        ``incident_distance_m`` of one (a farther one cannot be that close to any road
+        and is reported as unsnapped); the straight leg to the road counts toward the
+        distance. From there it may go either way along its road to the road's ends,
+        then along the roads in metres, both ways (one-way rules do not bind walkers),
+        to an end of the road scored: :meth:`geo.engine.Engine.near` on an undirected
+        length engine. Exact on the network; the only modelling step is snapping.
+    ``road_class``
+        Exposure of the road's users at night, from :data:`ROAD_CLASS_EXPOSURE`.
+    ``households``
+        Households of the villages whose point is within ``household_distance_m`` of the
+        road (straight line; a village counts whole or not at all).
+    ``bridge``
+        Whether the road is the only link between parts of the network that both hold
+        households: a bridge of the undirected road graph (:meth:`geo.engine.Engine.bridges`;
+        two roads between the same nodes are not bridges) valued by the households on the
+        smaller side (villages sit at the nearer end of the road they snap to). A dead
+        end with no village beyond scores 0.
+    """
+    p = params or RiskParams()
+    view = as_roads(roads)
+    eng = distance_engine(view, engine)
+    vil = villages_layer(villages, view, ("code", "name", "households"))
+    hh = households(vil)
+    vx, vy = village_points(vil)
+    n_roads = len(view)
+    night = night_incidents(
+        incidents,
+        view,
+        eng,
+        hours=(p.night_start_hour, p.night_end_hour),
+        categories=p.categories,
+        max_snap_m=p.incident_distance_m,
+    )
+    inc_count = _incidents_near_roads(view, eng, night, p.incident_distance_m)
+
+    assert eng.snap is not None
+    v_pts = np.asarray(shapely.points(vx, vy), dtype=object)
+    pairs = eng.snap.strtree.query(v_pts, predicate="dwithin", distance=p.household_distance_m)
+    hh_near = np.bincount(pairs[1], weights=hh[pairs[0]], minlength=n_roads)
+
+    # Villages hang on the nearer end of their nearest road, however far it is: a village
+    # 600 m from any mapped road still lives beyond that road.
+    v_snap = eng.snap.snap(vx, vy, max_distance_m=np.inf)
+    node_hh = np.bincount(v_snap.node, weights=hh, minlength=len(view.net.nodes))
+    edge_bridge, edge_cut = eng.bridges(node_hh)
+    is_bridge, cut = edge_bridge[view.edge], edge_cut[view.edge]
+
+    table = pd.Series(view.highway, dtype=object).astype(str).map(dict(p.road_class))
+    exposure = table.astype(float).fillna(p.road_class_default).to_numpy(dtype=float)
+
+    lit_all = view.lit
+    dark = np.isin(lit_all, DARK_CLASSES)
+    raw = {
+        "incidents": inc_count[dark].astype(float),
+        "road_class": exposure[dark],
+        "households": hh_near[dark],
+        "bridge": cut[dark],
+    }
+    scale = {c: float(raw[c].max()) if len(raw[c]) and raw[c].max() > 0 else 1.0 for c in raw}
+    scale["road_class"] = 1.0
+
+    rows = np.flatnonzero(dark)
+    edges = view.edge[rows]
+    e = view.net.edges
+    mid = shapely.line_interpolate_point(view.geometry[rows], 0.5, normalized=True)
+    near_v = shapely.STRtree(v_pts).query_nearest(mid, all_matches=False)
+    serving = np.zeros(len(rows), dtype=np.int64)
+    serving[near_v[0]] = near_v[1]
+    out = pd.DataFrame(
+        {
+            "road": rows,
+            "edge": edges,
+            "twin": view.twin[rows],
+            "routable": view.routable[rows],
+            "osmid": e["osmid"].to_numpy()[edges],
+            "osm_ways": e["osm_ways"].astype(str).to_numpy()[edges],
+            "name": e["name"].to_numpy(dtype=object)[edges],
+            "highway": e["highway"].astype(str).to_numpy()[edges],
+            "lit": lit_all[rows],
+            "length_m": view.length_m[rows],
+            "village_code": vil["code"].astype(str).to_numpy()[serving],
+            "village_name": vil["name"].astype(str).to_numpy()[serving],
+        }
+    )
+    weights = p.weights
+    score = np.zeros(len(rows))
+    for c in COMPONENTS:
+        norm = np.clip(raw[c] / scale[c], 0.0, 1.0)
+        out[f"{c}_raw"] = raw[c]
+        out[f"{c}_norm"] = norm
+        out[f"{c}_weight"] = weights[c]
+        out[f"{c}_contrib"] = norm * weights[c]
+        score = score + norm * weights[c]
+    out["is_bridge"] = is_bridge[dark]
+    out["score"] = score
+    out["rank"] = out["score"].rank(method="min", ascending=False).astype(np.int64)
+    out["explanation"] = _explain(out, p)
+    out["geometry"] = view.geometry[rows]
+    out = out.sort_values(["score", "edge"], ascending=[False, True], kind="stable")
+    crs = view.net.crs
+    return RoadRisk(
+        roads=gpd.GeoDataFrame(out.reset_index(drop=True), geometry="geometry", crs=crs),
+        params=p,
+        scale=MappingProxyType(scale),
+        night_incidents=night.table,
+        villages=gpd.GeoDataFrame(
+            {
+                "code": vil["code"].astype(str).to_numpy(),
+                "name": vil["name"].astype(str).to_numpy(),
+                "households": hh,
+            },
+            geometry=v_pts,
+            crs=crs,
+        ),
+        n_night=night.n_night,
+        n_unsnapped=night.n_unsnapped,
+        n_edges=len(e),
+        n_roads=n_roads,
+        crs=crs,
+    )
+
+
+def _incidents_near_roads(
+    roads: Roads, engine: Engine, night: NightIncidents, limit: float
+) -> np.ndarray:
+    """Count, per road, the night incidents within ``limit`` metres of it along roads."""
+    n_roads = len(roads)
+    if night.located is None:
+        return np.zeros(n_roads, dtype=np.int64)
+    near = engine.near(night.located, limit)
+    inc = roads.incidence()
+    lo = inc.indptr[near.node]
+    counts = inc.indptr[near.node + 1] - lo
+    rep = np.repeat(np.arange(len(near.node)), counts)
+    step = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    at_road = inc.indices[lo[rep] + step]
+    # A road is reached where a path reaches either of its ends, or the point sits on it.
+    table = night.table
+    own = np.flatnonzero(table["offroad_m"].to_numpy(dtype=float) <= limit + _TOL_M)
+    pair_p = np.concatenate([near.source[rep], own])
+    pair_r = np.concatenate([at_road, table["road"].to_numpy(dtype=np.int64)[own]])
+    key = np.unique(pair_p * n_roads + pair_r)
+    return np.bincount(key % n_roads, minlength=n_roads)
+
+
+def _explain(t: pd.DataFrame, p: RiskParams) -> np.ndarray:
+    """Write one sentence per road: each component's value, norm x weight = share."""
+
+    def part(c: str) -> np.ndarray:
+        n = np.char.mod("%.2f", t[f"{c}_norm"].to_numpy(dtype=float))
+        w = np.char.mod("%.2f", t[f"{c}_weight"].to_numpy(dtype=float))
+        s = np.char.mod("%.2f", t[f"{c}_contrib"].to_numpy(dtype=float))
+        return np.asarray(" (" + n.astype(object) + "×" + w + "=" + s + ")", dtype=object)
+
+    n_inc = t["incidents_raw"].to_numpy(dtype=float).round().astype(np.int64)
+    inc = (
+        n_inc.astype(str).astype(object)
+        + np.where(n_inc == 1, " night incident", " night incidents")
+        + f" within {p.incident_distance_m:g} m"
+    )
+    hw = t["highway"].to_numpy(dtype=object)
+    label = pd.Series(hw).map(dict(ROAD_CLASS_LABELS)).fillna(pd.Series(hw)).to_numpy(object)
+    hh = t["households_raw"].to_numpy(dtype=float).round().astype(np.int64)
+    house = hh.astype(str).astype(object) + f" households within {p.household_distance_m:g} m"
+    cut = t["bridge_raw"].to_numpy(dtype=float).round().astype(np.int64)
+    bridge = np.where(
+        t["is_bridge"].to_numpy(dtype=bool),
+        np.where(
+            cut > 0,
+            "only link to " + cut.astype(str).astype(object) + " households",
+            "only link, no households beyond",
+        ),
+        "not the only link",
+    ).astype(object)
+    total = np.char.mod("%.2f", t["score"].to_numpy(dtype=float)).astype(object)
+    return np.asarray(
+        inc
+        + part("incidents")
+        + " + "
+        + label
+        + part("road_class")
+        + " + "
+        + house
+        + part("households")
+        + " + "
+        + bridge
+        + part("bridge")
+        + " = "
+        + total,
+        dtype=object,
+    )
