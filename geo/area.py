@@ -20,6 +20,7 @@ receive one without any of them filling caches behind the others' backs.
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -198,6 +199,15 @@ class AreaSpec:
             out["synthetic"] = True
         return out
 
+    def absolute(self) -> AreaSpec:
+        """Return the spec with every path absolute (two specs of one area then compare equal)."""
+        changes: dict[str, Any] = {"osm": str(self.resolve(self.osm).resolve()), "folder": "/"}
+        for name in LAYERS:
+            src = self.source(name)
+            if src is not None:
+                changes[name] = replace(src, path=str(self.resolve(src.path).resolve()))
+        return replace(self, **changes)
+
     def relative_to(self, folder: str | Path) -> AreaSpec:
         """Return the spec with every path rewritten relative to ``folder``."""
         base = Path(folder).resolve()
@@ -207,8 +217,6 @@ class AreaSpec:
             try:
                 return str(absolute.relative_to(base))
             except ValueError:
-                import os
-
                 return os.path.relpath(absolute, base)
 
         changes: dict[str, Any] = {"osm": rel(self.osm), "folder": str(folder)}
@@ -497,6 +505,7 @@ def sample_area(
     seed: int = 2023,
     modes: Sequence[str] = ("car",),
     cache_dir: str | Path | None = None,
+    engine_params: EngineParams | None = None,
     progress: ProgressFn | None = None,
 ) -> Area:
     """Write the synthetic sample district into ``folder`` and load it like any area.
@@ -520,4 +529,4 @@ def sample_area(
         name="sample district (synthetic)",
         synthetic=True,
     )
-    return load_area(spec, cache_dir=cache_dir, progress=progress)
+    return load_area(spec, cache_dir=cache_dir, engine_params=engine_params, progress=progress)

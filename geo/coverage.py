@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -19,6 +19,8 @@ import shapely
 from geo.allocation import LscpResult, MclpResult, solve_lscp, solve_mclp
 from geo.engine import STATUS, Engine, Located
 from geo.errors import CoverageError
+from geo.results import Result
+from geo.validate import same_crs
 
 DEFAULT_THRESHOLDS_MIN: tuple[float, ...] = (5.0, 10.0, 15.0, 30.0)
 
@@ -54,13 +56,13 @@ class CoverageParams:
 
 
 @dataclass(frozen=True, eq=False)
-class CoverageResult:
+class CoverageResult(Result):
     """Village coverage by a set of facilities for one travel mode.
 
     ``villages`` has one row per village: ``code``, ``name``, ``township_code``,
     ``weight``, ``facility`` (id of the nearest facility by travel time, or None),
-    ``minutes``, ``status``, ``reason`` and a boolean ``covered_<T>`` per threshold.
-    ``summary`` has one row per threshold: villages, weight and shares covered.
+    ``minutes``, ``status``, ``reason``, ``snap_m`` and a boolean ``covered_<T>`` per
+    threshold. ``summary`` has one row per threshold: villages, weight and shares covered.
     """
 
     mode: str
@@ -70,23 +72,71 @@ class CoverageResult:
     summary: pd.DataFrame
     facility_ids: tuple[str, ...]
 
+    def _check(self) -> None:
+        v = self._frame("villages")
+        ok = (v["status"] == "ok").to_numpy()
+        if (v["minutes"].notna().to_numpy() != ok).any():
+            msg = "a village has minutes exactly when its status is 'ok'"
+            raise CoverageError(msg)
+        if list(self._frame("summary")["threshold_min"]) != list(self.thresholds_min):
+            msg = "the summary must have one row per threshold"
+            raise CoverageError(msg)
+
     @property
     def unreachable(self) -> pd.DataFrame:
         """Villages with no travel time, and why."""
-        v = self.villages
-        return v.loc[v["status"] != "ok", ["code", "name", "status", "reason"]]
+        v = self._frame("villages")
+        return v.loc[v["status"] != "ok", ["code", "name", "status", "reason"]].copy()
 
-    def to_dict(self) -> dict[str, object]:
-        """Return a JSON-serialisable dict (records)."""
-        return {
-            "mode": self.mode,
-            "thresholds_min": list(self.thresholds_min),
-            "weight": self.weight_name,
-            "summary": self.summary.to_dict("records"),
-            "villages": self.villages.astype(object)
-            .where(self.villages.notna(), None)
-            .to_dict("records"),
-        }
+    def catchments(self) -> pd.DataFrame:
+        """Per facility: the villages for which it is the nearest by travel time."""
+        return _catchments(self._frame("villages"), self.facility_ids)
+
+    def _extra_tables(self) -> dict[str, pd.DataFrame]:
+        return {"catchments": self.catchments(), "unreachable": self.unreachable}
+
+    def _extra_meta(self) -> dict[str, Any]:
+        return {"summary": self._frame("summary").to_dict("records")}
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageByMode(Result):
+    """Coverage of the same villages by the same facilities in several travel modes.
+
+    ``minutes``: per village ``code``, ``name`` and ``minutes_<mode>``, ``facility_<mode>``;
+    ``summary``: the per-threshold summary of every mode stacked, with a ``mode`` column.
+    """
+
+    modes: tuple[str, ...]
+    minutes: pd.DataFrame
+    summary: pd.DataFrame
+    by_mode: Mapping[str, CoverageResult]
+
+    def _check(self) -> None:
+        if tuple(self.by_mode) != self.modes:
+            msg = "by_mode must hold one result per mode, in order"
+            raise CoverageError(msg)
+
+
+@dataclass(frozen=True, eq=False)
+class Isochrones(Result):
+    """Areas reachable within each threshold, built from the reachable roads.
+
+    ``areas``: one row per threshold: ``threshold_min``, ``road_km`` reached, ``area_km2``
+    and the polygon (the reached roads buffered by ``buffer_m``).
+    """
+
+    mode: str
+    thresholds_min: tuple[float, ...]
+    buffer_m: float
+    areas: gpd.GeoDataFrame
+    _geometry_table: ClassVar[str | None] = "areas"
+
+    def _check(self) -> None:
+        km = self._frame("areas")["road_km"].to_numpy()
+        if (np.diff(km) < -1e-9).any():
+            msg = "a longer time budget cannot reach fewer km of road"
+            raise CoverageError(msg)
 
 
 def covered_column(t: float) -> str:
@@ -121,10 +171,11 @@ def _ids(gdf: pd.DataFrame, col: str) -> np.ndarray:
     return gdf[col].astype(str).to_numpy()
 
 
-def _check_layer(gdf: gpd.GeoDataFrame, name: str) -> None:
-    if gdf.crs is None:
+def _check_layer(gdf: gpd.GeoDataFrame, name: str, engine: Engine) -> None:
+    if isinstance(gdf, gpd.GeoDataFrame) and gdf.crs is None:
         msg = f"{name} layer has no CRS"
         raise CoverageError(msg)
+    same_crs(gdf, engine.net.crs, name, CoverageError)
     if len(gdf) == 0:
         msg = f"{name} layer is empty"
         raise CoverageError(msg)
@@ -143,8 +194,8 @@ def village_coverage(
     One multi-source search from all facilities answers every village at once.
     """
     p = params or CoverageParams()
-    _check_layer(villages, "villages")
-    _check_layer(facilities, "facilities")
+    _check_layer(villages, "villages", engine)
+    _check_layer(facilities, "facilities", engine)
     fac_ids = _ids(facilities, facility_id)
     weight, weight_name = demand_weights(villages, p.weight)
     v_loc = engine.locate_geometries(villages.geometry)
@@ -185,29 +236,27 @@ def coverage_by_mode(
     villages: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
     params: CoverageParams | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Coverage for several travel modes at once (one engine per mode).
-
-    Returns ``(minutes, summary)``: minutes per village with one column per mode, and
-    the per-threshold summary of every mode stacked with a ``mode`` column.
-    """
+) -> CoverageByMode:
+    """Coverage for several travel modes at once (one engine per mode)."""
     if not engines:
         msg = "no travel modes given"
         raise CoverageError(msg)
-    minutes = None
-    summaries = []
-    for mode, eng in engines.items():
-        res = village_coverage(eng, villages, facilities, params)
-        cols = res.villages[["code", "name"]] if minutes is None else None
-        if cols is not None:
-            minutes = cols.copy()
-        assert minutes is not None
-        minutes[f"minutes_{mode}"] = res.villages["minutes"].to_numpy()
-        minutes[f"facility_{mode}"] = res.villages["facility"].to_numpy()
-        summaries.append(res.summary.assign(mode=mode))
-    assert minutes is not None
-    summary = pd.concat(summaries, ignore_index=True)
-    return minutes, summary[["mode", *[c for c in summary.columns if c != "mode"]]]
+    results = {
+        mode: village_coverage(eng, villages, facilities, params) for mode, eng in engines.items()
+    }
+    first = next(iter(results.values()))
+    minutes = first.villages[["code", "name"]].copy()
+    for mode, res in results.items():
+        v = res.villages
+        minutes[f"minutes_{mode}"] = v["minutes"].to_numpy()
+        minutes[f"facility_{mode}"] = v["facility"].to_numpy()
+    summary = pd.concat([r.summary.assign(mode=m) for m, r in results.items()], ignore_index=True)
+    return CoverageByMode(
+        modes=tuple(results),
+        minutes=minutes,
+        summary=summary[["mode", *[c for c in summary.columns if c != "mode"]]],
+        by_mode=results,
+    )
 
 
 def _summary(table: pd.DataFrame, thresholds: Sequence[float]) -> pd.DataFrame:
@@ -229,9 +278,8 @@ def _summary(table: pd.DataFrame, thresholds: Sequence[float]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def catchments(result: CoverageResult) -> pd.DataFrame:
-    """Per facility: the villages for which it is the nearest by travel time."""
-    v = result.villages[result.villages["status"] == "ok"]
+def _catchments(villages: pd.DataFrame, facility_ids: tuple[str, ...]) -> pd.DataFrame:
+    v = villages[villages["status"] == "ok"]
     g = v.groupby("facility")
     out = pd.DataFrame(
         {
@@ -242,7 +290,7 @@ def catchments(result: CoverageResult) -> pd.DataFrame:
             "codes": g["code"].agg(lambda s: ";".join(sorted(s))),
         }
     )
-    out = out.reindex(list(result.facility_ids)).fillna({"villages": 0, "weight": 0.0, "codes": ""})
+    out = out.reindex(list(facility_ids)).fillna({"villages": 0, "weight": 0.0, "codes": ""})
     out.index.name = "facility"
     out["villages"] = out["villages"].astype(int)
     return out.reset_index()
@@ -254,7 +302,7 @@ def isochrones(
     thresholds_min: Sequence[float] = DEFAULT_THRESHOLDS_MIN,
     *,
     buffer_m: float = 150.0,
-) -> gpd.GeoDataFrame:
+) -> Isochrones:
     """Isochrone polygons: the reachable road edges within each threshold, buffered.
 
     Only road actually reachable counts, including the reachable part of an edge cut by
@@ -266,11 +314,14 @@ def isochrones(
         raise CoverageError(msg)
     th = CoverageParams(thresholds_min=tuple(thresholds_min)).thresholds_min
     if isinstance(sources, gpd.GeoDataFrame):
-        _check_layer(sources, "sources")
+        _check_layer(sources, "sources", engine)
         src: Located | np.ndarray = engine.locate_geometries(sources.geometry)
     else:
         src = sources
     geoms = engine.net.edge_geometry
+    is_road = np.zeros(len(geoms), dtype=bool)
+    assert engine.snap is not None
+    is_road[engine.snap.roads.edge] = True
     rows = []
     for t in th:
         reach = engine.reachable(src, t * 60.0)
@@ -290,14 +341,17 @@ def isochrones(
         rows.append(
             {
                 "threshold_min": t,
-                "road_km": round(
-                    float((frac * engine.length)[~engine.net.edges["reversed"]].sum() / 1000), 3
-                ),
+                "road_km": round(float((frac * engine.length)[is_road].sum() / 1000), 3),
                 "area_km2": round(float(area.area / 1e6), 3),
                 "geometry": area,
             }
         )
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=engine.net.crs)
+    return Isochrones(
+        mode=engine.net.mode,
+        thresholds_min=th,
+        buffer_m=float(buffer_m),
+        areas=gpd.GeoDataFrame(rows, geometry="geometry", crs=engine.net.crs),
+    )
 
 
 # --------------------------------------------------------------------------- allocation
@@ -326,7 +380,7 @@ def candidate_sites(
     """
     net = engine.net
     if isinstance(kind, gpd.GeoDataFrame):
-        _check_layer(kind, "candidates")
+        _check_layer(kind, "candidates", engine)
         return Candidates(
             ids=tuple(_ids(kind, id_column)),
             located=engine.locate_geometries(kind.geometry),
@@ -336,7 +390,7 @@ def candidate_sites(
         if villages is None:
             msg = "candidate kind 'villages' needs the villages layer"
             raise CoverageError(msg)
-        _check_layer(villages, "villages")
+        _check_layer(villages, "villages", engine)
         return Candidates(
             ids=tuple(_ids(villages, "code")),
             located=engine.locate_geometries(villages.geometry),
@@ -370,7 +424,7 @@ def _allocation_times(
     candidates: Candidates,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Minutes from every candidate, and from every existing station, to every village."""
-    _check_layer(villages, "villages")
+    _check_layer(villages, "villages", engine)
     v_loc = engine.locate_geometries(villages.geometry)
     existing = (
         engine.matrix(engine.locate_geometries(stations.geometry), v_loc).minutes
@@ -439,11 +493,12 @@ __all__ = [
     "DEFAULT_THRESHOLDS_MIN",
     "STATUS",
     "Candidates",
+    "CoverageByMode",
     "CoverageError",
     "CoverageParams",
     "CoverageResult",
+    "Isochrones",
     "candidate_sites",
-    "catchments",
     "coverage_by_mode",
     "covered_column",
     "demand_weights",

@@ -58,6 +58,7 @@ __all__ = [
     "BaseData",
     "Comparison",
     "Edit",
+    "Proposal",
     "Scenario",
     "ScenarioError",
     "ScenarioResult",
@@ -67,6 +68,7 @@ __all__ = [
     "lamp_edit",
     "load_inputs",
     "load_scenario",
+    "propose_post_and_lamps",
     "save_scenario",
     "scenario_from_dict",
 ]
@@ -639,3 +641,67 @@ def _pick(r: ScenarioResult, by: str) -> CoverageResult:
         return r.teams
     msg = f"compare by 'stations' or 'teams', not {by!r}"
     raise ScenarioError(msg)
+
+
+# --------------------------------------------------------------------------- proposals
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A change to test: its name, what it does in words, and its edits."""
+
+    name: str
+    description: str
+    edits: tuple[Edit, ...]
+
+
+def propose_post_and_lamps(area: Area, coverage: CoverageResult) -> Proposal | None:
+    """Propose the change a planner tests first: a post and lamps where they matter most.
+
+    A post at the slowest village (the reachable one with the longest travel time from
+    its nearest station) and lamps on the longest road surveyed as unlit (``lit=no``).
+    None when the area has neither (every village unreachable and no unlit road).
+    """
+    edits: list[Edit] = []
+    parts: list[str] = []
+    names: list[str] = []
+    v = coverage.villages
+    ok = v[v["status"] == "ok"]
+    villages = area.require("villages")
+    if len(ok):
+        worst = ok.iloc[int(np.argmax(ok["minutes"].to_numpy()))]
+        row = villages.loc[villages["code"].astype(str) == str(worst["code"])].iloc[0]
+        point = gpd.GeoSeries([row.geometry], crs=area.crs).representative_point().to_crs(4326)
+        edits.append(
+            Edit(
+                "add_station",
+                {
+                    "id": "POST-NEW",
+                    "name": f"{worst['name']}警务室",
+                    "kind": "post",
+                    "lon": round(float(point.x.iloc[0]), 6),
+                    "lat": round(float(point.y.iloc[0]), 6),
+                },
+            )
+        )
+        names.append(f"post at {worst['name']}")
+        parts.append(
+            f"a new post at {worst['name']} ({worst['code']}), the slowest village to reach "
+            f"({worst['minutes']:.1f} min)"
+        )
+    roads = area.roads
+    unlit = np.flatnonzero(roads.lit == "no")
+    if len(unlit):
+        r = int(unlit[np.argmax(roads.length_m[unlit])])
+        e = roads.net.edges.iloc[int(roads.edge[r])]
+        label = e["name"] if isinstance(e["name"], str) and e["name"] else f"OSM way {e['osmid']}"
+        edits.append(Edit("mark_lit", {"roads": [r]}))
+        names.append("lamps")
+        parts.append(f"lamps along {label}, the longest unlit road ({e['length_m']:.0f} m)")
+    if not edits:
+        return None
+    return Proposal(
+        name=" + ".join(names),
+        description="; ".join(parts)[:1].upper() + "; ".join(parts)[1:] + ".",
+        edits=tuple(edits),
+    )

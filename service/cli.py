@@ -1,22 +1,26 @@
-"""The ``pingan`` command line: thin wrappers that parse arguments and call :mod:`geo`.
+"""The ``pingan`` command line: parse, call a job or a :mod:`geo` function, print.
 
-Errors from the engine (bad files, bad parameters) are printed as one clear message
-and exit with status 2; a traceback means a bug.
+Every analysis command takes the same area options (:mod:`service.options`): none for
+the built-in sample district, ``--area FILE``, or ``--osm`` with the layer files. Files
+are written through the one :class:`~service.output.Output` under the same names as
+``pingan run`` writes them. Errors from the engine (bad files, bad parameters) are
+printed as one clear message and exit with status 2; a traceback means a bug.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from geo.errors import PinganError
 from geo.network import MODES, BuildOptions, NetworkSummary, load_network
+from service.options import add_area_options, area_from_args, default_cache_dir
+
+__all__ = ["Progress", "build_parser", "format_network_summary", "main"]
 
 
 class Progress:
@@ -30,14 +34,6 @@ class Progress:
         """Print one progress line."""
         if not self.quiet:
             print(f"[{time.perf_counter() - self.t0:6.1f}s] {message}", file=sys.stderr)
-
-
-def default_cache_dir() -> Path:
-    """Return ``$PINGAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/pingan``, else ``~/.cache/pingan``."""
-    if env := os.environ.get("PINGAN_CACHE_DIR"):
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "pingan"
 
 
 def _bbox(text: str) -> tuple[float, float, float, float]:
@@ -79,12 +75,77 @@ def format_network_summary(s: NetworkSummary) -> str:
     return "\n".join(lines)
 
 
+def _cache(args: argparse.Namespace) -> Path | None:
+    return None if args.no_cache else (args.cache_dir or default_cache_dir())
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the main job on an area: the full report and both maps."""
+    from service.run import run_area
+
+    progress = Progress(args.quiet)
+    modes = [args.mode or "car", *[m for m in MODES if m != (args.mode or "car")]]
+    area = area_from_args(args, modes=modes, command="run", progress=progress)
+    result = run_area(area, args.out, lang=args.lang, progress=progress)
+    progress("done")
+    _print_run(Path(args.out), result)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the main job on the built-in sample district."""
+    from geo.area import sample_area
+    from service.run import run_area
+
+    out = Path(args.out)
+    progress = Progress(args.quiet)
+    modes = [args.mode, *[m for m in MODES if m != args.mode]]
+    area = sample_area(
+        out / "sample", seed=args.seed, modes=modes, cache_dir=_cache(args), progress=progress
+    )
+    result = run_area(area, out, lang=args.lang, progress=progress)
+    progress("done")
+    _print_run(out, result)
+    return 0
+
+
+def _print_run(out: Path, result: dict[str, object]) -> None:
+    net = result["network"]
+    roads = result["roads"]
+    assert isinstance(net, dict) and isinstance(roads, dict)
+    print(f"wrote {out / 'summary.md'}, {out / 'summary.json'} and {out / 'overview.html'}")
+    lit = roads["lit_km"]
+    print(
+        f"roads: {roads['all_km']:.1f} km in the file (lit {lit['yes']:.1f} / unlit "
+        f"{lit['no']:.1f} / unknown {lit['unknown']:.1f} km); routing network "
+        f"{net['nodes']:,} nodes, {net['edges']:,} edges, {net['road_km']:.1f} km"
+    )
+    skipped = result.get("skipped") or []
+    assert isinstance(skipped, list)
+    for why in skipped:
+        print(f"not computed: {why}")
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    """Write the sample district's files."""
+    from geo.sample import generate_sample
+
+    files = generate_sample(Path(args.out), seed=args.seed)
+    print(f"wrote the synthetic sample district to {Path(args.out)} ({files.roads.name}, ...)")
+    return 0
+
+
+# --------------------------------------------------------------------------- network, layers
+
+
 def cmd_network_build(args: argparse.Namespace) -> int:
     """Build or load a network and print its summary."""
     polygon = Path(args.polygon).read_text(encoding="utf-8") if args.polygon else None
     opts = BuildOptions(mode=args.mode, bbox=args.bbox, polygon_wkt=polygon)
-    cache = None if args.no_cache else (args.cache_dir or default_cache_dir())
-    net = load_network(args.osm, opts, cache_dir=cache, progress=Progress(args.quiet))
+    net = load_network(args.osm, opts, cache_dir=_cache(args), progress=Progress(args.quiet))
     s = net.summary()
     if args.json:
         print(json.dumps(s.to_dict(), ensure_ascii=False, indent=2))
@@ -97,11 +158,7 @@ def cmd_network_fetch(args: argparse.Namespace) -> int:
     """Download a named place's roads as an OSM file (needs internet)."""
     from service.fetch import download_osm_by_place
 
-    try:
-        path = download_osm_by_place(args.place, args.out)
-    except OSError as exc:  # requests' connection errors are OSErrors
-        msg = f"could not download {args.place!r} (is this machine online?): {exc}"
-        raise PinganError(msg) from exc
+    path = download_osm_by_place(args.place, args.out)
     print(f"wrote {path}; build it with: pingan network build --osm {path}")
     return 0
 
@@ -129,86 +186,40 @@ def cmd_layers_check(args: argparse.Namespace) -> int:
     return 1
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """Run the demo job on the sample district."""
-    from service.demo import run_demo
-
-    out = Path(args.out)
-    progress = Progress(args.quiet)
-    cache = None if args.no_cache else (args.cache_dir or default_cache_dir())
-    result = run_demo(
-        out, seed=args.seed, mode=args.mode, cache_dir=cache, lang=args.lang, progress=progress
-    )
-    net = result["network"]
-    assert isinstance(net, dict)
-    progress("done")
-    print(f"wrote {out / 'summary.md'}, {out / 'summary.json'} and {out / 'overview.html'}")
-    print(
-        f"network: {net['nodes']:,} nodes, {net['edges']:,} edges, {net['road_km']:.1f} km of road "
-        f"(lit {net['lit_km']['yes']:.1f} / unlit {net['lit_km']['no']:.1f} / "
-        f"unknown {net['lit_km']['unknown']:.1f} km)"
-    )
-    return 0
-
-
-def cmd_sample(args: argparse.Namespace) -> int:
-    """Write the sample district's files."""
-    from geo.sample import generate_sample
-
-    files = generate_sample(Path(args.out), seed=args.seed)
-    print(f"wrote the synthetic sample district to {Path(args.out)} ({files.roads.name}, ...)")
-    return 0
-
-
-def _area_files(args: argparse.Namespace) -> tuple[Path, Path, Path]:
-    """Return (osm, villages, stations): the user's files, or the sample district's."""
-    given = [args.osm, args.villages, args.stations]
-    if all(given):
-        return Path(args.osm), Path(args.villages), Path(args.stations)
-    if any(given):
-        msg = "give all of --osm, --villages and --stations, or none for the sample district"
-        raise PinganError(msg)
-    from geo.sample import generate_sample
-
-    files = generate_sample(Path(args.sample_dir))
-    return files.roads, files.villages, files.stations
+# --------------------------------------------------------------------------- analyses
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
     """Print (and optionally write) village coverage from stations and posts."""
-    from geo import layers
     from geo.coverage import CoverageParams, coverage_by_mode, village_coverage
-    from geo.engine import Engine, EngineParams
+    from service.output import Output
     from service.reports import coverage_markdown, markdown_table
 
-    osm, villages_path, stations_path = _area_files(args)
-    cache = None if args.no_cache else (args.cache_dir or default_cache_dir())
-    progress = Progress(args.quiet)
     modes = list(MODES) if args.mode == "all" else [args.mode]
-    engines = {}
-    for mode in modes:
-        net = load_network(osm, BuildOptions(mode=mode), cache_dir=cache, progress=progress)
-        engines[mode] = Engine(net, EngineParams(max_snap_m=args.max_snap_m))
-    crs = engines[modes[0]].net.crs
-    villages = layers.read_villages(villages_path, to_crs=crs, crs=args.crs)
-    stations = layers.read_stations(stations_path, to_crs=crs, crs=args.crs)
+    progress = Progress(args.quiet)
+    area = area_from_args(
+        args, needs=("villages", "stations"), modes=modes, command="coverage", progress=progress
+    )
+    villages, stations = area.require("villages"), area.require("stations")
     progress("computing coverage")
     params = CoverageParams(thresholds_min=tuple(args.threshold), weight=args.weight)
-    out = Path(args.out) if args.out else None
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
+    out = Output(args.out) if args.out else None
     if len(modes) == 1:
-        res = village_coverage(engines[modes[0]], villages, stations, params)
-        text = coverage_markdown(res, title=f"Coverage ({args.mode})")
-        table = res.villages
+        res = village_coverage(area.engine(modes[0]), villages, stations, params)
+        text = coverage_markdown(res, title=f"Coverage ({args.mode}) — {area.name}")
+        print(text)
+        if out:
+            out.text("coverage.md", text)
+            out.csv("coverage_villages.csv", res.villages)
     else:
-        table, summary = coverage_by_mode(engines, villages, stations, params)
-        text = "# Coverage by travel mode\n\n" + markdown_table(summary) + "\n"
-    print(text)
+        by_mode = coverage_by_mode({m: area.engine(m) for m in modes}, villages, stations, params)
+        text = f"# Coverage by travel mode — {area.name}\n\n" + markdown_table(by_mode.summary)
+        print(text)
+        if out:
+            out.text("coverage_by_mode.md", text)
+            out.csv("coverage_by_mode.csv", by_mode.minutes)
     if out:
-        (out / f"coverage_{args.mode}.md").write_text(text, encoding="utf-8")
-        table.to_csv(out / f"coverage_{args.mode}_villages.csv", index=False)
-        print(f"wrote {out / f'coverage_{args.mode}.md'} and the per-village CSV")
+        print(f"wrote {', '.join(str(p) for p in out.written)}")
     return 0
 
 
@@ -217,22 +228,19 @@ def cmd_posts(args: argparse.Namespace) -> int:
     from geo import layers
     from geo.allocation import AllocationResult
     from geo.coverage import candidate_sites, fewest_posts, plan_new_posts
-    from geo.engine import Engine
 
-    osm, villages_path, stations_path = _area_files(args)
-    cache = None if args.no_cache else (args.cache_dir or default_cache_dir())
     progress = Progress(args.quiet)
-    net = load_network(osm, BuildOptions(mode=args.mode), cache_dir=cache, progress=progress)
-    villages = layers.read_villages(villages_path, to_crs=net.crs, crs=args.crs)
-    stations = layers.read_stations(stations_path, to_crs=net.crs, crs=args.crs)
-    engine = Engine(net)
+    area = area_from_args(args, needs=("villages", "stations"), command="posts", progress=progress)
+    villages, stations = area.require("villages"), area.require("stations")
+    engine = area.engine()
     if args.candidates in ("villages", "junctions"):
         cands = candidate_sites(engine, args.candidates, villages)
     else:
-        layer = layers.read_stations(args.candidates, to_crs=net.crs, crs=args.crs)
+        layer = layers.read_stations(args.candidates, to_crs=area.crs, crs=args.crs)
         cands = candidate_sites(engine, layer)
     progress(f"solving over {len(cands.ids)} candidate sites")
     res: AllocationResult
+    mode = area.mode
     if args.k is not None:
         res = plan_new_posts(
             engine,
@@ -244,7 +252,7 @@ def cmd_posts(args: argparse.Namespace) -> int:
             method=args.method,
         )
         print(
-            f"MCLP, {args.mode}, within {args.threshold:g} min: {len(res.chosen)} new post(s) "
+            f"MCLP, {mode}, within {args.threshold:g} min: {len(res.chosen)} new post(s) "
             f"raise covered demand from {res.existing_demand:,.0f} to {res.covered_demand:,.0f} "
             f"of {res.total_demand:,.0f} ({100 * res.covered_share:.1f} %)"
         )
@@ -253,15 +261,18 @@ def cmd_posts(args: argparse.Namespace) -> int:
             engine, villages, stations, cands, threshold_min=args.threshold, method=args.method
         )
         print(
-            f"LSCP, {args.mode}, within {args.threshold:g} min: {len(cover.chosen)} new post(s) "
+            f"LSCP, {mode}, within {args.threshold:g} min: {len(cover.chosen)} new post(s) "
             "cover every coverable village"
         )
         if len(cover.uncoverable):
             print(f"no site reaches these villages in time: {', '.join(cover.uncoverable_ids)}")
         res = cover
     names = dict(zip(villages["code"], villages["name"], strict=True))
+    where = dict(zip(cands.ids, cands.geometry.to_crs(4326), strict=True))
     for cid in res.chosen_ids or ():
-        print(f"  - {cid} {names.get(cid, '')}".rstrip())
+        pt = where[cid].representative_point()
+        label = f"{cid} {names.get(cid, '')}".rstrip()
+        print(f"  - {label} at {pt.y:.5f}, {pt.x:.5f}")
     print(
         f"solved by {res.method} in {res.solve_time_s:.2f} s; "
         + ("proven optimal" if res.optimal else f"gap to the LP bound {100 * res.gap:.2f} %")
@@ -275,60 +286,36 @@ def cmd_scenario_compare(args: argparse.Namespace) -> int:
     from service.reports import comparison_markdown
 
     a, b = load_scenario(args.a), load_scenario(args.b)
-    cache = None if args.no_cache else (args.cache_dir or default_cache_dir())
     progress = Progress(args.quiet)
     progress(f"evaluating {a.name!r}")
-    inputs_a = load_inputs(a, cache_dir=cache)
+    area_a = load_inputs(a, cache_dir=_cache(args))
     # Scenarios on the same base share one load; edits never change the base objects.
-    same = a.resolve(a.base.osm) == b.resolve(b.base.osm) and a.base == b.base
-    inputs_b = inputs_a if same and a.folder == b.folder else load_inputs(b, cache_dir=cache)
-    ra = evaluate(a, inputs=inputs_a)
+    same = a.base.absolute() == b.base.absolute()
+    area_b = area_a if same else load_inputs(b, cache_dir=_cache(args))
+    ra = evaluate(a, area=area_a)
     progress(f"evaluating {b.name!r}")
-    rb = evaluate(b, inputs=inputs_b)
+    rb = evaluate(b, area=area_b)
     cmp = compare(ra, rb, by=args.by)
     print(comparison_markdown(cmp))
     if args.out:
-        cmp.villages.to_csv(args.out, index=False)
+        from geo.atomic import write_text
+
+        write_text(args.out, cmp.villages.to_csv(index=False))
         print(f"wrote per-village changes to {args.out}")
     return 0
-
-
-def _night_area(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
-    """Load (network, villages, incidents, stations) from the user's files or the sample."""
-    from geo import layers
-
-    given = [args.osm, args.villages, args.incidents]
-    if any(given) and not all(given):
-        msg = "give all of --osm, --villages and --incidents, or none for the sample district"
-        raise PinganError(msg)
-    if all(given):
-        osm, vil, inc = Path(args.osm), Path(args.villages), Path(args.incidents)
-        sta = Path(args.stations) if args.stations else None
-    else:
-        from geo.sample import generate_sample
-
-        files = generate_sample(Path(args.sample_dir))
-        osm, vil, inc, sta = files.roads, files.villages, files.incidents, files.stations
-    cache = None if args.no_cache else (args.cache_dir or default_cache_dir())
-    net = load_network(
-        osm, BuildOptions(mode="car"), cache_dir=cache, progress=Progress(args.quiet)
-    )
-    return (
-        net,
-        layers.read_villages(vil, to_crs=net.crs, crs=args.crs),
-        layers.read_incidents(inc, to_crs=net.crs, crs=args.crs),
-        layers.read_stations(sta, to_crs=net.crs, crs=args.crs) if sta else None,
-    )
 
 
 def cmd_hotspots(args: argparse.Namespace) -> int:
     """Find hot and cold spots of incidents (KDE, Gi* with FDR, hot roads, trends)."""
     from geo.hotspots import HotspotParams, analyse_hotspots, emerging_hotspots, filter_incidents
     from maps.hotspots import hotspots_map
-    from maps.offline import save_offline
-    from service.reports import markdown_table
+    from service.output import Output
+    from service.reports import markdown_table, road_place
 
-    net, _, incidents, stations = _night_area(args)
+    area = area_from_args(
+        args, needs=("incidents",), command="hotspots", progress=Progress(args.quiet)
+    )
+    incidents = area.require("incidents")
     sel = filter_incidents(
         incidents,
         start=args.start,
@@ -342,88 +329,97 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         bandwidth=args.bandwidth if args.bandwidth else "scott",
     )
-    res = analyse_hotspots(sel, params=params, net=net)
+    res = analyse_hotspots(sel, params=params, roads=area.roads, snap=area.distances.snap)
     print(f"{res.n_incidents:,} incidents selected of {len(incidents):,}")
     cls = res.cells["class"].value_counts().rename_axis("class").reset_index(name="cells")
     print(markdown_table(cls))
     if res.edges is not None:
         top = res.edges.sort_values("z", ascending=False).head(args.top)
+        cols = ["name", "highway", "lit", "count", "per_km", "z", "class"]
         print(f"\nThe {args.top} hottest road stretches:")
-        print(markdown_table(top[["name", "highway", "lit", "count", "per_km", "z", "class"]]))
+        print(markdown_table(top[cols].assign(where=road_place(top))))
+        if res.n_unsnapped:
+            print(
+                f"{res.n_unsnapped:,} incidents lie farther than {params.max_snap_m:g} m from "
+                "every road and are counted on no road."
+            )
     trends = None
     if args.trend_period:
         trends = emerging_hotspots(sel, cell_size=args.cell, period=args.trend_period)
-        pat = (
-            trends.cells["pattern"].value_counts().rename_axis("pattern").reset_index(name="cells")
-        )
+        pat = trends.cells["pattern"].value_counts().rename_axis("pattern")
         print("\nEmerging hot spots:")
-        print(markdown_table(pat))
+        print(markdown_table(pat.reset_index(name="cells")))
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        sig = res.cells[res.cells["class"] != "not significant"]
-        sig.to_crs(4326).to_file(out / "hotspot_cells.geojson", driver="GeoJSON")
+        out = Output(args.out)
+        cells = res.cells
+        out.geojson("hotspot_cells.geojson", cells[cells["class"] != "not significant"])
         if res.edges is not None:
-            res.edges.drop(columns="geometry").to_csv(out / "hotspot_roads.csv", index=False)
+            out.csv("hotspot_roads.csv", res.edges)
         if trends is not None:
-            trends.cells.drop(columns="geometry").to_csv(out / "hotspot_trends.csv", index=False)
+            out.csv("hotspot_trends.csv", trends.cells)
         m = hotspots_map(
-            roads=net.edges_gdf(),
+            roads=area.roads.frame(),
             density=res.density,
-            cells=res.cells,
+            cells=cells,
             hot_roads=res.edges,
-            stations=stations,
-            title="pingan — hotspots",
+            stations=area.stations,
+            title=f"pingan — {area.name}: hotspots",
         )
-        save_offline(m, out / "hotspots.html")
-        print(f"wrote {out / 'hotspots.html'} and the tables")
+        out.map("hotspots.html", m)
+        print(f"wrote {out.path('hotspots.html')} and the tables")
     return 0
 
 
 def cmd_unlit(args: argparse.Namespace) -> int:
     """Report km of lit, unlit and unknown road by area and rank dark roads by risk."""
     from geo.lighting import lit_km_by_area, road_risk
-    from service.reports import markdown_table
+    from service.output import Output
+    from service.reports import markdown_table, road_place
 
-    net, villages, incidents, _ = _night_area(args)
-    lit = lit_km_by_area(net, villages)
-    risk = road_risk(net, villages, incidents)
-    print("Road lighting by district (km):")
+    area = area_from_args(args, needs=("villages",), command="unlit", progress=Progress(args.quiet))
+    villages = area.require("villages")
+    lit = lit_km_by_area(area.roads, villages)
+    risk = road_risk(area.roads, villages, area.incidents, engine=area.distances)
+    print(f"Road lighting by district (km), every road of {area.name}:")
     print(markdown_table(lit.district))
     print("\nBy township (km):")
     print(markdown_table(lit.township))
     print(f"\nThe {args.top} riskiest dark roads:")
-    print(
-        markdown_table(
-            risk.top(args.top)[
-                ["rank", "name", "highway", "lit", "length_m", "score", "explanation"]
-            ]
+    top = risk.top(args.top)
+    cols = ["rank", "name", "highway", "lit", "length_m", "village_name", "score", "explanation"]
+    print(markdown_table(top[cols].assign(where=road_place(top))))
+    if risk.n_unsnapped:
+        print(
+            f"{risk.n_unsnapped:,} night incidents lie farther than "
+            f"{risk.params.incident_distance_m:g} m from every road and count for none."
         )
-    )
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        for level, table in lit.tables.items():
-            table.to_csv(out / f"lit_km_by_{level}.csv", index=False)
-        risk.roads.drop(columns="geometry").to_csv(out / "unlit_roads_risk.csv", index=False)
-        print(f"wrote lit km tables and unlit_roads_risk.csv to {out}")
+        out = Output(args.out)
+        for level, table in lit.by_level().items():
+            out.csv(f"lit_km_by_{level}.csv", table)
+        out.csv("unlit_roads_risk.csv", risk.roads)
+        print(f"wrote lit km tables and unlit_roads_risk.csv to {out.folder}")
     return 0
 
 
 def cmd_lamps(args: argparse.Namespace) -> int:
     """Propose where a budget of street lamps goes along the riskiest dark roads."""
-    from geo.lighting import LampParams, LightingError, place_lamps, road_risk
-    from geo.scenarios import BaseData, Scenario, save_scenario
+    from geo.errors import ScenarioError
+    from geo.lighting import LampParams, place_lamps, road_risk
+    from geo.scenarios import Scenario, lamp_edit, save_scenario
+    from service.output import Output
     from service.reports import markdown_table
 
-    net, villages, incidents, _ = _night_area(args)
-    risk = road_risk(net, villages, incidents)
+    area = area_from_args(args, needs=("villages",), command="lamps", progress=Progress(args.quiet))
+    villages = area.require("villages")
+    risk = road_risk(area.roads, villages, area.incidents, engine=area.distances)
     plan = place_lamps(
-        net,
+        area.roads,
         risk,
         budget=args.budget,
         spacing_m=args.spacing,
         params=LampParams(method=args.method),
+        engine=area.distances,
     )
     s = plan.summary()
     print(
@@ -437,43 +433,31 @@ def cmd_lamps(args: argparse.Namespace) -> int:
         f"{plan.dark_km_uncovered:.2f} after counting the stretches the lamps light "
         f"({s['newly_lit_km']:.2f} km of whole roads become lit)"
     )
+    lamps = plan.lamps
     cols = ["lamp", "name", "highway", "position_m", "risk_covered", "night_incidents_near"]
-    shown = plan.lamps[cols].assign(
-        lon=plan.lamps["lon"].map("{:.6f}".format), lat=plan.lamps["lat"].map("{:.6f}".format)
+    shown = lamps[cols].assign(
+        lat=lamps["lat"].map("{:.6f}".format), lon=lamps["lon"].map("{:.6f}".format)
     )
     print(markdown_table(shown))
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        plan.lamps.to_crs(4326).to_file(out / "lamps.geojson", driver="GeoJSON")
-        print(f"wrote {out / 'lamps.geojson'}")
+        out = Output(args.out)
+        out.geojson("lamps.geojson", lamps)
+        print(f"wrote {out.path('lamps.geojson')}")
         try:
-            edit = plan.to_edit()
-        except LightingError as exc:
+            edit = lamp_edit(plan)
+        except ScenarioError as exc:
             print(f"no scenario written: {exc}")
         else:
-            if args.osm:
-                base = BaseData(
-                    osm=str(Path(args.osm).resolve()),
-                    villages=str(Path(args.villages).resolve()),
-                    stations=str(Path(args.stations).resolve()) if args.stations else "",
-                )
-                save_scenario(Scenario("lamps", base, edits=(edit,)), out / "lamps_scenario.json")
-                print(f"wrote {out / 'lamps_scenario.json'}")
+            folder = out.path("scenarios")
+            spec = area.spec.relative_to(folder)
+            path = save_scenario(
+                Scenario("lamps", spec, edits=(edit,), folder=str(folder)), folder / "lamps.json"
+            )
+            print(f"wrote {path}")
     return 0
 
 
-def _add_night_inputs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--osm", help="OSM file (default: the sample district)")
-    p.add_argument("--villages", help="villages layer file")
-    p.add_argument("--incidents", help="incidents layer file")
-    p.add_argument("--stations", help="stations layer file (optional, for the map)")
-    p.add_argument("--crs", help="CRS of the layers' coordinates (e.g. gcj02)")
-    p.add_argument("--sample-dir", default="out/sample")
-    p.add_argument("--out", help="output folder")
-    p.add_argument("--top", type=int, default=10, help="rows to list")
-    p.add_argument("--cache-dir", type=Path)
-    p.add_argument("--no-cache", action="store_true")
+# --------------------------------------------------------------------------- parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -483,6 +467,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="do not print progress")
     sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="the main job on your area: full report and both maps")
+    add_area_options(run)
+    run.add_argument("--out", default="out", help="output folder (default: out)")
+    run.add_argument("--lang", choices=("zh", "en"), default="zh", help="map language")
+    run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo", help="run the main job on the built-in sample district")
     demo.add_argument("--out", default="out", help="output folder (default: out)")
@@ -509,8 +499,15 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--no-cache", action="store_true")
     build.add_argument("--json", action="store_true", help="print the summary as JSON")
     build.set_defaults(func=cmd_network_build)
+    fetch = net_sub.add_parser(
+        "fetch", help="download a place's roads as an OSM file (online users only)"
+    )
+    fetch.add_argument("--place", required=True, help='e.g. "黄陂区, 武汉市, 湖北省"')
+    fetch.add_argument("--out", required=True, help="the .osm file to write")
+    fetch.set_defaults(func=cmd_network_fetch)
 
     cov = sub.add_parser("coverage", help="travel time from the nearest station to each village")
+    add_area_options(cov, mode=False)
     cov.add_argument("--mode", choices=(*MODES, "all"), default="car")
     cov.add_argument(
         "--threshold",
@@ -520,18 +517,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="coverage thresholds in minutes (default: 5 10 15 30)",
     )
     cov.add_argument("--weight", choices=("population", "households"), help="demand weight")
-    cov.add_argument("--osm", help="OSM file (default: the sample district)")
-    cov.add_argument("--villages", help="villages layer file")
-    cov.add_argument("--stations", help="stations layer file")
-    cov.add_argument("--crs", help="CRS of the layers' coordinates (e.g. gcj02)")
-    cov.add_argument("--max-snap-m", type=float, default=500.0, help="snap limit in metres")
-    cov.add_argument("--sample-dir", default="out/sample", help="where the sample is written")
     cov.add_argument("--out", help="folder for the report and the per-village CSV")
-    cov.add_argument("--cache-dir", type=Path)
-    cov.add_argument("--no-cache", action="store_true")
     cov.set_defaults(func=cmd_coverage)
 
     posts = sub.add_parser("posts", help="propose where new posts should go")
+    add_area_options(posts)
     what = posts.add_mutually_exclusive_group(required=True)
     what.add_argument("--k", type=int, help="MCLP: place K new posts to cover the most demand")
     what.add_argument(
@@ -540,24 +530,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="LSCP: fewest new posts so every village is covered",
     )
     posts.add_argument("--threshold", type=float, default=15.0, help="minutes (default 15)")
-    posts.add_argument("--mode", choices=MODES, default="car")
     posts.add_argument(
         "--candidates",
         default="villages",
         help="'villages', 'junctions', or a stations-style layer file of candidate sites",
     )
     posts.add_argument("--method", choices=("auto", "exact", "greedy"), default="auto")
-    posts.add_argument("--osm")
-    posts.add_argument("--villages")
-    posts.add_argument("--stations")
-    posts.add_argument("--crs")
-    posts.add_argument("--sample-dir", default="out/sample")
-    posts.add_argument("--cache-dir", type=Path)
-    posts.add_argument("--no-cache", action="store_true")
     posts.set_defaults(func=cmd_posts)
 
     hot = sub.add_parser("hotspots", help="incident hot spots: density, Gi*, hot roads, trends")
-    _add_night_inputs(hot)
+    add_area_options(hot)
+    hot.add_argument("--out", help="output folder")
+    hot.add_argument("--top", type=int, default=10, help="rows to list")
     hot.add_argument("--start", help="first date (inclusive), e.g. 2025-01-01")
     hot.add_argument("--end", help="end date (exclusive)")
     hot.add_argument(
@@ -575,11 +559,14 @@ def build_parser() -> argparse.ArgumentParser:
     hot.set_defaults(func=cmd_hotspots)
 
     unlit = sub.add_parser("unlit", help="km of lit/unlit road by area; dark roads by risk")
-    _add_night_inputs(unlit)
+    add_area_options(unlit)
+    unlit.add_argument("--out", help="output folder")
+    unlit.add_argument("--top", type=int, default=10, help="rows to list")
     unlit.set_defaults(func=cmd_unlit)
 
     lamps = sub.add_parser("lamps", help="place a budget of street lamps on risky dark roads")
-    _add_night_inputs(lamps)
+    add_area_options(lamps)
+    lamps.add_argument("--out", help="output folder")
     lamps.add_argument("--budget", type=int, default=30, help="number of lamps (30)")
     lamps.add_argument("--spacing", type=float, default=35.0, help="metres between lamps (35)")
     lamps.add_argument("--method", choices=("greedy", "exact"), default="greedy")
@@ -595,13 +582,6 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--cache-dir", type=Path)
     sc.add_argument("--no-cache", action="store_true")
     sc.set_defaults(func=cmd_scenario_compare)
-
-    fetch = net_sub.add_parser(
-        "fetch", help="download a place's roads as an OSM file (online users only)"
-    )
-    fetch.add_argument("--place", required=True, help='e.g. "黄陂区, 武汉市, 湖北省"')
-    fetch.add_argument("--out", required=True, help="the .osm file to write")
-    fetch.set_defaults(func=cmd_network_fetch)
 
     lay = sub.add_parser("layers", help="layer commands")
     lay_sub = lay.add_subparsers(dest="layers_command", required=True)

@@ -1,49 +1,38 @@
-"""Hotspots, unlit roads and lamps: one job shared by the CLI and the demo.
+"""Hotspots, unlit roads and lamps: one job shared by ``pingan run``, the demo and the CLI.
 
-It calls :mod:`geo.hotspots` and :mod:`geo.lighting`, writes their tables and the
-offline ``hotspots.html`` map, and renders a Markdown report. No analysis lives here.
+It calls :mod:`geo.hotspots` and :mod:`geo.lighting` on an :class:`~geo.area.Area`,
+writes their tables and the offline ``hotspots.html`` map through the one
+:class:`~service.output.Output`, and renders a Markdown report. No analysis lives here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import pandas as pd
 
-from geo.atomic import write_text
-from geo.hotspots import (
-    EmergingHotspots,
-    HotspotParams,
-    HotspotResult,
-    analyse_hotspots,
-    emerging_hotspots,
-)
-from geo.lighting import (
-    LampParams,
-    LampPlan,
-    LightingError,
-    LitKmByArea,
-    RoadRisk,
-    lit_km_by_area,
-    place_lamps,
-    road_risk,
-)
-from geo.network import RoadNetwork
-from geo.scenarios import Edit
+from geo.area import Area
+from geo.errors import ScenarioError
+from geo.hotspots import EmergingHotspots, HotspotParams, HotspotResult, analyse_hotspots
+from geo.hotspots import emerging_hotspots as find_emerging
+from geo.lighting import LampParams, LampPlan, LitKmByArea, RoadRisk, lit_km_by_area
+from geo.lighting import place_lamps as plan_lamps
+from geo.lighting import road_risk as score_roads
+from geo.scenarios import Edit, lamp_edit
 from maps.hotspots import hotspots_map
-from maps.offline import save_offline
 from maps.style import Lang
-from service.reports import markdown_table
+from service.output import Output
+from service.reports import markdown_table, road_place
+
+__all__ = ["NightReport", "night_markdown", "run_night_job", "write_night_outputs"]
 
 
 @dataclass(frozen=True, eq=False)
 class NightReport:
-    """Everything the night-safety job computed."""
+    """Everything the night-safety job computed (hot spots only with incidents)."""
 
-    hotspots: HotspotResult
+    hotspots: HotspotResult | None
     trends: EmergingHotspots | None
     lit: LitKmByArea
     risk: RoadRisk
@@ -52,36 +41,47 @@ class NightReport:
 
 
 def run_night_job(
-    net: RoadNetwork,
-    villages: gpd.GeoDataFrame,
-    incidents: gpd.GeoDataFrame,
+    area: Area,
     *,
+    incidents: Any = None,
     params: HotspotParams | None = None,
     budget: int = 30,
     spacing_m: float = 35.0,
     lamp_params: LampParams | None = None,
     trend_period: str | None = "Q",
 ) -> NightReport:
-    """Run hotspots, lit-km tables, dark-road risk and lamp placement on one area."""
+    """Run hotspots, lit-km tables, dark-road risk and lamp placement on one area.
+
+    ``incidents`` overrides the area's incident layer (a filtered selection, say).
+    Without incidents the hot spots are skipped and the risk has no incident term.
+    """
+    villages = area.require("villages")
+    inc = area.incidents if incidents is None else incidents
     p = params or HotspotParams(bandwidth=200.0)
-    hot = analyse_hotspots(incidents, params=p, net=net)
-    trends = (
-        emerging_hotspots(incidents, cell_size=p.cell_size, period=trend_period)
-        if trend_period
-        else None
+    hot = trends = None
+    if inc is not None and len(inc):
+        hot = analyse_hotspots(inc, params=p, roads=area.roads, snap=area.distances.snap)
+        if trend_period:
+            trends = find_emerging(inc, cell_size=p.cell_size, period=trend_period)
+    risk = score_roads(area.roads, villages, inc, engine=area.distances)
+    plan = plan_lamps(
+        area.roads,
+        risk,
+        budget=budget,
+        spacing_m=spacing_m,
+        params=lamp_params,
+        engine=area.distances,
     )
-    risk = road_risk(net, villages, incidents)
-    plan = place_lamps(net, risk, budget=budget, spacing_m=spacing_m, params=lamp_params)
     try:
-        edit: Edit | None = plan.to_edit()
-    except LightingError:
+        edit: Edit | None = lamp_edit(plan)
+    except ScenarioError:
         # No road is lit over enough of its length for its status to change; the plan
         # still stands, but there is nothing to mark lit in a scenario.
         edit = None
     return NightReport(
         hotspots=hot,
         trends=trends,
-        lit=lit_km_by_area(net, villages),
+        lit=lit_km_by_area(area.roads, villages),
         risk=risk,
         lamps=plan,
         lamp_edit=edit,
@@ -90,36 +90,47 @@ def run_night_job(
 
 def night_markdown(r: NightReport, *, top: int = 10) -> str:
     """Render the night-safety report."""
+    parts = ["# Hotspots, unlit roads and lamps", ""]
     h = r.hotspots
-    cls = h.cells["class"].value_counts().rename_axis("class").reset_index(name="cells")
-    parts = [
-        "# Hotspots, unlit roads and lamps",
-        "",
-        f"{h.n_incidents:,} incidents; Gi* on {h.params.cell_size:g} m {h.params.shape} cells "
-        f"with Benjamini–Hochberg FDR at {h.params.alpha:g}; kernel density bandwidth "
-        f"{h.density.bandwidth:.0f} m ({h.density.bandwidth_rule}).",
-        "",
-        "## Gi* cells by class",
-        "",
-        markdown_table(cls),
-        "",
-    ]
-    if h.edges is not None:
-        e = h.edges.sort_values("z", ascending=False).head(top)
-        cols = [
-            c
-            for c in ("name", "highway", "lit", "length_m", "count", "per_km", "z", "class")
-            if c in e.columns
+    if h is None:
+        parts += ["No incident layer: hot spots were not computed.", ""]
+    else:
+        cls = h.cells["class"].value_counts().rename_axis("class").reset_index(name="cells")
+        parts += [
+            f"{h.n_incidents:,} incidents; Gi* on {h.params.cell_size:g} m {h.params.shape} "
+            f"cells with Benjamini–Hochberg FDR at {h.params.alpha:g}; kernel density "
+            f"bandwidth {h.density.bandwidth:.0f} m ({h.density.bandwidth_rule}).",
+            "",
+            "## Gi* cells by class",
+            "",
+            markdown_table(cls),
+            "",
         ]
-        parts += [f"## The {top} hottest road stretches", "", markdown_table(e[cols]), ""]
+        if h.edges is not None:
+            e = h.edges.sort_values("z", ascending=False).head(top)
+            cols = [
+                c
+                for c in ("name", "highway", "lit", "length_m", "count", "per_km", "z", "class")
+                if c in e.columns
+            ]
+            shown = e[cols].assign(where=road_place(e))
+            parts += [f"## The {top} hottest road stretches", "", markdown_table(shown), ""]
+            if h.n_unsnapped:
+                parts += [
+                    f"{h.n_unsnapped:,} incidents lie farther than {h.params.max_snap_m:g} m "
+                    "from every road and are counted on no road.",
+                    "",
+                ]
     if r.trends is not None:
-        pat = (
-            r.trends.cells["pattern"]
-            .value_counts()
-            .rename_axis("pattern")
-            .reset_index(name="cells")
-        )
-        parts += ["## Emerging hot spots (quarterly)", "", markdown_table(pat), ""]
+        pat = r.trends.cells["pattern"].value_counts()
+        parts += [
+            "## Emerging hot spots (quarterly)",
+            "",
+            markdown_table(pat.rename_axis("pattern").reset_index(name="cells")),
+            "",
+        ]
+    risk_cols = ["rank", "name", "highway", "lit", "length_m", "village_name", "score"]
+    top_risk = r.risk.top(top)
     parts += [
         "## Road lighting by township (km)",
         "",
@@ -127,9 +138,14 @@ def night_markdown(r: NightReport, *, top: int = 10) -> str:
         "",
         f"## The {top} riskiest dark roads",
         "",
-        markdown_table(
-            r.risk.top(top)[["rank", "name", "highway", "lit", "length_m", "score", "explanation"]]
-        ),
+        markdown_table(top_risk[risk_cols].assign(where=road_place(top_risk))),
+        "",
+        "Why each scores as it does:",
+        "",
+        *[
+            f"{k}. {text}"
+            for k, text in zip(top_risk["rank"], top_risk["explanation"], strict=True)
+        ],
         "",
         "## Lamp plan",
         "",
@@ -144,45 +160,51 @@ def night_markdown(r: NightReport, *, top: int = 10) -> str:
 
 
 def write_night_outputs(
-    out: Path,
+    out: Output,
     r: NightReport,
-    net: RoadNetwork,
+    area: Area,
     *,
-    stations: gpd.GeoDataFrame | None = None,
     lang: Lang = "zh",
     attribution: str | None = None,
 ) -> dict[str, Any]:
-    """Write the report, tables, GeoJSON layers and ``hotspots.html`` into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the report, tables, GeoJSON layers and ``hotspots.html``; return the figures."""
+    out.text("hotspots.md", night_markdown(r))
     h = r.hotspots
-    sig = h.cells[h.cells["class"] != "not significant"]
-    write_text(out / "hotspots.md", night_markdown(r))
-    write_text(out / "hotspot_cells.geojson", sig.to_crs(4326).to_json(drop_id=True))
-    if h.edges is not None:
-        write_text(out / "hotspot_roads.csv", h.edges.drop(columns="geometry").to_csv(index=False))
-    for level in ("village", "township", "district"):
-        write_text(out / f"lit_km_by_{level}.csv", r.lit.tables[level].to_csv(index=False))
-    write_text(
-        out / "unlit_roads_risk.csv", r.risk.roads.drop(columns="geometry").to_csv(index=False)
-    )
-    write_text(out / "lamps.geojson", r.lamps.lamps.to_crs(4326).to_json(drop_id=True))
+    figures: dict[str, Any] = {"incidents": 0, "hot_cells": 0, "cold_cells": 0}
+    if h is not None:
+        cells = h.cells
+        sig = cells[cells["class"] != "not significant"]
+        out.geojson("hotspot_cells.geojson", sig)
+        if h.edges is not None:
+            out.csv("hotspot_roads.csv", h.edges)
+        figures = {
+            "incidents": h.n_incidents,
+            "hot_cells": int(sig["class"].str.startswith("hot").sum()),
+            "cold_cells": int(sig["class"].str.startswith("cold").sum()),
+            "incidents_off_road": h.n_unsnapped,
+        }
+    if r.trends is not None:
+        out.csv("hotspot_trends.csv", r.trends.cells)
+    for level, table in r.lit.by_level().items():
+        out.csv(f"lit_km_by_{level}.csv", table)
+    out.csv("unlit_roads_risk.csv", r.risk.roads)
+    out.geojson("lamps.geojson", r.lamps.lamps)
     m = hotspots_map(
-        roads=net.edges_gdf(),
-        density=h.density,
-        cells=h.cells,
-        hot_roads=h.edges,
+        roads=area.roads.frame(),
+        density=h.density if h is not None else None,
+        cells=h.cells if h is not None else None,
+        hot_roads=h.edges if h is not None else None,
         risk=r.risk.roads,
         lamps=r.lamps.lamps,
-        stations=stations,
-        title="pingan — hotspots, dark roads and lamps",
+        stations=area.stations,
+        title=f"pingan — {area.name}: hotspots, dark roads and lamps",
         lang=lang,
         attribution=attribution,
     )
-    save_offline(m, out / "hotspots.html")
+    out.map("hotspots.html", m)
     return {
-        "incidents": h.n_incidents,
-        "hot_cells": int(sig["class"].str.startswith("hot").sum()),
-        "cold_cells": int(sig["class"].str.startswith("cold").sum()),
+        **figures,
         "dark_roads_ranked": len(r.risk.roads),
+        "night_incidents_off_road": r.risk.n_unsnapped,
         "lamps": r.lamps.summary(),
     }

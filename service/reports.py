@@ -1,11 +1,33 @@
-"""Plain-text and Markdown renderings of engine results, shared by the CLI and the demo."""
+"""Plain-text and Markdown renderings of engine results, shared by the CLI and the jobs.
+
+Every row a planner reads says where it is: village code and name, or, for a road, its
+name, class and the WGS84 point halfway along it.
+"""
 
 from __future__ import annotations
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
-from geo.coverage import CoverageResult, catchments
+from geo.coverage import CoverageResult
 from geo.scenarios import Comparison
+
+__all__ = ["comparison_markdown", "coverage_markdown", "markdown_table", "road_place"]
+
+
+def road_place(roads: gpd.GeoDataFrame) -> pd.Series:
+    """Return "lat, lon" (WGS84, 5 decimals: about a metre) of each road's midpoint."""
+    if not isinstance(roads, gpd.GeoDataFrame) or roads.crs is None or len(roads) == 0:
+        return pd.Series([""] * len(roads), index=roads.index, dtype=object)
+    mid = shapely.line_interpolate_point(roads.geometry.to_numpy(), 0.5, normalized=True)
+    ll = gpd.GeoSeries(mid, crs=roads.crs).to_crs(4326)
+    text = np.char.add(
+        np.char.add(np.char.mod("%.5f", ll.y.to_numpy()), ", "),
+        np.char.mod("%.5f", ll.x.to_numpy()),
+    )
+    return pd.Series(text.astype(object), index=roads.index)
 
 
 def markdown_table(df: pd.DataFrame) -> str:
@@ -41,7 +63,7 @@ def coverage_markdown(res: CoverageResult, *, title: str = "Coverage") -> str:
             "weight_share": f"{res.weight_name} share",
         }
     ).drop(columns=["villages"], errors="ignore")
-    c = catchments(res).drop(columns=["codes"])
+    c = res.catchments().drop(columns=["codes"])
     v = res.villages
     slowest = v[v["status"] == "ok"].nlargest(10, "minutes")[
         ["code", "name", "facility", "minutes"]

@@ -139,7 +139,8 @@ def test_coverage_on_the_sample(tmp_path, capsys):
     assert rc == 0
     out = capsys.readouterr().out
     assert "| within (min) |" in out and "## Catchments" in out
-    csv = (tmp_path / "out" / "coverage_car_villages.csv").read_text(encoding="utf-8")
+    # The same file name as pingan run and the demo write (one output writer).
+    csv = (tmp_path / "out" / "coverage_villages.csv").read_text(encoding="utf-8")
     assert csv.splitlines()[0].startswith("code,name,township_code,weight,facility,minutes")
     assert "covered_15" in csv.splitlines()[0]
 

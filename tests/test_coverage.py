@@ -12,7 +12,6 @@ from geo.coverage import (
     CoverageError,
     CoverageParams,
     candidate_sites,
-    catchments,
     covered_column,
     fewest_posts,
     isochrones,
@@ -87,7 +86,7 @@ def test_unreachable_villages_are_listed_with_reasons(engine, sample_layers):
 
 def test_catchments_partition_the_reachable_villages(coverage, sample_layers):
     stations = sample_layers[1]
-    c = catchments(coverage)
+    c = coverage.catchments()
     assert list(c["facility"]) == list(stations["id"])
     ok = coverage.villages["status"] == "ok"
     assert c["villages"].sum() == ok.sum()
@@ -98,7 +97,7 @@ def test_catchments_partition_the_reachable_villages(coverage, sample_layers):
 
 def test_isochrones_nest_and_follow_roads(engine, sample_layers):
     stations = sample_layers[1]
-    iso = isochrones(engine, stations, (5, 10, 15))
+    iso = isochrones(engine, stations, (5, 10, 15)).areas
     assert list(iso["threshold_min"]) == [5, 10, 15]
     assert (np.diff(iso["area_km2"]) > 0).all()
     assert iso.geometry.iloc[1].buffer(1e-6).contains(iso.geometry.iloc[0])

@@ -590,7 +590,7 @@ def test_network_hotspots_refuse_incidents_in_another_crs(sample_net, sample_inc
     with pytest.raises(HotspotError, match=rf"incidents layer is in EPSG:3857, .* in {net_crs}"):
         network_hotspots(sample_net, other)
     with pytest.raises(HotspotError, match="EPSG:3857"):
-        analyse_hotspots(other, net=sample_net)
+        analyse_hotspots(other, roads=sample_net)
     # Reprojected by the caller, on purpose, they give the same road counts.
     back = network_hotspots(sample_net, other.to_crs(sample_net.crs))
     ref = network_hotspots(sample_net, sample_incidents)
@@ -761,7 +761,7 @@ def test_params_and_result_validate_themselves(sample_incidents) -> None:
 def test_analyse_hotspots_with_network_counts_everything(sample_net, sample_incidents) -> None:
     """The bundled result counts incidents used and dropped for cells and roads."""
     night = filter_incidents(sample_incidents, hours=(20, 4))
-    res = analyse_hotspots(night, net=sample_net)
+    res = analyse_hotspots(night, roads=sample_net)
     assert res.n_incidents == len(night)
     assert res.edges is not None and res.n_snapped is not None
     assert res.n_snapped + (res.n_unsnapped or 0) == len(night)
@@ -845,7 +845,7 @@ def results(sample_net, sample_incidents) -> dict[str, Result]:
         "TrendTest": mann_kendall(np.arange(12.0).reshape(3, 4)),
         "GiStar": gi,
         "FDRResult": fdr_bh(gi.p),
-        "HotspotResult": analyse_hotspots(night, net=sample_net),
+        "HotspotResult": analyse_hotspots(night, roads=sample_net),
     }
 
 

@@ -33,7 +33,7 @@ def test_density_bands_are_exact_unions_of_grid_cells(sample_net):
 
 def test_hotspots_map_renders_offline(sample_files, sample_net):
     inc = layers.read_incidents(sample_files.incidents, to_crs=sample_net.crs)
-    res = analyse_hotspots(inc, params=HotspotParams(bandwidth=200.0), net=sample_net)
+    res = analyse_hotspots(inc, params=HotspotParams(bandwidth=200.0), roads=sample_net)
     m = hotspots_map(
         roads=sample_net.edges_gdf(),
         density=res.density,

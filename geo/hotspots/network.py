@@ -1,7 +1,9 @@
 """Hot and cold stretches of road: Gi* over road pieces of a network.
 
-A road is a forward edge and its backward twin, counted once; roads are cut into equal
-pieces (the "lixels" of network density analysis) whose neighbours share an end point.
+Every road of the area's road view (:class:`geo.network.Roads`: each two-way road once,
+connected to the routing core or not) is cut into equal pieces (the "lixels" of network
+density analysis) whose neighbours share an end point; incidents are placed with the
+product's one snapper, and those beyond its limit are reported, not counted.
 """
 
 from __future__ import annotations
@@ -13,11 +15,9 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import shapely
-from scipy import sparse
 
 from geo.errors import HotspotError
 from geo.hotspots._checks import (
-    BoolArray,
     FloatArray,
     IntArray,
     check_alpha,
@@ -26,7 +26,7 @@ from geo.hotspots._checks import (
     require_columns,
 )
 from geo.hotspots.gistar import add_gi_columns, check_gi_columns
-from geo.network import RoadNetwork, edge_twins, snap_points
+from geo.network import RoadNetwork, Roads, SnapIndex
 from geo.results import Result
 from geo.validate import metric_crs, positive, same_crs
 
@@ -111,25 +111,6 @@ class RoadHotspots(Result):
         }
 
 
-def _road_index(net: RoadNetwork) -> tuple[IntArray, IntArray, BoolArray]:
-    """Return the edge rows that are roads, each edge's road position, and twin flags.
-
-    A two-way road is two directed edges, twins (:func:`geo.network.edge_twins`). The
-    pair is one road, represented by its edge with ``reversed`` False. The returned flag
-    marks edges running against their road's representative.
-    """
-    e = net.edges
-    twin = edge_twins(net).astype(np.int64)
-    i = np.flatnonzero(twin >= 0)
-    j = twin[i]
-    # Prefer the forward edge, then the lower row, so both twins elect the same one.
-    score = e["reversed"].to_numpy(dtype=np.int64) * (len(e) + 1) + np.arange(len(e))
-    owner = np.arange(len(e), dtype=np.int64)
-    owner[i] = np.where(score[i] <= score[j], i, j)
-    roads = np.unique(owner)
-    return roads, np.searchsorted(roads, owner), owner != np.arange(len(e))
-
-
 def _piece_geometry(
     geoms: npt.NDArray[np.object_], n_pieces: IntArray, from_m: FloatArray, to_m: FloatArray
 ) -> npt.NDArray[np.object_]:
@@ -163,61 +144,35 @@ def _piece_geometry(
     return np.asarray(shapely.linestrings(xy[order], indices=pid[order]))
 
 
-def _piece_adjacency(
-    u: IntArray, v: IntArray, n_pieces: IntArray, n_nodes: int
-) -> sparse.csr_array:
-    """Return the contiguity of road pieces: those sharing an end point are neighbours.
-
-    That is consecutive pieces of one road, and the end pieces of roads meeting at a
-    node (through a piece x node incidence matrix).
-    """
-    n_total = int(n_pieces.sum())
-    first = np.concatenate([[0], np.cumsum(n_pieces)[:-1]])
-    last = first + n_pieces - 1
-    n_roads = len(u)
-    inc = sparse.csr_array(
-        (
-            np.ones(2 * n_roads),
-            (np.concatenate([first, last]), np.concatenate([u, v])),
-        ),
-        shape=(n_total, n_nodes),
-    )
-    at_node = sparse.csr_array(inc @ inc.T)
-    piece = np.arange(n_total)
-    chained = np.flatnonzero(~np.isin(piece, last))  # every piece but a road's last
-    chain = sparse.csr_array(
-        (np.ones(len(chained)), (chained, chained + 1)), shape=(n_total, n_total)
-    )
-    adj = sparse.csr_array(at_node + chain + chain.T)
-    adj.data[:] = 1.0
-    return adj
-
-
 def network_hotspots(
-    net: RoadNetwork,
+    roads: Roads | RoadNetwork,
     incidents: gpd.GeoDataFrame,
     *,
     max_snap_m: float = 100.0,
     alpha: float = 0.05,
     segment_m: float | None = 200.0,
     value: Literal["per_km", "count"] = "per_km",
+    snap: SnapIndex | None = None,
 ) -> RoadHotspots:
     """Find hot and cold stretches of road with Gi* over the road network.
 
     Parameters
     ----------
-    net
-        Road network. A road is a forward edge and its backward twin, counted once.
+    roads
+        The area's road view (:attr:`geo.area.Area.roads`), or a network, viewed whole.
     incidents
         Incident points in the network's CRS (another CRS raises: read them through
         the area, or reproject them first).
     max_snap_m
-        Incidents farther than this from every road are not counted.
+        Incidents farther than this from every road are not counted (and reported).
     alpha
         FDR level of the ``significant`` column.
     segment_m
         Cut every road into equal pieces of at most this length (metres) and analyse
         the pieces; None analyses whole roads, one row per road. See Notes.
+    snap
+        The snap index of ``roads`` (:attr:`geo.area.Area.distances` holds one); built
+        when not given.
     value
         What Gi* compares: ``"per_km"`` (the default), incidents per km of road, so a
         long piece does not look hot merely for being long; or ``"count"``.
@@ -259,17 +214,18 @@ def network_hotspots(
     if value not in ("per_km", "count"):
         msg = f"value must be 'per_km' or 'count', got {value!r}"
         raise HotspotError(msg)
+    view = roads if isinstance(roads, Roads) else Roads.of(roads)
+    net = view.net
     crs = metric_crs(net.crs, "road network", HotspotError)
     # Reprojecting here would hide incidents read with the wrong CRS until the hot roads
     # looked odd; the caller reprojects on purpose, or reads them through the area.
     same_crs(inc, crs, "incidents", HotspotError)
     x, y = incident_xy(inc, "incidents")
-    roads, road_of, against = _road_index(net)
-    e = net.edges.iloc[roads]
-    geoms = net.edge_geometry[roads]
+    e = net.edges.iloc[view.edge]
+    geoms = view.geometry
     length = shapely.length(geoms)
     if piece_max is None:
-        n_pieces = np.ones(len(roads), dtype=np.int64)
+        n_pieces = np.ones(len(view), dtype=np.int64)
     else:
         n_pieces = np.maximum(1, np.ceil(length / piece_max - 1e-9)).astype(np.int64)
     n_total = int(n_pieces.sum())
@@ -278,17 +234,23 @@ def network_hotspots(
         raise HotspotError(msg)
     first = np.concatenate([[0], np.cumsum(n_pieces)[:-1]])
     piece_len = length / n_pieces
-    piece_road = np.repeat(np.arange(len(roads)), n_pieces)
+    piece_road = np.repeat(np.arange(len(view)), n_pieces)
     k = np.arange(n_total) - first[piece_road]
     from_m = k * piece_len[piece_road]
     to_m = np.where(
         k == n_pieces[piece_road] - 1, length[piece_road], from_m + piece_len[piece_road]
     )
 
-    snap = snap_points(net, x, y, max_distance_m=snap_limit)
-    ok = ~snap.flagged
-    road = road_of[snap.edge[ok]]
-    along = np.where(against[snap.edge[ok]], length[road] - snap.along_m[ok], snap.along_m[ok])
+    index = SnapIndex.of(view) if snap is None else snap
+    if index.roads.net is not net and len(index.roads) != len(view):
+        msg = "the snap index given is for another network"
+        raise HotspotError(msg)
+    placed = index.snap(x, y, max_distance_m=snap_limit)
+    ok = ~placed.flagged
+    assert placed.road is not None
+    # The snapper places points on each road's own edge, so "along" runs from its u.
+    road = placed.road[ok]
+    along = placed.along_m[ok]
     k_inc = np.clip(
         np.floor(along / np.maximum(piece_len[road], 1e-12)), 0, n_pieces[road] - 1
     ).astype(np.int64)
@@ -301,7 +263,8 @@ def network_hotspots(
     )
     out = gpd.GeoDataFrame(
         {
-            "edge": roads[piece_road],
+            "road": piece_road,
+            "edge": view.edge[piece_road],
             "piece": k,
             "n_pieces": n_pieces[piece_road],
             "u": e["u"].to_numpy()[piece_road],
@@ -319,9 +282,7 @@ def network_hotspots(
         geometry=geometry,
         crs=crs,
     )
-    w = _piece_adjacency(
-        e["u"].to_numpy(np.int64), e["v"].to_numpy(np.int64), n_pieces, len(net.nodes)
-    )
+    w = view.piece_contiguity(n_pieces)
     add_gi_columns(out, per_km if value == "per_km" else counts.astype(np.float64), w, a)
     return RoadHotspots(
         roads=out,

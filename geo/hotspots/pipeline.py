@@ -17,7 +17,7 @@ from geo.hotspots.density import BandwidthRule, DensityGrid, check_bandwidth, kd
 from geo.hotspots.gistar import GiStarCells, gi_star_hotspots
 from geo.hotspots.lattice import CellShape, check_shape
 from geo.hotspots.network import RoadHotspots, network_hotspots
-from geo.network import RoadNetwork
+from geo.network import RoadNetwork, Roads, SnapIndex
 from geo.results import Result
 from geo.validate import positive
 
@@ -153,7 +153,8 @@ def analyse_hotspots(
     incidents: gpd.GeoDataFrame,
     *,
     params: HotspotParams | None = None,
-    net: RoadNetwork | None = None,
+    roads: Roads | RoadNetwork | None = None,
+    snap: SnapIndex | None = None,
     bounds: Sequence[float] | None = None,
     area: AreaLike | None = None,
 ) -> HotspotResult:
@@ -162,12 +163,14 @@ def analyse_hotspots(
     Parameters
     ----------
     incidents
-        Incidents in a projected metric CRS, already filtered; with ``net``, in the
-        network's CRS.
+        Incidents in a projected metric CRS, already filtered; with ``roads``, in the
+        roads' CRS.
     params
         Tunables; default :class:`HotspotParams()`.
-    net
-        Road network for road hot spots; None skips them.
+    roads
+        The area's road view (or a network) for road hot spots; None skips them.
+    snap
+        The snap index of ``roads``, when the caller holds one.
     bounds, area
         Study region of the Gi* cells (see :func:`~geo.hotspots.grid_counts`); the
         density grid covers the same bounds when given.
@@ -191,21 +194,22 @@ def analyse_hotspots(
     if kde_bounds is None and area is not None:
         kde_bounds = tuple(shapely.bounds(area_geometry(area, pyproj.CRS(inc.crs))).tolist())
     density = kde_grid(inc, cell_size=p.kde_cell_size, bandwidth=p.bandwidth, bounds=kde_bounds)
-    roads = None
-    if net is not None:
-        roads = network_hotspots(
-            net,
+    hot_roads = None
+    if roads is not None:
+        hot_roads = network_hotspots(
+            roads,
             inc,
             max_snap_m=p.max_snap_m,
             alpha=p.alpha,
             segment_m=p.segment_m,
             value=p.network_value,
+            snap=snap,
         )
     return HotspotResult(
         params=p,
         density=density,
         cell_hotspots=cells,
         n_incidents=len(inc),
-        road_hotspots=roads,
+        road_hotspots=hot_roads,
         crs=pyproj.CRS(inc.crs),
     )

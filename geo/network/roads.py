@@ -194,6 +194,39 @@ class Roads:
         m.data[:] = 1.0  # a loop road touches its node once
         return m
 
+    def piece_contiguity(self, n_pieces: np.ndarray) -> sparse.csr_array:
+        """Return which road pieces touch, when each road is cut into ``n_pieces`` pieces.
+
+        Pieces are numbered road by road from each road's ``u`` end. Two pieces are
+        neighbours when they share an end point: consecutive pieces of one road, and the
+        end pieces of roads meeting at a node (through a piece x node incidence matrix).
+        The diagonal is 1 (each piece touches itself).
+        """
+        n_pieces = np.asarray(n_pieces, dtype=np.int64)
+        if n_pieces.shape != (len(self.edge),) or (n_pieces < 1).any():
+            msg = "n_pieces must give every road at least one piece"
+            raise NetworkError(msg)
+        n_total = int(n_pieces.sum())
+        first = np.concatenate([[0], np.cumsum(n_pieces)[:-1]])
+        last = first + n_pieces - 1
+        n_roads = len(self.edge)
+        inc = sparse.csr_array(
+            (
+                np.ones(2 * n_roads),
+                (np.concatenate([first, last]), np.concatenate([self.u, self.v])),
+            ),
+            shape=(n_total, len(self.net.nodes)),
+        )
+        at_node = sparse.csr_array(inc @ inc.T)
+        piece = np.arange(n_total)
+        chained = np.flatnonzero(~np.isin(piece, last))  # every piece but a road's last
+        chain = sparse.csr_array(
+            (np.ones(len(chained)), (chained, chained + 1)), shape=(n_total, n_total)
+        )
+        adj = sparse.csr_array(at_node + chain + chain.T)
+        adj.data[:] = 1.0
+        return adj
+
     def lit_km(self, mask: np.ndarray | None = None) -> dict[str, float]:
         """Return km of road per lighting class (optionally of the roads in ``mask``)."""
         km = self.length_m / 1000.0

@@ -1,0 +1,139 @@
+"""The area options every command takes, parsed in one place.
+
+A command runs on the built-in sample district when given no files, on the files listed
+in an area file (``--area my_county.toml``), or on files named one by one (``--osm`` plus
+``--villages``, ``--stations``, ``--teams``, ``--incidents``). Whichever way, the result
+is one :class:`geo.area.Area`, loaded by :func:`geo.area.load_area` and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from geo.area import LAYERS, Area, AreaSpec, LayerSource, load_area, sample_area
+from geo.engine import EngineParams
+from geo.errors import AreaError
+from geo.network import MODES
+
+__all__ = ["add_area_options", "area_from_args", "area_spec_from_args", "default_cache_dir"]
+
+_LAYER_FLAGS: dict[str, str] = {name: f"--{name}" for name in LAYERS}
+
+
+def _flags(names: Sequence[str]) -> str:
+    """Return "--osm, --villages and --stations" for the layers ``names``."""
+    flags = ["--osm", *(_LAYER_FLAGS[n] for n in names)]
+    return flags[0] if len(flags) == 1 else ", ".join(flags[:-1]) + " and " + flags[-1]
+
+
+def default_cache_dir() -> Path:
+    """Return ``$PINGAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/pingan``, else ``~/.cache/pingan``."""
+    if env := os.environ.get("PINGAN_CACHE_DIR"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "pingan"
+
+
+def add_area_options(p: argparse.ArgumentParser, *, mode: bool = True) -> None:
+    """Add the area options (and ``--mode`` unless the command has its own)."""
+    g = p.add_argument_group(
+        "area", "your own area (an area file, or files one by one); none: the sample district"
+    )
+    g.add_argument("--area", help="area file (.toml or .json) listing the files and options")
+    g.add_argument("--osm", help="OpenStreetMap file: .osm, .osm.bz2, .osm.gz or .osm.pbf")
+    for name in LAYERS:
+        g.add_argument(_LAYER_FLAGS[name], dest=name, help=f"{name} layer file (CSV, GeoJSON, ...)")
+    g.add_argument(
+        "--crs", help="CRS of the layers' coordinates: wgs84, cgcs2000, gcj02, bd09 or EPSG"
+    )
+    g.add_argument("--encoding", help="CSV text encoding of the layers (default: detect)")
+    if mode:
+        g.add_argument("--mode", choices=MODES, default=None, help="travel mode (default car)")
+    g.add_argument("--max-snap-m", type=float, default=500.0, help="snap limit in metres (500)")
+    g.add_argument("--sample-dir", default="out/sample", help="where the sample is written")
+    g.add_argument("--seed", type=int, default=2023, help="sample district seed")
+    g.add_argument("--cache-dir", type=Path, help="network cache folder")
+    g.add_argument("--no-cache", action="store_true", help="always rebuild the network")
+
+
+def area_spec_from_args(
+    args: argparse.Namespace, *, needs: Sequence[str] = (), command: str = "this command"
+) -> AreaSpec | None:
+    """Return the spec the options describe, or None for the sample district.
+
+    Raises
+    ------
+    AreaError
+        If layer files are given without roads, both ``--area`` and ``--osm`` are given,
+        or a layer the command needs is missing.
+    """
+    given = {name: getattr(args, name, None) for name in LAYERS}
+    if args.area and args.osm:
+        msg = "give either --area FILE or --osm FILE with the layers, not both"
+        raise AreaError(msg)
+    if not args.area and not args.osm:
+        if any(given.values()):
+            msg = (
+                f"{command} runs on your files when you give all of {_flags(needs)} "
+                "(or an --area file listing them), or on the sample district with none"
+            )
+            raise AreaError(msg)
+        return None
+    if args.area:
+        spec = AreaSpec.from_file(args.area)
+    else:
+        sources = {
+            name: LayerSource(str(Path(path).resolve()), crs=args.crs, encoding=args.encoding)
+            for name, path in given.items()
+            if path
+        }
+        spec = AreaSpec(osm=str(Path(args.osm).resolve()), **sources)  # type: ignore[arg-type]
+    missing = [n for n in needs if spec.source(n) is None]  # type: ignore[arg-type]
+    if missing:
+        msg = (
+            f"{command} needs the {' and '.join(missing)} layer(s): give all of "
+            f"{_flags(needs)} (or list them in the area file), or none for the sample district"
+        )
+        raise AreaError(msg)
+    return spec
+
+
+def area_from_args(
+    args: argparse.Namespace,
+    *,
+    needs: Sequence[str] = (),
+    modes: Sequence[str] | None = None,
+    command: str = "this command",
+    progress: Callable[[str], None] | None = None,
+) -> Area:
+    """Load the area the options describe (the sample district when they name no files).
+
+    ``modes`` overrides the travel modes to load; ``args.mode``, when given, is the
+    primary mode.
+    """
+    spec = area_spec_from_args(args, needs=needs, command=command)
+    cache = None if args.no_cache else (args.cache_dir or default_cache_dir())
+    params = EngineParams(max_snap_m=args.max_snap_m)
+    primary = getattr(args, "mode", None)
+    wanted = list(modes) if modes is not None else None
+    if spec is None:
+        # The sample is written to real files and read back like anyone's.
+        chosen = wanted or [primary or "car"]
+        if primary and primary in chosen:
+            chosen = [primary, *[m for m in chosen if m != primary]]
+        return sample_area(
+            args.sample_dir,
+            seed=args.seed,
+            modes=chosen,
+            cache_dir=cache,
+            engine_params=params,
+            progress=progress,
+        )
+    if primary:
+        from dataclasses import replace
+
+        spec = replace(spec, mode=primary)
+    return load_area(spec, cache_dir=cache, modes=wanted, engine_params=params, progress=progress)

@@ -1,0 +1,101 @@
+"""The one writer of the files a job or command produces.
+
+Every output goes through :class:`Output`: one folder, one fixed name per kind of file
+(the same for ``pingan run``, ``pingan demo`` and the single commands, listed in
+:data:`FILES` and in the README), atomic writes (a crash never leaves half a file where a
+good one stood), and a record of what was written for the closing message.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from geo.atomic import write_text
+from geo.results import Result, jsonable
+from maps.offline import save_offline
+
+__all__ = ["FILES", "Output"]
+
+#: Every file name the product writes, with what it holds.
+FILES: dict[str, str] = {
+    "summary.md": "roads, layers and snapping distances, for people",
+    "summary.json": "the same and every headline figure, for programs",
+    "overview.html": "the offline overview map",
+    "coverage.md": "coverage from stations and posts (primary mode)",
+    "coverage_villages.csv": "per village: nearest station, minutes, covered per threshold",
+    "coverage_by_mode.md": "coverage by car, motorbike/e-bike and foot",
+    "coverage_by_mode.csv": "per village: minutes and facility per mode",
+    "isochrones.geojson": "5/10/15/30-minute isochrones of the stations",
+    "posts.md": "proposed new posts (MCLP or LSCP)",
+    "scenario_comparison.md": "two scenarios compared village by village",
+    "scenario_comparison.csv": "per village: minutes and coverage in A and B",
+    "hotspots.md": "hot spots, unlit roads and lamps, for people",
+    "hotspots.html": "the offline night-safety map",
+    "hotspot_cells.geojson": "significant Gi* cells",
+    "hotspot_roads.csv": "every 200 m road stretch with count, per km, z, p, class",
+    "hotspot_trends.csv": "emerging hot spot pattern per cell",
+    "lit_km_by_village.csv": "km of road lit / unlit / unknown per village",
+    "lit_km_by_township.csv": "the same per township",
+    "lit_km_by_district.csv": "the same per district",
+    "unlit_roads_risk.csv": "every dark road ranked by risk, with why",
+    "lamps.geojson": "proposed lamp points",
+    "lamps_comparison.md": "the lamp plan applied as a scenario, compared with the base",
+}
+
+
+class Output:
+    """Write a job's files into one folder under their fixed names.
+
+    Parameters
+    ----------
+    folder
+        Created when the first file is written.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.written: list[Path] = []
+
+    def path(self, name: str) -> Path:
+        """Return where ``name`` goes (names outside :data:`FILES` may sit in subfolders)."""
+        return self.folder / name
+
+    def _done(self, name: str) -> Path:
+        p = self.path(name)
+        self.written.append(p)
+        return p
+
+    def text(self, name: str, text: str) -> Path:
+        """Write UTF-8 text."""
+        write_text(self.path(name), text if text.endswith("\n") else text + "\n")
+        return self._done(name)
+
+    def json(self, name: str, data: Any) -> Path:
+        """Write JSON (Chinese names kept as they are; NaN as null)."""
+        return self.text(name, json.dumps(jsonable(data), ensure_ascii=False, indent=2))
+
+    def csv(self, name: str, frame: pd.DataFrame) -> Path:
+        """Write a table as CSV, dropping any geometry column."""
+        table = frame.drop(columns="geometry") if "geometry" in frame.columns else frame
+        write_text(self.path(name), table.to_csv(index=False))
+        return self._done(name)
+
+    def geojson(self, name: str, data: gpd.GeoDataFrame | Result) -> Path:
+        """Write a layer (or a result's geometric table) as GeoJSON in WGS84."""
+        if isinstance(data, Result):
+            text = json.dumps(data.to_geojson(), ensure_ascii=False)
+        else:
+            text = data.to_crs(4326).to_json(drop_id=True, na="null")
+        write_text(self.path(name), text)
+        return self._done(name)
+
+    def map(self, name: str, m: folium.Map) -> Path:
+        """Write a map as one self-contained HTML page that opens offline."""
+        save_offline(m, self.path(name))
+        return self._done(name)

@@ -1,0 +1,323 @@
+"""The main job: an area in, its full report and both maps out.
+
+``pingan run`` runs it on a user's own area (an area file, or files given one by one);
+``pingan demo`` runs it on the built-in sample district. Both write the same files under
+the same names (:data:`service.output.FILES`): the summary, the overview map, coverage
+(by mode where several are loaded), isochrones, a first scenario compared with the base,
+and the night-safety outputs. A step whose layer the area lacks is skipped and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+
+from geo.area import Area
+from geo.coverage import (
+    CoverageParams,
+    CoverageResult,
+    coverage_by_mode,
+    isochrones,
+    village_coverage,
+)
+from geo.lighting import LampParams
+from geo.network import NetworkSummary, ProgressFn
+from geo.sample import SYNTHETIC_LABEL
+from geo.scenarios import (
+    Edit,
+    Scenario,
+    ScenarioResult,
+    compare,
+    evaluate,
+    propose_post_and_lamps,
+    save_scenario,
+)
+from maps.overview import OSM_ATTRIBUTION, overview_map
+from maps.style import Lang
+from service.night import run_night_job, write_night_outputs
+from service.output import Output
+from service.reports import comparison_markdown, coverage_markdown, markdown_table
+
+__all__ = ["SYNTHETIC_ATTRIBUTION", "SnapReport", "run_area", "snap_report", "summary_markdown"]
+
+#: Credit line of the sample's maps: its roads are generated, not OpenStreetMap data.
+SYNTHETIC_ATTRIBUTION = "synthetic sample data / 合成示例数据"
+
+
+@dataclass(frozen=True)
+class SnapReport:
+    """How far each layer's points lie from the road network."""
+
+    layer: str
+    points: int
+    flagged: int
+    median_m: float
+    max_m: float
+    flagged_names: tuple[str, ...]
+
+
+def snap_report(area: Area, name: str, gdf: gpd.GeoDataFrame, label: str) -> SnapReport:
+    """Snap a layer to the routing network with the area's own snapper and summarise."""
+    engine = area.engine()
+    res = engine.locate_geometries(gdf.geometry).snap
+    assert res is not None
+    d = res.distance_m[np.isfinite(res.distance_m)]
+    flagged = gdf[label].astype(str).to_numpy()[res.flagged]
+    return SnapReport(
+        layer=name,
+        points=len(gdf),
+        flagged=int(res.flagged.sum()),
+        median_m=round(float(np.median(d)), 1) if len(d) else float("nan"),
+        max_m=round(float(d.max()), 1) if len(d) else float("nan"),
+        flagged_names=tuple(flagged[:20]),
+    )
+
+
+def summary_markdown(
+    area: Area, s: NetworkSummary, snaps: list[SnapReport], skipped: list[str]
+) -> str:
+    """Render the summary for people."""
+    roads = area.roads
+    all_km = roads.lit_km()
+    routable = roads.lit_km(roads.routable)
+    lines = [f"# pingan — {area.name}", ""]
+    if area.spec.synthetic:
+        lines += [f"> {SYNTHETIC_LABEL}", ""]
+    lines += [
+        "## Roads",
+        "",
+        f"- every road of the file ({s.mode}): {sum(all_km.values()):.1f} km; "
+        f"lit: {all_km['yes']:.1f} km; unlit: {all_km['no']:.1f} km; "
+        f"unknown: {all_km['unknown']:.1f} km",
+        f"- routing network (largest strongly connected component): {s.nodes:,} nodes, "
+        f"{s.edges:,} directed edges, {s.road_km:.1f} km; lit: {routable['yes']:.1f} km; "
+        f"unlit: {routable['no']:.1f} km; unknown: {routable['unknown']:.1f} km",
+        f"- not routable (cut off from the main network): {s.dropped.components} "
+        f"piece(s), {s.dropped.road_km:.2f} km — counted and drawn, but no route uses them",
+        f"- working CRS: {s.crs}; ways read: {s.source.ways_read:,}; trimmed at the extract "
+        f"edge: {s.source.ways_trimmed:,}",
+        "",
+        "## Layers",
+        "",
+    ]
+    v = area.villages
+    if v is not None:
+        kinds = v["kind"].value_counts() if "kind" in v.columns else {}
+        hh = int(v["households"].sum()) if "households" in v.columns else 0
+        lines.append(
+            f"- villages: {len(v)} ({int(kinds.get('village', 0))} villages, "
+            f"{int(kinds.get('community', 0))} communities), {hh:,} households"
+        )
+    if area.stations is not None:
+        lines.append(f"- stations and posts: {len(area.stations)}")
+    if area.teams is not None:
+        lines.append(
+            f"- vanguard teams: {len(area.teams)} ({int(area.teams['members'].sum())} officers)"
+        )
+    if area.incidents is not None:
+        lines.append(f"- incidents: {len(area.incidents):,}")
+    lines += [
+        "",
+        "## Distance to the nearest road",
+        "",
+        "| layer | points | flagged | median m | max m | flagged (first 20) |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    lines += [
+        f"| {r.layer} | {r.points} | {r.flagged} | {r.median_m} | {r.max_m} | "
+        f"{', '.join(r.flagged_names)} |"
+        for r in snaps
+    ]
+    if skipped:
+        lines += ["", "## Not computed", ""] + [f"- {why}" for why in skipped]
+    return "\n".join(lines) + "\n"
+
+
+def run_area(
+    area: Area,
+    out: str | Path,
+    *,
+    lang: Lang = "zh",
+    lamp_params: LampParams | None = None,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Write the full report and both maps of ``area`` into ``out``; return the summary.
+
+    The summary (also ``summary.json``) holds every headline figure: network, layers,
+    snapping, coverage, the scenario comparison and the night-safety figures.
+    """
+    say = progress or (lambda _msg: None)
+    w = Output(out)
+    attribution = SYNTHETIC_ATTRIBUTION if area.spec.synthetic else OSM_ATTRIBUTION
+    s = area.net.summary()
+    skipped: list[str] = []
+    say("snapping villages, stations and team bases to the road network")
+    snaps = [
+        snap_report(area, name, gdf, "name")
+        for name, gdf in (
+            ("villages", area.villages),
+            ("stations", area.stations),
+            ("team bases", area.teams),
+        )
+        if gdf is not None and len(gdf) and "name" in gdf.columns
+    ]
+    result: dict[str, Any] = {
+        "area": area.name,
+        "network": s.to_dict(),
+        "roads": {
+            "all_km": round(float(area.roads.length_m.sum() / 1000), 3),
+            "routable_km": round(float(area.roads.length_m[area.roads.routable].sum() / 1000), 3),
+            "lit_km": {k: round(v, 3) for k, v in area.roads.lit_km().items()},
+        },
+        "layers": {
+            name: len(gdf)
+            for name in ("villages", "stations", "teams", "incidents")
+            if (gdf := getattr(area, name)) is not None
+        },
+        "snapping": [r.__dict__ for r in snaps],
+    }
+    if area.spec.synthetic:
+        result["synthetic"] = SYNTHETIC_LABEL
+
+    say("drawing the overview map")
+    empty = gpd.GeoDataFrame({"id": [], "name": [], "kind": []}, geometry=[], crs=area.crs)
+    stations = area.stations if area.stations is not None else empty
+    teams = area.teams
+    if teams is None:
+        teams = gpd.GeoDataFrame(
+            {c: [] for c in ("id", "name", "home_unit", "members", "skills")},
+            geometry=[],
+            crs=area.crs,
+        )
+    villages = area.villages
+    if villages is None:
+        villages = gpd.GeoDataFrame(
+            {"code": [], "name": [], "households": []}, geometry=[], crs=area.crs
+        )
+    m = overview_map(
+        area.roads.frame(),
+        villages,
+        stations,
+        teams,
+        title=f"pingan — {area.name} overview",
+        lang=lang,
+        attribution=attribution,
+    )
+    w.map("overview.html", m)
+
+    cov = base_result = None
+    if area.villages is not None and area.stations is not None and len(area.stations):
+        cov = _coverage(area, w, result, say)
+        base_result = _scenarios(area, cov, w, result, say)
+    else:
+        skipped.append("coverage and scenarios need villages and stations (--villages, --stations)")
+
+    if area.villages is not None:
+        say("hotspots, unlit roads and lamp placement")
+        # A road counts as lit in the scenario once lamps cover half of it, so a 30-lamp
+        # plan can be compared as an edit (the default 75 % would mark few whole roads).
+        night = run_night_job(area, lamp_params=lamp_params or LampParams(lit_share=0.5))
+        result["night"] = write_night_outputs(w, night, area, lang=lang, attribution=attribution)
+        if area.incidents is None:
+            skipped.append("hot spots need an incidents layer (--incidents)")
+        if night.lamp_edit is not None and cov is not None and base_result is not None:
+            _lamp_scenario(area, cov, base_result, night.lamp_edit, w, result)
+    else:
+        skipped.append("road lighting by village, risk and lamps need villages (--villages)")
+    w.text("summary.md", summary_markdown(area, s, snaps, skipped))
+    result["skipped"] = skipped
+    w.json("summary.json", result)
+    return result
+
+
+def _coverage(area: Area, w: Output, result: dict[str, Any], say: ProgressFn) -> CoverageResult:
+    """Write coverage (and by mode, and isochrones); return the primary mode's result."""
+    say("computing village coverage from stations and posts")
+    villages, stations = area.require("villages"), area.require("stations")
+    engine = area.engine()
+    cov = village_coverage(engine, villages, stations)
+    w.text("coverage.md", coverage_markdown(cov, title=f"Coverage — {area.name}"))
+    w.csv("coverage_villages.csv", cov.villages)
+    if len(area.modes) > 1:
+        by_mode = coverage_by_mode(
+            {m: area.engine(m) for m in area.modes},
+            villages,
+            stations,
+            CoverageParams(thresholds_min=cov.thresholds_min),
+        )
+        w.text(
+            "coverage_by_mode.md",
+            f"# Coverage by travel mode — {area.name}\n\n" + markdown_table(by_mode.summary),
+        )
+        w.csv("coverage_by_mode.csv", by_mode.minutes)
+    iso = isochrones(engine, stations, cov.thresholds_min)
+    w.geojson("isochrones.geojson", iso)
+    result["coverage"] = cov.summary.to_dict("records")
+    return cov
+
+
+def _scenarios(
+    area: Area, cov: CoverageResult, w: Output, result: dict[str, Any], say: ProgressFn
+) -> ScenarioResult:
+    """Write the base scenario and a first proposal, compared; return the base's result."""
+    say("writing and comparing a first scenario with the base")
+    folder = w.path("scenarios")
+    spec = area.spec.relative_to(folder)
+    base = Scenario(
+        name="base",
+        description=f"{area.name} as it is.",
+        base=spec,
+        thresholds_min=cov.thresholds_min,
+        folder=str(folder),
+    )
+    save_scenario(base, folder / "base.json")
+    base_result = evaluate(base, area=area)
+    proposal = propose_post_and_lamps(area, cov)
+    if proposal is None:
+        return base_result
+    scen = Scenario(
+        name=proposal.name,
+        description=proposal.description,
+        base=spec,
+        edits=proposal.edits,
+        thresholds_min=cov.thresholds_min,
+        folder=str(folder),
+    )
+    save_scenario(scen, folder / "post_and_lamps.json")
+    cmp = compare(base_result, evaluate(scen, area=area))
+    w.text("scenario_comparison.md", comparison_markdown(cmp))
+    w.csv("scenario_comparison.csv", cmp.villages)
+    result["scenario_comparison"] = cmp.summary.to_dict("records")
+    return base_result
+
+
+def _lamp_scenario(
+    area: Area,
+    cov: CoverageResult,
+    base_result: ScenarioResult,
+    edit: Edit,
+    w: Output,
+    result: dict[str, Any],
+) -> None:
+    """Write the lamp plan as a scenario and compare it with the base."""
+    folder = w.path("scenarios")
+    spec = area.spec.relative_to(folder)
+    lamps = Scenario(
+        name="lamps",
+        description="The lamp plan's roads marked lit.",
+        base=spec,
+        edits=(edit,),
+        thresholds_min=cov.thresholds_min,
+        folder=str(folder),
+    )
+    save_scenario(lamps, folder / "lamps.json")
+    cmp = compare(base_result, evaluate(lamps, area=area))
+    w.text("lamps_comparison.md", comparison_markdown(cmp))
+    result["lamps_comparison"] = {
+        "lit_km": cmp.lit_km.reset_index(names="lit").to_dict("records"),
+        "villages_changed": int((cmp.villages["delta_min"].abs() > 1e-9).sum()),
+    }
