@@ -209,15 +209,19 @@ class AreaSpec:
         return replace(self, **changes)
 
     def relative_to(self, folder: str | Path) -> AreaSpec:
-        """Return the spec with every path rewritten relative to ``folder``."""
-        base = Path(folder).resolve()
+        """Return the spec as seen from ``folder`` (where a scenario file will sit).
+
+        Files inside ``folder``'s parent (an output folder holding both the scenarios and,
+        say, the sample's files) become relative, so the folder can be moved as a whole;
+        anything else is referred to by its absolute path.
+        """
+        root = Path(folder).resolve().parent
 
         def rel(path: str) -> str:
             absolute = self.resolve(path).resolve()
-            try:
-                return str(absolute.relative_to(base))
-            except ValueError:
-                return os.path.relpath(absolute, base)
+            if absolute.is_relative_to(root):
+                return os.path.relpath(absolute, Path(folder).resolve())
+            return str(absolute)
 
         changes: dict[str, Any] = {"osm": rel(self.osm), "folder": str(folder)}
         for name in LAYERS:

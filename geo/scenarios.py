@@ -670,8 +670,14 @@ def propose_post_and_lamps(area: Area, coverage: CoverageResult) -> Proposal | N
     villages = area.require("villages")
     if len(ok):
         worst = ok.iloc[int(np.argmax(ok["minutes"].to_numpy()))]
-        row = villages.loc[villages["code"].astype(str) == str(worst["code"])].iloc[0]
-        point = gpd.GeoSeries([row.geometry], crs=area.crs).representative_point().to_crs(4326)
+        row = villages.loc[villages["code"].astype(str) == str(worst["code"])]
+        # On the road nearest the village, where a post is built and a car can stop: a
+        # post at the village's own point would walk the same off-road gap again.
+        snap = area.engine().locate_geometries(row.geometry).snap
+        assert snap is not None
+        point = gpd.GeoSeries(
+            shapely.points(snap.snapped_x, snap.snapped_y), crs=area.crs
+        ).to_crs(4326)
         edits.append(
             Edit(
                 "add_station",
@@ -686,8 +692,8 @@ def propose_post_and_lamps(area: Area, coverage: CoverageResult) -> Proposal | N
         )
         names.append(f"post at {worst['name']}")
         parts.append(
-            f"a new post at {worst['name']} ({worst['code']}), the slowest village to reach "
-            f"({worst['minutes']:.1f} min)"
+            f"a new post on the road nearest {worst['name']} ({worst['code']}), the slowest "
+            f"village to reach ({worst['minutes']:.1f} min)"
         )
     roads = area.roads
     unlit = np.flatnonzero(roads.lit == "no")

@@ -97,5 +97,6 @@ class Output:
 
     def map(self, name: str, m: folium.Map) -> Path:
         """Write a map as one self-contained HTML page that opens offline."""
+        self.path(name).parent.mkdir(parents=True, exist_ok=True)
         save_offline(m, self.path(name))
         return self._done(name)
