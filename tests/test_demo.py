@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 
@@ -11,10 +13,20 @@ from geo.sample import SYNTHETIC_LABEL
 from service.cli import main
 
 
-def test_demo_writes_summary_and_offline_overview(tmp_path, capsys):
-    out = tmp_path / "out"
-    assert main(["-q", "demo", "--out", str(out), "--cache-dir", str(tmp_path / "cache")]) == 0
-    printed = capsys.readouterr().out
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """One demo run (the expensive part), shared by the tests of its output."""
+    root = tmp_path_factory.mktemp("demo")
+    args = ["demo", "--out", str(root / "out"), "--cache-dir", str(root / "cache")]
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["-q", *args]) == 0
+    return root, args, buf.getvalue()
+
+
+def test_demo_writes_summary_and_offline_overview(demo_run):
+    root, _, printed = demo_run
+    out = root / "out"
     assert "overview.html" in printed
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["synthetic"] == SYNTHETIC_LABEL
@@ -62,9 +74,7 @@ def test_demo_writes_summary_and_offline_overview(tmp_path, capsys):
     assert "SYNTHETIC" in (out / "sample" / "README.txt").read_text(encoding="utf-8")
 
 
-def test_demo_second_run_uses_the_cache(tmp_path, capsys):
-    args = ["demo", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]
-    assert main(args) == 0
-    capsys.readouterr()
+def test_demo_second_run_uses_the_cache(demo_run, capsys):
+    _, args, _ = demo_run
     assert main(args) == 0
     assert "loaded cached network" in capsys.readouterr().err
