@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import networkx as nx
 import dataclasses
 
+import networkx as nx
 import numpy as np
 import pytest
 import shapely

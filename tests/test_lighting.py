@@ -15,6 +15,8 @@ import pytest
 import shapely
 
 from geo import layers
+from geo.area import Area
+from geo.errors import ScenarioError
 from geo.lighting import (
     COMPONENTS,
     LampParams,
@@ -25,8 +27,6 @@ from geo.lighting import (
     road_risk,
 )
 from geo.network import DroppedReport, RoadNetwork, SourceInfo
-from geo.area import Area
-from geo.errors import ScenarioError
 from geo.scenarios import apply_edits, lamp_edit
 
 CRS = pyproj.CRS.from_epsg(32650)  # UTM 50N, where Wuhan lies

@@ -19,7 +19,6 @@ from geo.network import (
     snap_geometries,
     snap_points,
 )
-
 from geo.network.tags import NOT_ROADS as _NOT_ROADS
 from service.fetch import overpass_query
 
