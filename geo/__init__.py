@@ -3,3 +3,5 @@
 Nothing in this package does HTTP, renders HTML or reads the environment; callers
 pass explicit arguments so the service, the CLI and batch jobs can all reuse it.
 """
+
+__all__: list[str] = []

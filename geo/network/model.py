@@ -8,7 +8,7 @@ snapping indexes, the per-road view) are built explicitly by their owners.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
@@ -18,6 +18,7 @@ import shapely
 
 from geo.errors import NetworkError
 from geo.network.tags import LIT_CLASSES, Mode
+from geo.results import Result
 
 __all__ = [
     "DroppedComponent",
@@ -63,8 +64,8 @@ class SourceInfo:
     from_cache: bool = False
 
 
-@dataclass(frozen=True)
-class NetworkSummary:
+@dataclass(frozen=True, eq=False)
+class NetworkSummary(Result):
     """Counts a planner reads first: size, road length by lighting, what was dropped."""
 
     mode: str
@@ -78,9 +79,10 @@ class NetworkSummary:
     dropped: DroppedReport
     source: SourceInfo
 
-    def to_dict(self) -> dict[str, object]:
-        """Return a JSON-serialisable dict."""
-        return asdict(self)
+    def _check(self) -> None:
+        if abs(sum(self.lit_km.values()) - self.road_km) > 1e-2 + 1e-6 * self.road_km:
+            msg = "road km by lighting class must add up to the road km"
+            raise NetworkError(msg)
 
 
 @dataclass(frozen=True, eq=False)
