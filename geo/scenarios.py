@@ -675,9 +675,9 @@ def propose_post_and_lamps(area: Area, coverage: CoverageResult) -> Proposal | N
         # post at the village's own point would walk the same off-road gap again.
         snap = area.engine().locate_geometries(row.geometry).snap
         assert snap is not None
-        point = gpd.GeoSeries(
-            shapely.points(snap.snapped_x, snap.snapped_y), crs=area.crs
-        ).to_crs(4326)
+        point = gpd.GeoSeries(shapely.points(snap.snapped_x, snap.snapped_y), crs=area.crs).to_crs(
+            4326
+        )
         edits.append(
             Edit(
                 "add_station",
