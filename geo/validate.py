@@ -24,6 +24,7 @@ import shapely
 from geo.errors import PinganError
 
 __all__ = [
+    "choice",
     "count",
     "fraction",
     "metric_crs",
@@ -102,6 +103,16 @@ def count(
         msg = f"{name} must be {bounds}, got {value}"
         raise error(msg)
     return int(value)
+
+
+def choice(
+    name: str, value: object, allowed: tuple[str, ...], error: ErrorType = PinganError
+) -> str:
+    """Return ``value`` if it is one of ``allowed``, or raise listing them."""
+    if not isinstance(value, str) or value not in allowed:
+        msg = f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}"
+        raise error(msg)
+    return value
 
 
 def metric_crs(crs: object, what: str, error: ErrorType = PinganError) -> pyproj.CRS:

@@ -8,7 +8,6 @@ in every error), :func:`merge_duplicates` applies the optimum-preserving reducti
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from geo import validate
 from geo.errors import AllocationError
 from geo.maxcover import Method, SolvedBy
 
@@ -114,32 +114,17 @@ def _check_ids(name: str, ids: Sequence[str] | None, n: int) -> tuple[str, ...] 
 
 def check_positive(name: str, value: float) -> float:
     """Return ``value`` as a finite float > 0, or raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        msg = f"{name} must be a number, got {type(value).__name__}"
-        raise AllocationError(msg)
-    if not (math.isfinite(value) and value > 0):
-        msg = f"{name} must be finite and > 0, got {value}"
-        raise AllocationError(msg)
-    return float(value)
+    return validate.positive(name, value, AllocationError)
 
 
 def check_count(name: str, value: int, upper: int | None = None) -> int:
     """Return ``value`` as an int in ``[0, upper]``, or raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        msg = f"{name} must be an integer, got {type(value).__name__}"
-        raise AllocationError(msg)
-    if value < 0 or (upper is not None and value > upper):
-        bounds = f"between 0 and {upper}" if upper is not None else ">= 0"
-        msg = f"{name} must be {bounds}, got {value}"
-        raise AllocationError(msg)
-    return int(value)
+    return validate.count(name, value, AllocationError, high=upper)
 
 
 def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
     """Raise naming ``name`` unless ``value`` is one of ``allowed``."""
-    if value not in allowed:
-        msg = f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}"
-        raise AllocationError(msg)
+    validate.choice(name, value, allowed, AllocationError)
 
 
 def make_instance(

@@ -214,9 +214,7 @@ def _priority(priority: Any, m: int) -> FloatArray:
 
 def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
     """Raise unless ``value`` is one of ``allowed``, naming the parameter."""
-    if value not in allowed:
-        msg = f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}"
-        raise AllocationError(msg)
+    validate.choice(name, value, allowed, AllocationError)
 
 
 def cover_counts(cover: sparse.csr_array, rows: list[int] | IntArray) -> FloatArray:
