@@ -32,6 +32,7 @@ __all__ = [
     "point_xy",
     "positive",
     "same_crs",
+    "weights",
 ]
 
 ErrorType = type[PinganError]
@@ -113,6 +114,31 @@ def choice(
         msg = f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}"
         raise error(msg)
     return value
+
+
+def weights(
+    name: str, value: npt.ArrayLike, n: int, error: ErrorType = PinganError, *, against: str = ""
+) -> npt.NDArray[np.float64]:
+    """Return ``value`` as a float vector of length ``n``, finite and >= 0, or raise.
+
+    ``against`` says what the length must match ("times", "the columns of cover").
+    """
+    try:
+        w = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        msg = f"{name} must be a numeric array of shape ({n},): {exc}"
+        raise error(msg) from exc
+    if w.shape != (n,):
+        to = f" to match {against}" if against else ""
+        msg = f"{name} must have shape ({n},){to}, got {w.shape}"
+        raise error(msg)
+    if not np.all(np.isfinite(w)):
+        msg = f"{name} must be finite (no NaN or inf)"
+        raise error(msg)
+    if np.any(w < 0):
+        msg = f"{name} must be >= 0, got min {w.min():g} at index {int(np.argmin(w))}"
+        raise error(msg)
+    return w
 
 
 def metric_crs(crs: object, what: str, error: ErrorType = PinganError) -> pyproj.CRS:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from geo import validate
 from geo.allocation.instance import (
     METHODS,
     FloatArray,
@@ -164,18 +165,4 @@ def solve_mclp(
 def _demand_weights(demand: npt.ArrayLike | None, n_dem: int) -> FloatArray:
     if demand is None:
         return np.ones(n_dem)
-    try:
-        w = np.asarray(demand, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        msg = f"demand must be a numeric array of shape (n_demand,): {exc}"
-        raise AllocationError(msg) from exc
-    if w.shape != (n_dem,):
-        msg = f"demand must have shape ({n_dem},) to match times, got {w.shape}"
-        raise AllocationError(msg)
-    if not np.all(np.isfinite(w)):
-        msg = "demand must be finite (no NaN or inf weights)"
-        raise AllocationError(msg)
-    if np.any(w < 0):
-        msg = f"demand must be >= 0, got min {w.min():g} at index {int(np.argmin(w))}"
-        raise AllocationError(msg)
-    return w
+    return validate.weights("demand", demand, n_dem, AllocationError, against="times")

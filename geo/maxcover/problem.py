@@ -153,21 +153,7 @@ def _matrix(cover: Any) -> sparse.csr_array:
 
 
 def _weights(weight: npt.ArrayLike, n: int) -> FloatArray:
-    try:
-        w = np.array(weight, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        msg = f"weight must be a numeric array of shape (n_elements,): {exc}"
-        raise AllocationError(msg) from exc
-    if w.shape != (n,):
-        msg = f"weight must have shape ({n},) to match the columns of cover, got {w.shape}"
-        raise AllocationError(msg)
-    if not np.all(np.isfinite(w)):
-        msg = "weight must be finite (no NaN or inf)"
-        raise AllocationError(msg)
-    if np.any(w < 0):
-        msg = f"weight must be >= 0, got min {w.min():g} at index {int(np.argmin(w))}"
-        raise AllocationError(msg)
-    return w
+    return validate.weights("weight", weight, n, AllocationError, against="the columns of cover")
 
 
 def _pairs(conflicts: Any, m: int) -> IntArray:
