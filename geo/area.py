@@ -389,6 +389,18 @@ class Area:
         assert isinstance(gdf, gpd.GeoDataFrame)
         return gdf
 
+    def read_layer(self, name: LayerName, source: LayerSource | str) -> gpd.GeoDataFrame:
+        """Read one more layer file into the area's CRS (candidate sites, a new survey).
+
+        The same readers and checks as :func:`load_area`; the area itself is unchanged.
+        """
+        src = _layer_source(source, name, "")
+        assert src is not None
+        kw: dict[str, Any] = {"to_crs": self.crs, "crs": src.crs, "encoding": src.encoding}
+        if src.layer:
+            kw["layer"] = src.layer
+        return _READERS[name](self.spec.resolve(src.path), **kw)
+
     def with_layers(self, **layers_: gpd.GeoDataFrame | None) -> Area:
         """Return the area with some layers replaced (each must be in the area's CRS)."""
         unknown = sorted(set(layers_) - {*LAYERS, "officers"})

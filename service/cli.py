@@ -225,8 +225,8 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 def cmd_posts(args: argparse.Namespace) -> int:
     """Propose new posts: K posts covering the most (MCLP) or the fewest covering all (LSCP)."""
-    from geo import layers
     from geo.allocation import AllocationResult
+    from geo.area import LayerSource
     from geo.coverage import candidate_sites, fewest_posts, plan_new_posts
 
     progress = Progress(args.quiet)
@@ -236,7 +236,8 @@ def cmd_posts(args: argparse.Namespace) -> int:
     if args.candidates in ("villages", "junctions"):
         cands = candidate_sites(engine, args.candidates, villages)
     else:
-        layer = layers.read_stations(args.candidates, to_crs=area.crs, crs=args.crs)
+        source = LayerSource(str(Path(args.candidates).resolve()), crs=args.crs)
+        layer = area.read_layer("stations", source)
         cands = candidate_sites(engine, layer)
     progress(f"solving over {len(cands.ids)} candidate sites")
     res: AllocationResult
