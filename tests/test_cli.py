@@ -239,3 +239,38 @@ def test_network_fetch_rejects_an_empty_place_without_going_online(tmp_path, cap
     assert main(["network", "fetch", "--place", "  ", "--out", str(tmp_path / "x.osm")]) == 2
     assert "place name is empty" in capsys.readouterr().err
     assert not (tmp_path / "x.osm").exists()
+
+
+def test_posts_over_a_candidate_layer_file(tmp_path, capsys):
+    from geo.sample import generate_sample
+
+    files = generate_sample(tmp_path / "s")
+    stations = json.loads(files.stations.read_text(encoding="utf-8"))
+    for k, f in enumerate(stations["features"]):
+        f["properties"] |= {"id": f"C-{k}", "name": f"候选点{k}"}
+    cands = tmp_path / "candidates.geojson"
+    cands.write_text(json.dumps(stations, ensure_ascii=False), encoding="utf-8")
+    rc = main(
+        ["-q", "posts", "--k", "1", "--candidates", str(cands), "--sample-dir", str(tmp_path / "s")]
+    )
+    assert rc == 0
+    out = capsys.readouterr().out
+    # Candidates at the existing stations add nothing: the best is named with where it is.
+    assert "MCLP, car, within 15 min:" in out
+    assert main(["posts", "--k", "1", "--candidates", str(tmp_path / "nope.csv")]) == 2
+    assert "nope.csv" in capsys.readouterr().err
+
+
+def test_run_on_roads_alone_says_what_it_could_not_compute(tmp_path, capsys):
+    from geo.sample import generate_sample
+
+    files = generate_sample(tmp_path / "s")
+    out = tmp_path / "out"
+    assert main(["-q", "run", "--osm", str(files.roads), "--out", str(out), "--no-cache"]) == 0
+    printed = capsys.readouterr().out
+    assert "not computed: coverage and scenarios need villages and stations" in printed
+    assert (out / "overview.html").is_file() and (out / "summary.md").is_file()
+    assert "## Not computed" in (out / "summary.md").read_text(encoding="utf-8")
+    assert not (out / "coverage.md").exists()
+    assert main(["run", "--villages", str(files.villages)]) == 2
+    assert "give all of --osm" in capsys.readouterr().err
