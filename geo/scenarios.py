@@ -155,11 +155,6 @@ class Scenario:
     description: str = ""
     folder: str = "."
 
-    def __post_init__(self) -> None:
-        # Base paths are relative to the scenario file, wherever the spec came from.
-        if self.base.folder != self.folder:
-            object.__setattr__(self, "base", replace(self.base, folder=self.folder))
-
     def resolve(self, path: str) -> Path:
         """Return a base path resolved against the scenario's folder."""
         return self.base.resolve(path)
@@ -278,8 +273,8 @@ def lamp_edit(plan: LampPlan) -> Edit:
     return Edit("mark_lit", {"roads": [int(r) for r in plan.lit_roads]})
 
 
-def _way_selection(net: RoadNetwork, ways: list[int], edit: Edit, index: int) -> np.ndarray:
-    """Return a mask of the edges running along any of ``ways``, and the ways not found."""
+def _way_selection(net: RoadNetwork, ways: list[int]) -> np.ndarray:
+    """Return a mask of the edges running along any of ``ways``."""
     wanted = {str(w) for w in ways}
     exploded = net.edges["osm_ways"].astype(str).str.split(";").explode()
     hit = exploded[exploded.isin(wanted)]
@@ -312,8 +307,8 @@ def _selection(area: Area, edit: Edit, index: int) -> tuple[np.ndarray, np.ndarr
         full_sel = _routing_to_full(roads, sel)
     elif "osm_ways" in edit.fields:
         ways = edit.fields["osm_ways"]
-        sel = _way_selection(net, ways, edit, index)
-        full_sel = _way_selection(full, ways, edit, index)
+        sel = _way_selection(net, ways)
+        full_sel = _way_selection(full, ways)
         found = set(full.edges["osm_ways"].astype(str).to_numpy()[full_sel])
         have = {w for joined in found for w in joined.split(";")}
         missing = sorted({str(w) for w in ways} - have)
