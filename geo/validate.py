@@ -205,7 +205,12 @@ def point_xy(
         first = int(np.flatnonzero(lines)[0])
         msg = f"{what} must be points or areas; row {first} holds a line"
         raise error(msg)
-    pts = np.where(kinds == 0, geom, shapely.point_on_surface(geom))
+    pts = geom
+    areas = kinds != 0
+    if areas.any():
+        # Only areas need a point inside them; most layers are points, and this is costly.
+        pts = geom.copy()
+        pts[areas] = shapely.point_on_surface(geom[areas])
     x = np.asarray(shapely.get_x(pts), dtype=np.float64)
     y = np.asarray(shapely.get_y(pts), dtype=np.float64)
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
