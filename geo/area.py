@@ -527,13 +527,14 @@ def sample_area(
     """Write the synthetic sample district into ``folder`` and load it like any area.
 
     The sample goes through the same readers and the same network build as a user's
-    files, so the demo exercises exactly the user's path.
+    files, so the demo exercises exactly the user's path. A sample already written there
+    for the same seed (and the same generator) is reused rather than written again.
     """
-    from geo.sample import generate_sample
+    from geo.sample import ensure_sample
 
     say = progress or (lambda _msg: None)
-    say(f"writing the synthetic sample district (seed {seed}) to {folder}")
-    files = generate_sample(folder, seed=seed)
+    say(f"the synthetic sample district (seed {seed}) in {folder}")
+    files = ensure_sample(folder, seed=seed)
     spec = AreaSpec(
         osm=str(files.roads),
         villages=str(files.villages),

@@ -120,7 +120,19 @@ def test_layers_check_ok_and_attribute_only(tmp_path, capsys):
     assert "OK" in capsys.readouterr().out
 
 
-def test_coverage_on_the_sample(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory):
+    """One network cache for the analysis commands: they test the analyses, not builds."""
+    return str(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="module")
+def shared_sample(tmp_path_factory):
+    """One sample folder, written once and reused by every command (as a user's is)."""
+    return str(tmp_path_factory.mktemp("sample"))
+
+
+def test_coverage_on_the_sample(tmp_path, capsys, shared_cache, shared_sample):
     rc = main(
         [
             "-q",
@@ -130,10 +142,11 @@ def test_coverage_on_the_sample(tmp_path, capsys):
             "--threshold",
             "15",
             "--sample-dir",
-            str(tmp_path / "sample"),
+            shared_sample,
             "--out",
             str(tmp_path / "out"),
-            "--no-cache",
+            "--cache-dir",
+            shared_cache,
         ]
     )
     assert rc == 0
@@ -187,8 +200,8 @@ def test_scenario_compare(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_posts_mclp_and_lscp_on_the_sample(tmp_path, capsys):
-    common = ["--threshold", "10", "--sample-dir", str(tmp_path / "s"), "--no-cache"]
+def test_posts_mclp_and_lscp_on_the_sample(tmp_path, capsys, shared_cache, shared_sample):
+    common = ["--threshold", "10", "--sample-dir", shared_sample, "--cache-dir", shared_cache]
     assert main(["-q", "posts", "--k", "2", *common]) == 0
     out = capsys.readouterr().out
     assert out.startswith("MCLP, car, within 10 min: 2 new post(s)")
@@ -198,8 +211,8 @@ def test_posts_mclp_and_lscp_on_the_sample(tmp_path, capsys):
     assert "LSCP, car, within 10 min:" in out and "node-" in out
 
 
-def test_hotspots_unlit_and_lamps_commands(tmp_path, capsys):
-    common = ["--sample-dir", str(tmp_path / "s"), "--no-cache"]
+def test_hotspots_unlit_and_lamps_commands(tmp_path, capsys, shared_cache, shared_sample):
+    common = ["--sample-dir", shared_sample, "--cache-dir", shared_cache]
     out = tmp_path / "out"
     assert (
         main(
@@ -241,18 +254,17 @@ def test_network_fetch_rejects_an_empty_place_without_going_online(tmp_path, cap
     assert not (tmp_path / "x.osm").exists()
 
 
-def test_posts_over_a_candidate_layer_file(tmp_path, capsys):
-    from geo.sample import generate_sample
+def test_posts_over_a_candidate_layer_file(tmp_path, capsys, shared_cache, shared_sample):
+    from geo.sample import ensure_sample
 
-    files = generate_sample(tmp_path / "s")
+    files = ensure_sample(shared_sample)
     stations = json.loads(files.stations.read_text(encoding="utf-8"))
     for k, f in enumerate(stations["features"]):
         f["properties"] |= {"id": f"C-{k}", "name": f"候选点{k}"}
     cands = tmp_path / "candidates.geojson"
     cands.write_text(json.dumps(stations, ensure_ascii=False), encoding="utf-8")
-    rc = main(
-        ["-q", "posts", "--k", "1", "--candidates", str(cands), "--sample-dir", str(tmp_path / "s")]
-    )
+    args = ["--sample-dir", shared_sample, "--cache-dir", shared_cache]
+    rc = main(["-q", "posts", "--k", "1", "--candidates", str(cands), *args])
     assert rc == 0
     out = capsys.readouterr().out
     # Candidates at the existing stations add nothing: the best is named with where it is.
@@ -261,12 +273,15 @@ def test_posts_over_a_candidate_layer_file(tmp_path, capsys):
     assert "nope.csv" in capsys.readouterr().err
 
 
-def test_run_on_roads_alone_says_what_it_could_not_compute(tmp_path, capsys):
-    from geo.sample import generate_sample
+def test_run_on_roads_alone_says_what_it_could_not_compute(
+    tmp_path, capsys, shared_cache, shared_sample
+):
+    from geo.sample import ensure_sample
 
-    files = generate_sample(tmp_path / "s")
+    files = ensure_sample(shared_sample)
     out = tmp_path / "out"
-    assert main(["-q", "run", "--osm", str(files.roads), "--out", str(out), "--no-cache"]) == 0
+    args = ["-q", "run", "--osm", str(files.roads), "--out", str(out), "--cache-dir", shared_cache]
+    assert main(args) == 0
     printed = capsys.readouterr().out
     assert "not computed: coverage and scenarios need villages and stations" in printed
     assert (out / "overview.html").is_file() and (out / "summary.md").is_file()

@@ -14,7 +14,9 @@ from scipy.optimize import linprog
 from geo.errors import AllocationError
 from geo.maxcover import MaxCoverResult, prune, solve_max_cover
 
-SEEDS = range(40)
+# Small random instances, each solved exactly and by brute force: 15 seeds per case keep
+# conflicts, ties and modular cases all represented without dominating the suite.
+SEEDS = range(15)
 
 # --------------------------------------------------------------------------- helpers
 
@@ -270,7 +272,7 @@ def test_a_larger_gain_always_beats_priority():
     assert res.chosen.tolist() == [0]
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(15))
 def test_lazy_greedy_picks_exactly_like_plain_greedy(seed):
     """On tie-heavy instances lazy greedy picks the same sequence as recomputing every gain."""
     rng = np.random.default_rng(100 + seed)

@@ -420,3 +420,20 @@ def test_readme_describes_the_sample(sample: SampleFiles) -> None:
     assert f"seed={sample.seed}" in text
     for p in sample.paths:
         assert p.name in text
+
+
+def test_ensure_sample_reuses_an_identical_sample_and_rewrites_a_changed_one(tmp_path, sample):
+    from geo.sample import MANIFEST, ensure_sample
+
+    first = ensure_sample(tmp_path, seed=sample.seed)
+    for a, b in zip(first.paths, sample.paths, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name  # what generate_sample writes
+    stamp = {p: p.stat().st_mtime_ns for p in first.paths}
+    again = ensure_sample(tmp_path, seed=sample.seed)
+    assert {p: p.stat().st_mtime_ns for p in again.paths} == stamp  # nothing rewritten
+    first.villages.write_text("code,name\n", encoding="utf-8")  # a user edits a file
+    fixed = ensure_sample(tmp_path, seed=sample.seed)
+    assert fixed.villages.read_bytes() == sample.villages.read_bytes()
+    # Another seed does not match the manifest's key, so it would be written anew.
+    key = json.loads((tmp_path / MANIFEST).read_text(encoding="utf-8"))["key"]
+    assert key["seed"] == sample.seed and len(key["generator"]) == 16

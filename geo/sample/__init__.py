@@ -20,10 +20,13 @@ and writes them. :mod:`~geo.sample.roads` explains how the road network is built
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
 
+from geo.atomic import write_text
 from geo.errors import SampleError
 from geo.sample.district import build_district
 from geo.sample.frame import (
@@ -38,6 +41,7 @@ from geo.sample.writers import FILE_NAMES, SampleFiles, write_atomically
 from geo.sample.writers import write_incidents as _write_incidents
 
 __all__ = [
+    "MANIFEST",
     "N_VILLAGES_RANGE",
     "SAMPLE_BOUNDS",
     "SAMPLE_DISTRICT_CODE",
@@ -45,8 +49,12 @@ __all__ = [
     "SAMPLE_YEAR",
     "SYNTHETIC_LABEL",
     "SampleFiles",
+    "ensure_sample",
     "generate_sample",
 ]
+
+#: Name of the manifest that lets :func:`ensure_sample` reuse a sample already written.
+MANIFEST = ".pingan-sample.json"
 
 
 def generate_sample(
@@ -96,7 +104,45 @@ def generate_sample(
     contents = build_district(int(seed), int(n_villages), int(n_incidents))
 
     out.mkdir(parents=True, exist_ok=True)
-    files = SampleFiles(
+    files = _files(out, int(seed))
+    # The GeoPackage writer is looked up here, at call time, so that a test can swap in
+    # a failing one through ``geo.sample._write_incidents``.
+    write_atomically(contents, files, write_gpkg=_write_incidents)
+    return files
+
+
+def ensure_sample(out_dir: str | Path, *, seed: int = 2023) -> SampleFiles:
+    """Return the sample in ``out_dir``, writing it only when it is missing or stale.
+
+    Every command on the sample district would otherwise regenerate it (most of a quick
+    command's time). A manifest records the seed, the generator's own source digest and
+    each file's SHA-256; any difference (another seed, an edited file, a changed
+    generator) writes the sample anew, so what is reused is byte for byte what
+    :func:`generate_sample` would write.
+    """
+    out = Path(out_dir)
+    key = {"seed": int(seed), "generator": _generator_digest()}
+    manifest = out / MANIFEST
+    files = _files(out, int(seed))
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8"))
+        fresh = recorded.get("key") == key and all(
+            _sha256(p) == recorded["files"].get(p.name) for p in files.paths
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        fresh = False
+    if fresh:
+        return files
+    files = generate_sample(out, seed=seed)
+    write_text(
+        manifest,
+        json.dumps({"key": key, "files": {p.name: _sha256(p) for p in files.paths}}, indent=1),
+    )
+    return files
+
+
+def _files(out: Path, seed: int) -> SampleFiles:
+    return SampleFiles(
         roads=out / FILE_NAMES["roads"],
         villages=out / FILE_NAMES["villages"],
         stations=out / FILE_NAMES["stations"],
@@ -104,12 +150,20 @@ def generate_sample(
         incidents=out / FILE_NAMES["incidents"],
         hotspots_truth=out / FILE_NAMES["hotspots_truth"],
         readme=out / FILE_NAMES["readme"],
-        seed=int(seed),
+        seed=seed,
     )
-    # The GeoPackage writer is looked up here, at call time, so that a test can swap in
-    # a failing one through ``geo.sample._write_incidents``.
-    write_atomically(contents, files, write_gpkg=_write_incidents)
-    return files
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _generator_digest() -> str:
+    # The generator's own code decides the bytes, so any edit to it invalidates a sample.
+    h = hashlib.sha256()
+    for src in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(src.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _check_int(name: str, value: object, *, low: int, high: int | None = None) -> None:
