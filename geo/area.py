@@ -211,17 +211,13 @@ class AreaSpec:
     def relative_to(self, folder: str | Path) -> AreaSpec:
         """Return the spec as seen from ``folder`` (where a scenario file will sit).
 
-        Files inside ``folder``'s parent (an output folder holding both the scenarios and,
-        say, the sample's files) become relative, so the folder can be moved as a whole;
-        anything else is referred to by its absolute path.
+        Every path becomes relative to ``folder``, so a scenario written next to its data
+        keeps working when the whole tree is copied to a colleague's machine.
         """
-        root = Path(folder).resolve().parent
+        here = Path(folder).resolve()
 
         def rel(path: str) -> str:
-            absolute = self.resolve(path).resolve()
-            if absolute.is_relative_to(root):
-                return os.path.relpath(absolute, Path(folder).resolve())
-            return str(absolute)
+            return os.path.relpath(self.resolve(path).resolve(), here)
 
         changes: dict[str, Any] = {"osm": rel(self.osm), "folder": str(folder)}
         for name in LAYERS:

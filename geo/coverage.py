@@ -61,6 +61,7 @@ class CoverageResult(Result):
 
     ``villages`` has one row per village: ``code``, ``name``, ``township_code``,
     ``weight``, ``facility`` (id of the nearest facility by travel time, or None),
+    ``facility_name``,
     ``minutes``, ``status``, ``reason``, ``snap_m`` and a boolean ``covered_<T>`` per
     threshold. ``summary`` has one row per threshold: villages, weight and shares covered.
     """
@@ -103,7 +104,8 @@ class CoverageResult(Result):
 class CoverageByMode(Result):
     """Coverage of the same villages by the same facilities in several travel modes.
 
-    ``minutes``: per village ``code``, ``name`` and ``minutes_<mode>``, ``facility_<mode>``;
+    ``minutes``: per village ``code``, ``name`` and, per mode, ``minutes_<mode>``,
+    ``facility_<mode>``, ``facility_name_<mode>``, ``status_<mode>`` and ``snap_m_<mode>``;
     ``summary``: the per-threshold summary of every mode stacked, with a ``mode`` column.
     """
 
@@ -197,6 +199,10 @@ def village_coverage(
     _check_layer(villages, "villages", engine)
     _check_layer(facilities, "facilities", engine)
     fac_ids = _ids(facilities, facility_id)
+    # Planners know stations by name (佛祖岭派出所), not by id (PS-03): carry both.
+    fac_names = (
+        facilities["name"].astype(str).to_numpy() if "name" in facilities.columns else fac_ids
+    )
     weight, weight_name = demand_weights(villages, p.weight)
     v_loc = engine.locate_geometries(villages.geometry)
     f_loc = engine.locate_geometries(facilities.geometry)
@@ -214,6 +220,9 @@ def village_coverage(
             "weight": weight,
             "facility": np.where(nf.facility >= 0, fac_ids[np.maximum(nf.facility, 0)], None),
             "minutes": np.round(nf.minutes, 3),
+            "facility_name": np.where(
+                nf.facility >= 0, fac_names[np.maximum(nf.facility, 0)], None
+            ),
             "status": status,
             "reason": [REASONS.get(s) for s in status],
             "snap_m": np.round(v_loc.snap.distance_m, 1) if v_loc.snap else np.nan,
@@ -248,8 +257,9 @@ def coverage_by_mode(
     minutes = first.villages[["code", "name"]].copy()
     for mode, res in results.items():
         v = res.villages
-        minutes[f"minutes_{mode}"] = v["minutes"].to_numpy()
-        minutes[f"facility_{mode}"] = v["facility"].to_numpy()
+        for col in ("minutes", "facility", "facility_name", "status", "snap_m"):
+            if col in v.columns:
+                minutes[f"{col}_{mode}"] = v[col].to_numpy()
     summary = pd.concat([r.summary.assign(mode=m) for m, r in results.items()], ignore_index=True)
     return CoverageByMode(
         modes=tuple(results),

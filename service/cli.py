@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -113,10 +114,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _print_run(out: Path, result: dict[str, object]) -> None:
+    from service.output import FILES
+
     net = result["network"]
     roads = result["roads"]
-    assert isinstance(net, dict) and isinstance(roads, dict)
+    files = result.get("files") or []
+    assert isinstance(net, dict) and isinstance(roads, dict) and isinstance(files, list)
     print(f"wrote {out / 'summary.md'}, {out / 'summary.json'} and {out / 'overview.html'}")
+    width = max((len(str(f)) for f in files), default=0)
+    for name in files:
+        print(f"  {name:<{width}}  {FILES.get(Path(name).name, '')}".rstrip())
+    print(f"open {out / 'overview.html'} first (any browser, no internet needed)")
     lit = roads["lit_km"]
     print(
         f"roads: {roads['all_km']:.1f} km in the file (lit {lit['yes']:.1f} / unlit "
@@ -207,17 +215,17 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     if len(modes) == 1:
         res = village_coverage(area.engine(modes[0]), villages, stations, params)
         text = coverage_markdown(res, title=f"Coverage ({args.mode}) — {area.name}")
-        print(text)
         if out:
             out.text("coverage.md", text)
             out.csv("coverage_villages.csv", res.villages)
     else:
         by_mode = coverage_by_mode({m: area.engine(m) for m in modes}, villages, stations, params)
         text = f"# Coverage by travel mode — {area.name}\n\n" + markdown_table(by_mode.summary)
-        print(text)
         if out:
             out.text("coverage_by_mode.md", text)
             out.csv("coverage_by_mode.csv", by_mode.minutes)
+    # Files first, then the terminal: a reader that stops early (| head) loses nothing.
+    print(text)
     if out:
         print(f"wrote {', '.join(str(p) for p in out.written)}")
     return 0
@@ -608,12 +616,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except BrokenPipeError:
+        # The reader went away (`pingan ... | head`): stop quietly, as Unix tools do, with
+        # the shell's status for SIGPIPE. Files were written before anything was printed.
+        _silence_stdout()
+        return 128 + 13
     except PinganError as exc:
         print(f"pingan: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"pingan: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's final flush does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # stdout is not a real file (tests capture it): nothing left to flush
 
 
 if __name__ == "__main__":

@@ -47,8 +47,15 @@ def add_area_options(p: argparse.ArgumentParser, *, mode: bool = True) -> None:
     for name in LAYERS:
         g.add_argument(_LAYER_FLAGS[name], dest=name, help=f"{name} layer file (CSV, GeoJSON, ...)")
     g.add_argument(
-        "--crs", help="CRS of the layers' coordinates: wgs84, cgcs2000, gcj02, bd09 or EPSG"
+        "--crs", help="CRS of every layer's coordinates: wgs84, cgcs2000, gcj02, bd09 or EPSG"
     )
+    for name in LAYERS:
+        g.add_argument(
+            f"--{name}-crs",
+            dest=f"{name}_crs",
+            metavar="CRS",
+            help=f"CRS of the {name} layer alone (overrides --crs), e.g. gcj02",
+        )
     g.add_argument("--encoding", help="CSV text encoding of the layers (default: detect)")
     if mode:
         g.add_argument("--mode", choices=MODES, default=None, help="travel mode (default car)")
@@ -86,7 +93,11 @@ def area_spec_from_args(
         spec = AreaSpec.from_file(args.area)
     else:
         sources = {
-            name: LayerSource(str(Path(path).resolve()), crs=args.crs, encoding=args.encoding)
+            name: LayerSource(
+                str(Path(path).resolve()),
+                crs=getattr(args, f"{name}_crs", None) or args.crs,
+                encoding=args.encoding,
+            )
             for name, path in given.items()
             if path
         }

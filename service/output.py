@@ -14,7 +14,9 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 from geo.atomic import write_text
 from geo.results import Result, jsonable
@@ -46,6 +48,9 @@ FILES: dict[str, str] = {
     "unlit_roads_risk.csv": "every dark road ranked by risk, with why",
     "lamps.geojson": "proposed lamp points",
     "lamps_comparison.md": "the lamp plan applied as a scenario, compared with the base",
+    "base.json": "scenario: the area as it is (scenarios/)",
+    "post_and_lamps.json": "scenario: a post and lamps where they matter most (scenarios/)",
+    "lamps.json": "scenario: the lamp plan's roads marked lit (scenarios/)",
 }
 
 
@@ -80,9 +85,26 @@ class Output:
         """Write JSON (Chinese names kept as they are; NaN as null)."""
         return self.text(name, json.dumps(jsonable(data), ensure_ascii=False, indent=2))
 
+    def record(self, path: Path) -> Path:
+        """Note a file written by another writer (a scenario) among this job's outputs."""
+        self.written.append(Path(path))
+        return Path(path)
+
     def csv(self, name: str, frame: pd.DataFrame) -> Path:
-        """Write a table as CSV, dropping any geometry column."""
-        table = frame.drop(columns="geometry") if "geometry" in frame.columns else frame
+        """Write a table as CSV; a layer's geometry becomes WGS84 ``lat``/``lon`` columns.
+
+        A row a planner reads must say where it is: a point's own coordinates, a road's
+        point halfway along it, an area's point inside it (5 decimals, about a metre).
+        """
+        table = frame
+        if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None and len(frame):
+            table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+            if "lat" not in table.columns and "lon" not in table.columns:
+                ll = _places(frame)
+                table["lat"] = ll.y.round(5).to_numpy()
+                table["lon"] = ll.x.round(5).to_numpy()
+        elif "geometry" in frame.columns:
+            table = frame.drop(columns="geometry")
         write_text(self.path(name), table.to_csv(index=False))
         return self._done(name)
 
@@ -100,3 +122,14 @@ class Output:
         self.path(name).parent.mkdir(parents=True, exist_ok=True)
         save_offline(m, self.path(name))
         return self._done(name)
+
+
+def _places(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """Return one WGS84 point per row: the point, a line's midpoint, a point in an area."""
+    geom = gdf.geometry.to_numpy()
+    kinds = shapely.get_type_id(geom)
+    pts = np.asarray(shapely.point_on_surface(geom), dtype=object)
+    lines = np.isin(kinds, (1, 2, 5))
+    if lines.any():
+        pts[lines] = shapely.line_interpolate_point(geom[lines], 0.5, normalized=True)
+    return gpd.GeoSeries(pts, crs=gdf.crs).to_crs(4326)

@@ -230,6 +230,8 @@ def run_area(
         skipped.append("road lighting by village, risk and lamps need villages (--villages)")
     w.text("summary.md", summary_markdown(area, s, snaps, skipped))
     result["skipped"] = skipped
+    names = [str(p.relative_to(w.folder)) for p in w.written]
+    result["files"] = sorted({*names, "summary.json"})
     w.json("summary.json", result)
     return result
 
@@ -274,7 +276,7 @@ def _scenarios(
         thresholds_min=cov.thresholds_min,
         folder=str(folder),
     )
-    save_scenario(base, folder / "base.json")
+    w.record(save_scenario(base, folder / "base.json"))
     base_result = evaluate(base, area=area)
     proposal = propose_post_and_lamps(area, cov)
     if proposal is None:
@@ -287,7 +289,7 @@ def _scenarios(
         thresholds_min=cov.thresholds_min,
         folder=str(folder),
     )
-    save_scenario(scen, folder / "post_and_lamps.json")
+    w.record(save_scenario(scen, folder / "post_and_lamps.json"))
     cmp = compare(base_result, evaluate(scen, area=area))
     w.text("scenario_comparison.md", comparison_markdown(cmp))
     w.csv("scenario_comparison.csv", cmp.villages)
@@ -314,7 +316,7 @@ def _lamp_scenario(
         thresholds_min=cov.thresholds_min,
         folder=str(folder),
     )
-    save_scenario(lamps, folder / "lamps.json")
+    w.record(save_scenario(lamps, folder / "lamps.json"))
     cmp = compare(base_result, evaluate(lamps, area=area))
     w.text("lamps_comparison.md", comparison_markdown(cmp))
     result["lamps_comparison"] = {

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import sys
 
 import pytest
 
@@ -289,3 +292,68 @@ def test_run_on_roads_alone_says_what_it_could_not_compute(
     assert not (out / "coverage.md").exists()
     assert main(["run", "--villages", str(files.villages)]) == 2
     assert "give all of --osm" in capsys.readouterr().err
+
+
+class _ClosedPipe(io.StringIO):
+    """A stdout whose reader has gone away (`pingan ... | head -1`)."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_closed_pipe_stops_quietly_after_the_files_are_written(
+    tmp_path, capsys, monkeypatch, shared_cache, shared_sample
+):
+    out = tmp_path / "out"
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    args = ["--sample-dir", shared_sample, "--cache-dir", shared_cache, "--out", str(out)]
+    rc = main(["-q", "coverage", *args])
+    monkeypatch.undo()
+    assert rc == 141  # 128 + SIGPIPE, as a Unix tool ends in a pipe
+    assert (out / "coverage.md").is_file() and (out / "coverage_villages.csv").is_file()
+    assert "Broken pipe" not in capsys.readouterr().err
+
+
+def test_every_mode_keeps_status_snap_and_station_names(tmp_path, shared_cache, shared_sample):
+    out = tmp_path / "out"
+    args = ["--sample-dir", shared_sample, "--cache-dir", shared_cache, "--out", str(out)]
+    assert main(["-q", "coverage", "--mode", "all", *args]) == 0
+    header = (out / "coverage_by_mode.csv").read_text(encoding="utf-8").splitlines()[0]
+    for mode in ("car", "motorbike", "foot"):
+        for col in ("minutes", "facility", "facility_name", "status", "snap_m"):
+            assert f"{col}_{mode}" in header.split(","), (col, mode)
+
+
+def test_layer_files_can_each_have_their_own_crs(tmp_path, capsys, shared_cache):
+    """GCJ-02 stations with WGS84 villages: --stations-crs converts only the stations."""
+    from geo.coords import wgs84_to_gcj02
+    from geo.sample import ensure_sample
+
+    files = ensure_sample(tmp_path / "s")
+    data = json.loads(files.stations.read_text(encoding="utf-8"))
+    for f in data["features"]:
+        lon, lat = f["geometry"]["coordinates"]
+        g = wgs84_to_gcj02([lon], [lat])
+        f["geometry"]["coordinates"] = [float(g[0][0]), float(g[1][0])]
+    gcj = tmp_path / "stations_gcj02.geojson"
+    gcj.write_text(json.dumps(data), encoding="utf-8")
+    common = ["--osm", str(files.roads), "--villages", str(files.villages)]
+    common += ["--cache-dir", shared_cache, "--threshold", "15"]
+    assert main(["-q", "coverage", *common, "--stations", str(files.stations)]) == 0
+    plain = capsys.readouterr().out
+    assert main(["-q", "coverage", *common, "--stations", str(gcj), "--stations-crs", "gcj02"]) == 0
+    assert capsys.readouterr().out == plain  # converted back onto the same points
+    # Without the flag the ~500 m GCJ-02 offset moves the stations and changes minutes.
+    assert main(["-q", "coverage", *common, "--stations", str(gcj)]) == 0
+    assert capsys.readouterr().out != plain
+
+
+def test_outputs_are_csv_rows_that_say_where_they_are(tmp_path, shared_cache, shared_sample):
+    out = tmp_path / "out"
+    args = ["--sample-dir", shared_sample, "--cache-dir", shared_cache, "--out", str(out)]
+    assert main(["-q", "hotspots", "--trend-period", "", *args]) == 0
+    assert main(["-q", "unlit", *args]) == 0
+    for name in ("hotspot_roads.csv", "unlit_roads_risk.csv"):
+        with (out / name).open(encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        assert rows and all(29 < float(r["lat"]) < 32 and 113 < float(r["lon"]) < 116 for r in rows)
