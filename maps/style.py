@@ -76,6 +76,8 @@ DEFAULT_ROAD_WEIGHT: Final = 2.0
 VILLAGE_COLOURS: Final[dict[str, str]] = {"village": "#2e7d32", "community": "#00838f"}
 STATION_COLOURS: Final[dict[str, str]] = {"station": "#0d47a1", "post": "#1e88e5"}
 STATION_SYMBOLS: Final[dict[str, Symbol]] = {"station": "square", "post": "triangle"}
+#: A proposed post: the post's triangle in a colour no existing unit uses.
+PROPOSED_COLOUR: Final = "#d81b60"
 TEAM_COLOUR: Final = "#c62828"
 TEAM_SYMBOL: Final[Symbol] = "star"
 
@@ -91,11 +93,15 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "villages": ("村庄与社区", "Villages & communities"),
     "stations": ("派出所与警务室", "Police stations & posts"),
     "teams": ("先锋队驻地", "Vanguard team bases"),
+    "proposed_posts": ("拟建警务室", "Proposed posts"),
     "legend": ("图例", "Legend"),
     # fields
     "name": ("名称", "Name"),
     "code": ("区划代码", "Code"),
     "households": ("户数", "Households"),
+    "nearest_village": ("最近村庄", "Nearest village"),
+    "road": ("道路", "Road"),
+    "villages_gained": ("新覆盖村庄", "Villages newly covered"),
     "population": ("人口", "Population"),
     "kind": ("类型", "Kind"),
     "township": ("乡镇/街道", "Township"),

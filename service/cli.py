@@ -276,17 +276,91 @@ def cmd_posts(args: argparse.Namespace) -> int:
         if len(cover.uncoverable):
             print(f"no site reaches these villages in time: {', '.join(cover.uncoverable_ids)}")
         res = cover
-    names = dict(zip(villages["code"], villages["name"], strict=True))
-    where = dict(zip(cands.ids, cands.geometry.to_crs(4326), strict=True))
-    for cid in res.chosen_ids or ():
-        pt = where[cid].representative_point()
-        label = f"{cid} {names.get(cid, '')}".rstrip()
-        print(f"  - {label} at {pt.y:.5f}, {pt.x:.5f}")
+    table = _post_table(area, res, cands, villages)
+    if args.out:
+        from maps.posts import posts_map
+        from service.output import Output
+        from service.run import SYNTHETIC_ATTRIBUTION
+
+        out = Output(args.out)
+        out.csv("posts.csv", table)
+        out.geojson("posts.geojson", table)
+        from maps.overview import OSM_ATTRIBUTION
+
+        m = posts_map(
+            area.roads.frame(),
+            villages,
+            stations,
+            table,
+            title=f"pingan — {area.name}: proposed posts",
+            attribution=SYNTHETIC_ATTRIBUTION if area.spec.synthetic else OSM_ATTRIBUTION,
+        )
+        out.map("posts.html", m)
+    for row in table.itertuples():
+        print(
+            f"  - {row.id} {row.name} at {row.lat:.5f}, {row.lon:.5f}: on {row.road}, "
+            f"{row.distance_m:.0f} m from {row.nearest_village}; "
+            f"{row.villages_gained} village(s) newly covered"
+        )
     print(
         f"solved by {res.method} in {res.solve_time_s:.2f} s; "
         + ("proven optimal" if res.optimal else f"gap to the LP bound {100 * res.gap:.2f} %")
     )
+    if args.out:
+        print(f"wrote {', '.join(str(p) for p in out.written)}")
     return 0
+
+
+def _post_table(area, res, cands, villages):  # type: ignore[no-untyped-def]
+    """Return one row per proposed post: where it is, its road and village, what it adds."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    chosen = list(res.chosen_ids or ())
+    ids = list(cands.ids)
+    rows = [ids.index(c) for c in chosen]
+    geom = cands.geometry.iloc[rows].representative_point().to_numpy()
+    snap = area.engine().snap
+    assert snap is not None
+    placed = snap.snap(shapely.get_x(geom), shapely.get_y(geom), max_distance_m=np.inf)
+    e = area.net.edges.iloc[placed.edge]
+    from geo.lighting import ROAD_CLASS_LABELS
+
+    road = [
+        f"{n} ({ROAD_CLASS_LABELS.get(h, h)})"
+        if isinstance(n, str) and n
+        else f"an unnamed {ROAD_CLASS_LABELS.get(h, f'{h} road')}"
+        for n, h in zip(e["name"], e["highway"], strict=True)
+    ]
+    vpts = villages.geometry.representative_point()
+    near, dist = shapely.STRtree(vpts.to_numpy()).query_nearest(
+        geom, return_distance=True, all_matches=False
+    )
+    nearest = np.empty(len(geom), dtype=object)
+    nearest[near[0]] = [f"{villages['name'].iloc[j]} ({villages['code'].iloc[j]})" for j in near[1]]
+    gained = [int(((res.site == j) & res.covered & ~res.site_is_existing).sum()) for j in rows]
+    names = dict(zip(villages["code"].astype(str), villages["name"].astype(str), strict=True))
+    near_name = [str(v).split(" (")[0] for v in nearest]
+    ll = gpd.GeoSeries(geom, crs=area.crs).to_crs(4326)
+    return gpd.GeoDataFrame(
+        {
+            "id": chosen,
+            # A junction has no name of its own: say which village it is by.
+            "name": [
+                names.get(c) or f"junction near {n}"
+                for c, n in zip(chosen, near_name, strict=True)
+            ],
+            "lat": ll.y.round(6).to_numpy(),
+            "lon": ll.x.round(6).to_numpy(),
+            "road": road,
+            "nearest_village": nearest,
+            "distance_m": np.round(dist, 1) if len(dist) else dist,
+            "villages_gained": gained,
+        },
+        geometry=geom,
+        crs=area.crs,
+    )
 
 
 def cmd_scenario_compare(args: argparse.Namespace) -> int:
@@ -545,6 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="'villages', 'junctions', or a stations-style layer file of candidate sites",
     )
     posts.add_argument("--method", choices=("auto", "exact", "greedy"), default="auto")
+    posts.add_argument("--out", help="folder for posts.csv, posts.geojson and posts.html")
     posts.set_defaults(func=cmd_posts)
 
     hot = sub.add_parser("hotspots", help="incident hot spots: density, Gi*, hot roads, trends")

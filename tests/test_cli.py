@@ -357,3 +357,23 @@ def test_outputs_are_csv_rows_that_say_where_they_are(tmp_path, shared_cache, sh
         with (out / name).open(encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
         assert rows and all(29 < float(r["lat"]) < 32 and 113 < float(r["lon"]) < 116 for r in rows)
+
+
+def test_posts_say_where_they_go_and_write_a_table_and_a_map(
+    tmp_path, capsys, shared_cache, shared_sample
+):
+    out = tmp_path / "out"
+    args = ["--sample-dir", shared_sample, "--cache-dir", shared_cache, "--out", str(out)]
+    assert main(["-q", "posts", "--cover-all", "--candidates", "junctions", *args]) == 0
+    printed = capsys.readouterr().out
+    assert "junction near" in printed and " m from " in printed
+    with (out / "posts.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows
+    for r in rows:
+        assert 29 < float(r["lat"]) < 32 and 113 < float(r["lon"]) < 116
+        assert r["road"] and r["nearest_village"] and int(r["villages_gained"]) >= 0
+    feats = json.loads((out / "posts.geojson").read_text(encoding="utf-8"))["features"]
+    assert len(feats) == len(rows)
+    html = (out / "posts.html").read_text(encoding="utf-8")
+    assert "<script src=" not in html and "Proposed posts" in html
