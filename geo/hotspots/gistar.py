@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import geopandas as gpd
 import numpy as np
@@ -26,6 +26,15 @@ from geo.hotspots._checks import (
     check_alpha,
     check_incidents,
     require_columns,
+)
+from geo.hotspots.evidence import (
+    DEFAULT_MIN_COUNT,
+    ROLES,
+    add_evidence_columns,
+    check_evidence_columns,
+    check_min_count,
+    evidence_order,
+    ranked_table,
 )
 from geo.hotspots.lattice import CellCounts, CellShape, grid_counts, lattice_neighbours
 from geo.results import Result
@@ -119,31 +128,52 @@ def check_gi_columns(frame: pd.DataFrame, alpha: float, what: str) -> None:
 
 @dataclass(frozen=True, eq=False)
 class GiStarCells(CellCounts):
-    """Hot and cold grid cells: :class:`CellCounts` plus the Gi* columns.
+    """Hot and cold grid cells: :class:`CellCounts` plus the Gi* and evidence columns.
 
     ``cells`` adds ``z``, ``p``, ``p_fdr``, ``significant`` (``p_fdr <= alpha``),
-    ``class`` and ``gi_bin`` (see :mod:`geo.hotspots`) to the count columns.
+    ``class`` and ``gi_bin`` (see :mod:`geo.hotspots`), then the evidence of each cell's
+    own count: ``expected``, ``rate_ratio``, ``p_own``, ``p_own_fdr``, ``core`` and
+    ``role`` (see :func:`gi_star_hotspots`). ``class`` describes hot *areas*; the cells
+    to act on are the ``"hotspot core"`` ones, first in :meth:`ranked`.
     """
 
     alpha: float
+    min_count: int = DEFAULT_MIN_COUNT
 
     def _check(self) -> None:
-        """Raise unless the counts add up and the Gi* columns agree with ``alpha``."""
+        """Raise unless the counts add up and the Gi* and evidence columns agree."""
         super()._check()
-        check_gi_columns(self._frame("cells"), self.alpha, f"{type(self).__name__}.cells")
+        what = f"{type(self).__name__}.cells"
+        cells = self._frame("cells")
+        check_gi_columns(cells, self.alpha, what)
+        check_evidence_columns(cells, self.alpha, self.min_count, what)
 
     @property
     def hot(self) -> gpd.GeoDataFrame:
-        """Cells classed hot at any confidence level, hottest first."""
+        """Cells classed hot at any confidence level, in evidence order (:meth:`ranked`)."""
         c = self._frame("cells")
-        return c[c["gi_bin"] > 0].sort_values("z", ascending=False)
+        return evidence_order(c[c["gi_bin"] > 0])
+
+    def ranked(self, *, everything: bool = False) -> gpd.GeoDataFrame:
+        """Return the cells with a ``role``, ranked by the evidence of their own incidents.
+
+        Cores (enough incidents of their own, :func:`gi_star_hotspots`) come first, then
+        by own ``count``, then Gi* ``z``; a first column ``rank`` numbers them from 1.
+        A cell without incidents is never a core, so it never ranks among them.
+        ``everything=True`` ranks every cell, not only those with a role.
+        """
+        return cast(gpd.GeoDataFrame, ranked_table(self._frame("cells"), None, everything))
 
     def _extra_meta(self) -> dict[str, Any]:
-        bins = self._frame("cells")["gi_bin"].to_numpy()
+        cells = self._frame("cells")
+        bins = cells["gi_bin"].to_numpy()
+        roles = cells["role"].value_counts()
         return {
             **super()._extra_meta(),
             "n_hot": int((bins > 0).sum()),
             "n_cold": int((bins < 0).sum()),
+            "n_cores": int(cells["core"].sum()),
+            "roles": {r: int(roles.get(r, 0)) for r in ROLES if r},
         }
 
 
@@ -325,6 +355,7 @@ def gi_star_hotspots(
     alpha: float = 0.05,
     bounds: Sequence[float] | None = None,
     area: AreaLike | None = None,
+    min_count: int = DEFAULT_MIN_COUNT,
 ) -> GiStarCells:
     """Find statistically significant hot and cold cells with Gi* and FDR control.
 
@@ -338,34 +369,51 @@ def gi_star_hotspots(
     shape
         ``"square"`` (8 queen neighbours) or ``"hex"`` (6 neighbours).
     alpha
-        FDR level of the ``significant`` column; the ``class`` column always reports the
-        99/95/90 % levels.
+        FDR level of the ``significant`` and ``core`` columns; the ``class`` column
+        always reports the 99/95/90 % levels.
     bounds, area
         Study region, as for :func:`~geo.hotspots.grid_counts`. Gi* compares every cell
         with the mean over all cells, so the region decides what "unusually many" means:
         the default, the incidents' bounding box, keeps empty cells inside the data
         extent and none far outside it.
+    min_count
+        Fewest incidents of its own a cell needs to be a core (default 2).
 
     Returns
     -------
     GiStarCells
         The :func:`~geo.hotspots.grid_counts` columns plus ``z``, ``p``, ``p_fdr``,
         ``significant`` (``p_fdr <= alpha``), ``class`` and ``gi_bin`` (see the package
-        notes); ``n_outside`` counts incidents in no cell (outside ``bounds``/``area``).
+        notes), then the evidence of the cell's own count: ``expected`` (incidents in
+        cells / number of cells), ``rate_ratio`` (``count / expected``), ``p_own`` (exact
+        one-sided Poisson p-value of the count), ``p_own_fdr`` (its Benjamini-Hochberg
+        adjustment over the cells), ``core`` (``count >= min_count`` and ``p_own_fdr <=
+        alpha``) and ``role`` (:data:`~geo.hotspots.ROLES`); ``n_outside`` counts
+        incidents in no cell (outside ``bounds``/``area``).
 
     Raises
     ------
     HotspotError
-        As :func:`~geo.hotspots.grid_counts`, or for an ``alpha`` outside (0, 1) or
-        fewer than 3 cells.
+        As :func:`~geo.hotspots.grid_counts`, or for an ``alpha`` outside (0, 1), a
+        ``min_count`` below 1 or fewer than 3 cells.
+
+    Notes
+    -----
+    Gi* tests a cell together with its neighbours, so a cell with no incident beside a
+    busy one can be "hot 99%": ``class`` describes hot *areas*. ``core`` tests the
+    cell's own count (:func:`~geo.hotspots.own_count_test`); ``role`` is ``"hotspot
+    core"`` where both agree, and those are the cells to act on.
     """
     a = check_alpha(alpha)
+    k_min = check_min_count(min_count)
     counts = grid_counts(
         check_incidents(incidents), cell_size=cell_size, shape=shape, bounds=bounds, area=area
     )
     cells = counts.cells
     w = lattice_neighbours(cells["row"].to_numpy(), cells["col"].to_numpy(), counts.shape)
     add_gi_columns(cells, cells["count"].to_numpy(dtype=np.float64), w, a)
+    # Kept cells are whole cells of one size, so each has the same share of the area.
+    add_evidence_columns(cells, None, a, k_min)
     return GiStarCells(
         cells=cells,
         shape=counts.shape,
@@ -373,4 +421,5 @@ def gi_star_hotspots(
         n_points=counts.n_points,
         n_outside=counts.n_outside,
         alpha=a,
+        min_count=k_min,
     )

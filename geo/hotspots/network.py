@@ -9,7 +9,7 @@ product's one snapper, and those beyond its limit are reported, not counted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final, Literal
+from typing import Any, ClassVar, Final, Literal, cast
 
 import geopandas as gpd
 import numpy as np
@@ -24,6 +24,15 @@ from geo.hotspots._checks import (
     check_incidents,
     incident_xy,
     require_columns,
+)
+from geo.hotspots.evidence import (
+    DEFAULT_MIN_COUNT,
+    ROLES,
+    add_evidence_columns,
+    check_evidence_columns,
+    check_min_count,
+    evidence_order,
+    ranked_table,
 )
 from geo.hotspots.gistar import add_gi_columns, check_gi_columns
 from geo.network import RoadNetwork, Roads, SnapIndex
@@ -55,7 +64,10 @@ class RoadHotspots(Result):
     ``roads`` has one row per road piece (per road when ``segment_m`` is None). Of
     ``n_incidents``, ``n_snapped`` lay within ``max_snap_m`` of a road and are counted;
     ``n_unsnapped`` lay farther and are not. Gi* compared ``value`` (``"per_km"`` or
-    ``"count"``) and ``significant`` is ``p_fdr <= alpha``.
+    ``"count"``) and ``significant`` is ``p_fdr <= alpha``. ``core`` marks pieces with
+    at least ``min_count`` incidents of their own, significantly more than their length's
+    share (after FDR at ``alpha``). ``class`` describes hot *areas*; the stretches to act
+    on are the ``"hotspot core"`` ones, first in :meth:`ranked`.
     """
 
     roads: gpd.GeoDataFrame
@@ -66,6 +78,7 @@ class RoadHotspots(Result):
     segment_m: float | None
     value: Literal["per_km", "count"]
     alpha: float
+    min_count: int = DEFAULT_MIN_COUNT
 
     _geometry_table: ClassVar[str | None] = "roads"
 
@@ -77,6 +90,7 @@ class RoadHotspots(Result):
             raise HotspotError(msg)
         require_columns(roads, ROAD_COLUMNS, "RoadHotspots.roads")
         check_gi_columns(roads, self.alpha, "RoadHotspots.roads")
+        check_evidence_columns(roads, self.alpha, self.min_count, "RoadHotspots.roads")
         if self.value not in ("per_km", "count"):
             msg = f"value must be 'per_km' or 'count', got {self.value!r}"
             raise HotspotError(msg)
@@ -98,16 +112,30 @@ class RoadHotspots(Result):
 
     @property
     def hot(self) -> gpd.GeoDataFrame:
-        """Road pieces classed hot at any confidence level, hottest first."""
+        """Road pieces classed hot at any confidence level, in evidence order (:meth:`ranked`)."""
         r = self._frame("roads")
-        return r[r["gi_bin"] > 0].sort_values("z", ascending=False)
+        return evidence_order(r[r["gi_bin"] > 0], "per_km")
+
+    def ranked(self, *, everything: bool = False) -> gpd.GeoDataFrame:
+        """Return the pieces with a ``role``, ranked by the evidence of their own incidents.
+
+        Cores (pieces with enough incidents of their own) come first, then by own
+        ``count``, then ``per_km``, then Gi* ``z``; a first column ``rank`` numbers them
+        from 1. A piece without incidents is never a core, so it never ranks among
+        them. ``everything=True`` ranks every piece, not only those with a role.
+        """
+        return cast(gpd.GeoDataFrame, ranked_table(self._frame("roads"), "per_km", everything))
 
     def _extra_meta(self) -> dict[str, Any]:
-        bins = self._frame("roads")["gi_bin"].to_numpy()
+        roads = self._frame("roads")
+        bins = roads["gi_bin"].to_numpy()
+        roles = roads["role"].value_counts()
         return {
             "n_pieces": len(bins),
             "n_hot": int((bins > 0).sum()),
             "n_cold": int((bins < 0).sum()),
+            "n_cores": int(roads["core"].sum()),
+            "roles": {r: int(roles.get(r, 0)) for r in ROLES if r},
         }
 
 
@@ -153,6 +181,7 @@ def network_hotspots(
     segment_m: float | None = 200.0,
     value: Literal["per_km", "count"] = "per_km",
     snap: SnapIndex | None = None,
+    min_count: int = DEFAULT_MIN_COUNT,
 ) -> RoadHotspots:
     """Find hot and cold stretches of road with Gi* over the road network.
 
@@ -166,7 +195,7 @@ def network_hotspots(
     max_snap_m
         Incidents farther than this from every road are not counted (and reported).
     alpha
-        FDR level of the ``significant`` column.
+        FDR level of the ``significant`` and ``core`` columns.
     segment_m
         Cut every road into equal pieces of at most this length (metres) and analyse
         the pieces; None analyses whole roads, one row per road. See Notes.
@@ -176,6 +205,8 @@ def network_hotspots(
     value
         What Gi* compares: ``"per_km"`` (the default), incidents per km of road, so a
         long piece does not look hot merely for being long; or ``"count"``.
+    min_count
+        Fewest incidents of its own a piece needs to be a core (default 2).
 
     Returns
     -------
@@ -185,16 +216,21 @@ def network_hotspots(
         ``net.edges``), ``piece`` (0-based along the edge from ``u``), ``n_pieces``,
         ``u``, ``v``, ``osmid``, ``name``, ``highway``, ``lit``, ``from_m``, ``to_m``
         (along the edge), ``length_m``, ``count``, ``per_km``, then ``z``, ``p``,
-        ``p_fdr``, ``significant``, ``class``, ``gi_bin`` and the piece geometry; with
-        ``n_incidents``, ``n_snapped``, ``n_unsnapped`` (farther than ``max_snap_m``
-        from a road: not counted), ``max_snap_m``, ``segment_m``, ``value`` and ``alpha``.
+        ``p_fdr``, ``significant``, ``class``, ``gi_bin``, the evidence of the piece's
+        own count (``expected``: snapped incidents x the piece's share of the total road
+        length; ``rate_ratio``: ``count / expected``; ``p_own``: exact one-sided Poisson
+        p-value of the count; ``p_own_fdr``: its Benjamini-Hochberg adjustment over the
+        pieces; ``core``: ``count >= min_count`` and ``p_own_fdr <= alpha``; ``role``, one
+        of :data:`~geo.hotspots.ROLES`) and the piece geometry; with ``n_incidents``,
+        ``n_snapped``, ``n_unsnapped`` (farther than ``max_snap_m`` from a road: not
+        counted), ``max_snap_m``, ``segment_m``, ``value``, ``alpha`` and ``min_count``.
 
     Raises
     ------
     HotspotError
         If there are no incidents, a CRS is missing or not metric, the incidents are in
-        another CRS than the network, ``max_snap_m``, ``segment_m`` or ``alpha`` is out
-        of range, or there are fewer than 3 pieces.
+        another CRS than the network, ``max_snap_m``, ``segment_m``, ``alpha`` or
+        ``min_count`` is out of range, or there are fewer than 3 pieces.
 
     Notes
     -----
@@ -206,11 +242,20 @@ def network_hotspots(
     short pieces (the "lixels" of network density analysis, Okabe & Sugihara 2012,
     *Spatial Analysis Along Networks*) keep neighbourhoods comparable and locate the
     hot stretch itself.
+
+    Gi* tests a piece together with its neighbours, so with sparse counts a piece with
+    no incident beside a busy one is "hot 99%": ``class`` describes hot *areas*.
+    ``core`` tests the piece's own count against the area's rate per km
+    (:func:`~geo.hotspots.own_count_test`), and ``role`` combines the two: ``"hotspot
+    core"`` (core and Gi* hot: act here), ``"part of a hot area"`` (Gi* hot, too few
+    incidents of its own), ``"elevated"`` (core, Gi* not hot: an isolated excess) or
+    ``""``. Pieces shorter than 1 m count as 1 m, in ``per_km`` and ``expected`` alike.
     """
     inc = check_incidents(incidents)
     snap_limit = positive("max_snap_m", max_snap_m, HotspotError)
     piece_max = None if segment_m is None else positive("segment_m", segment_m, HotspotError)
     a = check_alpha(alpha)
+    k_min = check_min_count(min_count)
     if value not in ("per_km", "count"):
         msg = f"value must be 'per_km' or 'count', got {value!r}"
         raise HotspotError(msg)
@@ -284,6 +329,7 @@ def network_hotspots(
     )
     w = view.piece_contiguity(n_pieces)
     add_gi_columns(out, per_km if value == "per_km" else counts.astype(np.float64), w, a)
+    add_evidence_columns(out, np.maximum(seg_len, 1.0), a, k_min)
     return RoadHotspots(
         roads=out,
         n_incidents=len(x),
@@ -293,4 +339,5 @@ def network_hotspots(
         segment_m=piece_max,
         value=value,
         alpha=a,
+        min_count=k_min,
     )

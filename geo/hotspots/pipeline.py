@@ -14,6 +14,7 @@ import shapely
 from geo.errors import HotspotError
 from geo.hotspots._checks import AreaLike, area_geometry, check_alpha, check_incidents
 from geo.hotspots.density import BandwidthRule, DensityGrid, check_bandwidth, kde_grid
+from geo.hotspots.evidence import DEFAULT_MIN_COUNT, check_min_count
 from geo.hotspots.gistar import GiStarCells, gi_star_hotspots
 from geo.hotspots.lattice import CellShape, check_shape
 from geo.hotspots.network import RoadHotspots, network_hotspots
@@ -28,10 +29,11 @@ __all__ = ["HotspotParams", "HotspotResult", "analyse_hotspots"]
 class HotspotParams:
     """Tunables of :func:`analyse_hotspots`.
 
-    ``cell_size``/``shape``: Gi* cells; ``alpha``: FDR level of ``significant``;
-    ``kde_cell_size``/``bandwidth``: the density grid (``bandwidth`` in metres, or
-    ``"scott"``/``"silverman"``); ``max_snap_m``, ``segment_m``, ``network_value``: road
-    hot spots (see :func:`~geo.hotspots.network_hotspots`).
+    ``cell_size``/``shape``: Gi* cells; ``alpha``: FDR level of ``significant`` and
+    ``core``; ``min_count``: fewest incidents of its own a cell or road piece needs to be
+    a core; ``kde_cell_size``/``bandwidth``: the density grid (``bandwidth`` in metres,
+    or ``"scott"``/``"silverman"``); ``max_snap_m``, ``segment_m``, ``network_value``:
+    road hot spots (see :func:`~geo.hotspots.network_hotspots`).
     """
 
     cell_size: float = 250.0
@@ -42,8 +44,10 @@ class HotspotParams:
     max_snap_m: float = 100.0
     segment_m: float | None = 200.0
     network_value: Literal["per_km", "count"] = "per_km"
+    min_count: int = DEFAULT_MIN_COUNT
 
     def __post_init__(self) -> None:
+        check_min_count(self.min_count)
         if self.segment_m is not None:
             positive("segment_m", self.segment_m, HotspotError)
         positive("cell_size", self.cell_size, HotspotError)
@@ -65,7 +69,8 @@ class HotspotResult(Result):
     ``cell_hotspots`` (of which :attr:`n_in_cells` fell in a cell, the rest outside the
     given bounds/area) and, with a network, the ``road_hotspots`` (:attr:`n_snapped` /
     :attr:`n_unsnapped` within / beyond ``params.max_snap_m`` of a road; None without).
-    :attr:`cells` and :attr:`edges` are the parts' tables.
+    :attr:`cells` and :attr:`edges` are the parts' tables; :meth:`ranked_cells` and
+    :meth:`ranked_roads` rank them by the evidence of each unit's own incidents.
     """
 
     params: HotspotParams
@@ -89,17 +94,21 @@ class HotspotResult(Result):
             parts = ", ".join(f"{k} {n}" for k, n in seen.items())
             msg = f"HotspotResult counts disagree: {self.n_incidents} incidents, but {parts}"
             raise HotspotError(msg)
-        used = (cells.cell_size, cells.shape, cells.alpha)
-        if used != (p.cell_size, p.shape, p.alpha):
-            msg = f"HotspotResult cells used (cell_size, shape, alpha) {used}, not the params'"
+        used = (cells.cell_size, cells.shape, cells.alpha, cells.min_count)
+        if used != (p.cell_size, p.shape, p.alpha, p.min_count):
+            msg = (
+                f"HotspotResult cells used (cell_size, shape, alpha, min_count) {used}, "
+                "not the params'"
+            )
             raise HotspotError(msg)
-        if roads is not None and (roads.max_snap_m, roads.segment_m, roads.value, roads.alpha) != (
-            p.max_snap_m,
-            p.segment_m,
-            p.network_value,
-            p.alpha,
-        ):
-            msg = "HotspotResult roads used other max_snap_m, segment_m, value or alpha"
+        if roads is not None and (
+            roads.max_snap_m,
+            roads.segment_m,
+            roads.value,
+            roads.alpha,
+            roads.min_count,
+        ) != (p.max_snap_m, p.segment_m, p.network_value, p.alpha, p.min_count):
+            msg = "HotspotResult roads used other max_snap_m, segment_m, value, alpha or min_count"
             raise HotspotError(msg)
 
     # Stored frames of the parts: the base class copies what a property returns, once.
@@ -117,8 +126,17 @@ class HotspotResult(Result):
 
     @property
     def hot_cells(self) -> gpd.GeoDataFrame:
-        """Cells classed hot at any confidence level, hottest first."""
+        """Cells classed hot at any confidence level, in evidence order."""
         return self.cell_hotspots.hot
+
+    def ranked_cells(self, *, everything: bool = False) -> gpd.GeoDataFrame:
+        """Return the cells ranked by evidence (:meth:`GiStarCells.ranked`)."""
+        return self.cell_hotspots.ranked(everything=everything)
+
+    def ranked_roads(self, *, everything: bool = False) -> gpd.GeoDataFrame | None:
+        """Return the road pieces ranked by evidence (:meth:`RoadHotspots.ranked`), or None."""
+        roads = self.road_hotspots
+        return None if roads is None else roads.ranked(everything=everything)
 
     @property
     def n_in_cells(self) -> int:
@@ -188,7 +206,13 @@ def analyse_hotspots(
     p = params or HotspotParams()
     inc = check_incidents(incidents)
     cells = gi_star_hotspots(
-        inc, cell_size=p.cell_size, shape=p.shape, alpha=p.alpha, bounds=bounds, area=area
+        inc,
+        cell_size=p.cell_size,
+        shape=p.shape,
+        alpha=p.alpha,
+        bounds=bounds,
+        area=area,
+        min_count=p.min_count,
     )
     kde_bounds = bounds
     if kde_bounds is None and area is not None:
@@ -204,6 +228,7 @@ def analyse_hotspots(
             segment_m=p.segment_m,
             value=p.network_value,
             snap=snap,
+            min_count=p.min_count,
         )
     return HotspotResult(
         params=p,

@@ -1,15 +1,19 @@
 """Hot spots through time: the Mann-Kendall trend test and emerging hot spots.
 
 :func:`emerging_hotspots` follows each cell's Gi* status period by period, after ESRI's
-Emerging Hot Spot Analysis, and names its pattern (:data:`PATTERNS`).
+Emerging Hot Spot Analysis, and names its pattern (:data:`PATTERNS`); it raises when the
+period asked for gives fewer than 3 periods. :func:`emerging_hotspots_auto` picks the
+period itself (:func:`choose_trend_period`) and, when even weeks are too long for the
+span, returns :class:`TrendsSkipped` with the reason instead of raising.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final
 
 import geopandas as gpd
@@ -39,14 +43,21 @@ from geo.hotspots.lattice import (
     lattice_neighbours,
 )
 from geo.results import Result, jsonable
-from geo.validate import metric_crs, positive
+from geo.validate import count, metric_crs, positive
 
 __all__ = [
+    "AUTO_PERIODS",
+    "MIN_PERIODS",
     "PATTERNS",
     "PERSISTENT_SHARE",
+    "TARGET_PERIODS",
     "EmergingHotspots",
+    "PeriodChoice",
     "TrendTest",
+    "TrendsSkipped",
+    "choose_trend_period",
     "emerging_hotspots",
+    "emerging_hotspots_auto",
     "mann_kendall",
 ]
 
@@ -59,7 +70,21 @@ PERSISTENT_SHARE: Final = 0.9
 # Gi* z-series are rounded before the Mann-Kendall test so that periods whose z differ
 # only by floating-point noise count as ties rather than as a trend.
 _MK_DECIMALS: Final = 9
-_MIN_PERIODS: Final = 3
+#: Fewest periods emerging hot spots (and the Mann-Kendall test) can work with.
+MIN_PERIODS: Final = 3
+_MIN_PERIODS: Final = MIN_PERIODS
+#: Periods :func:`choose_trend_period` tries, coarsest first: quarters, months, weeks.
+AUTO_PERIODS: Final = ("Q", "M", "W")
+#: Periods ESRI recommends for Emerging Hot Spot Analysis ("10 or more").
+TARGET_PERIODS: Final = 10
+# Words for the period aliases in messages (singular, plural); others print as aliases.
+_PERIOD_WORDS: Final = {
+    "Y": ("year", "years"),
+    "Q": ("quarter", "quarters"),
+    "M": ("month", "months"),
+    "W": ("week", "weeks"),
+    "D": ("day", "days"),
+}
 # Mann-Kendall compares every pair of periods of every cell; past this many comparisons
 # (a minute or so of work) the period is surely too short for the span.
 _MAX_MK_PAIRS: Final = 5e9
@@ -156,6 +181,81 @@ class EmergingHotspots(CellCounts):
             **super()._extra_meta(),
             "patterns": {p: int(patterns.get(p, 0)) for p in PATTERNS},
         }
+
+
+def _check_counts(n_periods: Mapping[str, int], what: str) -> None:
+    if not n_periods or any(
+        not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in n_periods.values()
+    ):
+        msg = f"{what}.n_periods must map each period tried to a count >= 1, got {n_periods!r}"
+        raise HotspotError(msg)
+
+
+@dataclass(frozen=True, eq=False)
+class PeriodChoice(Result):
+    """The trend period :func:`choose_trend_period` picked for a span of incidents, and why.
+
+    ``period`` is the alias chosen, None when none gives ``min_periods``; ``n_periods``
+    maps each alias tried, in order, to the periods it gives from the ``first``
+    incident's to the ``last``'s; ``reason`` says it in words.
+    """
+
+    period: str | None
+    reason: str
+    n_periods: Mapping[str, int]
+    first: pd.Timestamp
+    last: pd.Timestamp
+    min_periods: int
+    target_periods: int
+
+    def _check(self) -> None:
+        """Raise unless the period chosen was tried and gives at least ``min_periods``."""
+        _check_counts(self.n_periods, "PeriodChoice")
+        if self.period is not None and self.n_periods.get(self.period, 0) < self.min_periods:
+            msg = (
+                f"PeriodChoice picked {self.period!r}, which gives fewer than "
+                f"{self.min_periods} periods"
+            )
+            raise HotspotError(msg)
+        if self.period is None and max(self.n_periods.values()) >= self.min_periods:
+            msg = f"PeriodChoice picked no period, yet one gives {self.min_periods} or more"
+            raise HotspotError(msg)
+        if self.last < self.first:
+            msg = "PeriodChoice last incident is before the first"
+            raise HotspotError(msg)
+
+    @property
+    def skipped(self) -> bool:
+        """True when no period gives enough periods: trends cannot be computed."""
+        return self.period is None
+
+
+@dataclass(frozen=True, eq=False)
+class TrendsSkipped(Result):
+    """Why :func:`emerging_hotspots_auto` computed no trends: the span is too short.
+
+    ``reason`` is a sentence for a report (``f"trends skipped: {r.reason}"``);
+    ``n_periods`` maps each period alias tried to the periods it gives over the span from
+    ``first`` to ``last`` incident, all fewer than ``min_periods``; ``n_incidents`` were
+    given.
+    """
+
+    reason: str
+    n_periods: Mapping[str, int]
+    first: pd.Timestamp
+    last: pd.Timestamp
+    n_incidents: int
+    min_periods: int = MIN_PERIODS
+
+    def _check(self) -> None:
+        """Raise unless every period tried really gives too few periods."""
+        _check_counts(self.n_periods, "TrendsSkipped")
+        if max(self.n_periods.values()) >= self.min_periods:
+            msg = f"TrendsSkipped, yet a period gives {self.min_periods} or more: {self.n_periods}"
+            raise HotspotError(msg)
+        if not self.reason:
+            msg = "TrendsSkipped needs a reason"
+            raise HotspotError(msg)
 
 
 def mann_kendall(series: npt.ArrayLike) -> TrendTest:
@@ -327,7 +427,7 @@ def emerging_hotspots(
     if n_t < _MIN_PERIODS:
         msg = (
             f"emerging hot spots need at least {_MIN_PERIODS} periods of {period!r}, "
-            f"the incidents span {n_t}"
+            f"the incidents span {n_t} (emerging_hotspots_auto picks a period that fits)"
         )
         raise HotspotError(msg)
     poly = area_geometry(area, crs) if area is not None else None
@@ -393,4 +493,184 @@ def emerging_hotspots(
         periods=tuple(str(p) for p in periods),
         period=period,
         alpha=a,
+    )
+
+
+def _period_word(alias: str, n: int) -> str:
+    one, many = _PERIOD_WORDS.get(alias, (f"period of {alias!r}", f"periods of {alias!r}"))
+    return one if n == 1 else many
+
+
+def _periods_text(alias: str, n: int) -> str:
+    return f"{n} {_period_word(alias, n)}"
+
+
+def _span_text(first: pd.Timestamp, last: pd.Timestamp) -> str:
+    days = (last.normalize() - first.normalize()).days + 1
+    dates = f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    return f"{days} day{'s' if days != 1 else ''} ({dates})"
+
+
+def choose_trend_period(
+    incidents: gpd.GeoDataFrame | pd.Series[Any],
+    *,
+    periods: Sequence[str] = AUTO_PERIODS,
+    min_periods: int = MIN_PERIODS,
+    target_periods: int = TARGET_PERIODS,
+) -> PeriodChoice:
+    """Pick the coarsest calendar period that gives a span of incidents enough time steps.
+
+    Parameters
+    ----------
+    incidents
+        Incidents with a ``time`` column, or the times themselves.
+    periods
+        pandas period aliases to try, coarsest first; default :data:`AUTO_PERIODS`
+        (quarters, months, weeks). The last is the fallback.
+    min_periods
+        Fewest periods a choice must give (at least 3, the fewest the analysis takes).
+    target_periods
+        Periods preferred when a period other than the fallback gives them (ESRI
+        recommends 10 or more).
+
+    Returns
+    -------
+    PeriodChoice
+        The period (None when none gives ``min_periods``), the periods each alias gives
+        and the reason in words.
+
+    Raises
+    ------
+    HotspotError
+        For a missing ``time`` column, times that are missing or not datetimes, an
+        unknown alias, or ``min_periods``/``target_periods`` out of range.
+
+    Notes
+    -----
+    Periods are counted as :func:`emerging_hotspots` counts them: every calendar period
+    from the first incident's to the last's, partial ones at either end included (a
+    span of September to December gives 2 quarters, 4 months, 18 weeks). The rule:
+
+    1. the coarsest period, other than the fallback, that gives ``target_periods``;
+    2. else the coarsest that gives ``min_periods``;
+    3. else none: trends are skipped.
+
+    So a year gives months (12) rather than quarters (4), four months give months (4:
+    weekly counts of a rural district are mostly zeros, so weeks are used only when
+    months give fewer than ``min_periods``), three weeks give weeks, and ten days
+    falling in two calendar weeks give nothing. With fewer than 5 periods the
+    Mann-Kendall test can never reach p <= 0.05, so no cell can be "intensifying" or
+    "diminishing" then, whatever its counts.
+    """
+    k_min = count("min_periods", min_periods, HotspotError, low=MIN_PERIODS)
+    k_target = count("target_periods", target_periods, HotspotError, low=k_min)
+    if isinstance(periods, str) or not periods or not all(isinstance(p, str) for p in periods):
+        msg = f"periods must be a non-empty sequence of period aliases, got {periods!r}"
+        raise HotspotError(msg)
+    if isinstance(incidents, gpd.GeoDataFrame):
+        if "time" not in incidents.columns:
+            msg = "incidents lack a 'time' column, needed for emerging hot spots"
+            raise HotspotError(msg)
+        times = incidents["time"]
+    else:
+        times = incidents
+    if len(times) == 0:
+        msg = "no incidents to analyse (the incident set is empty)"
+        raise HotspotError(msg)
+    n_periods = {alias: len(_period_ordinals(times, alias)[1]) for alias in periods}
+    first, last = pd.Timestamp(times.min()), pd.Timestamp(times.max())
+    aliases = list(n_periods)
+    target = [a for a in aliases[:-1] if n_periods[a] >= k_target]
+    enough = [a for a in aliases if n_periods[a] >= k_min]
+    chosen = target[0] if target else (enough[0] if enough else None)
+    if chosen is None:
+        each = ", ".join(_periods_text(a, n_periods[a]) for a in aliases)
+        reason = (
+            f"the incidents span {_span_text(first, last)}: {each}; emerging hot spots "
+            f"need at least {k_min} periods"
+        )
+    else:
+        others = ", ".join(
+            f"{_period_word(a, 2)} give {n_periods[a]}" for a in aliases[: aliases.index(chosen)]
+        )
+        why = f"{k_target} or more preferred" if target else f"at least {k_min} needed"
+        reason = _periods_text(chosen, n_periods[chosen]) + (
+            f" ({others}; {why})" if others else ""
+        )
+    return PeriodChoice(
+        period=chosen,
+        reason=reason,
+        n_periods=MappingProxyType(n_periods),
+        first=first,
+        last=last,
+        min_periods=k_min,
+        target_periods=k_target,
+    )
+
+
+def emerging_hotspots_auto(
+    incidents: gpd.GeoDataFrame,
+    *,
+    cell_size: float,
+    periods: Sequence[str] = AUTO_PERIODS,
+    min_periods: int = MIN_PERIODS,
+    target_periods: int = TARGET_PERIODS,
+    alpha: float = 0.05,
+    shape: CellShape = "square",
+    bounds: Sequence[float] | None = None,
+    area: AreaLike | None = None,
+) -> EmergingHotspots | TrendsSkipped:
+    """Run :func:`emerging_hotspots` with a period that fits the span, or say why not.
+
+    The period is :func:`choose_trend_period`'s (quarters, months or weeks, see its
+    rule); the result's ``period`` names it. When even the finest gives fewer than
+    ``min_periods`` periods the span is too short for trends, and the answer is a
+    :class:`TrendsSkipped` with the reason rather than an error, so a job can report
+    ``f"trends skipped: {r.reason}"`` and finish::
+
+        r = emerging_hotspots_auto(incidents, cell_size=250)
+        if isinstance(r, TrendsSkipped):
+            print(f"trends skipped: {r.reason}")
+
+    Parameters
+    ----------
+    incidents
+        Incidents with a ``time`` column, in a projected metric CRS.
+    cell_size, alpha, shape, bounds, area
+        As for :func:`emerging_hotspots`.
+    periods, min_periods, target_periods
+        As for :func:`choose_trend_period`.
+
+    Returns
+    -------
+    EmergingHotspots or TrendsSkipped
+        The trends by the period chosen, or why there are none.
+
+    Raises
+    ------
+    HotspotError
+        As :func:`choose_trend_period` and :func:`emerging_hotspots` (bad input, not a
+        short span).
+    """
+    inc = check_incidents(incidents)
+    choice = choose_trend_period(
+        inc, periods=periods, min_periods=min_periods, target_periods=target_periods
+    )
+    if choice.period is None:
+        return TrendsSkipped(
+            reason=choice.reason,
+            n_periods=choice.n_periods,
+            first=choice.first,
+            last=choice.last,
+            n_incidents=len(inc),
+            min_periods=choice.min_periods,
+        )
+    return emerging_hotspots(
+        inc,
+        cell_size=cell_size,
+        period=choice.period,
+        alpha=alpha,
+        shape=shape,
+        bounds=bounds,
+        area=area,
     )

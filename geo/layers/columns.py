@@ -8,6 +8,7 @@ one pass finds every problem. Which headers each layer accepts is in
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, TypeAlias
@@ -32,6 +33,7 @@ __all__ = [
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
+IntArray: TypeAlias = npt.NDArray[np.intp]
 
 _OFFSET_RE: Final = r"(?i)\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:z|[+-]\d{2}(?::?\d{2})?)$"
 _NAIVE_FORMATS: Final = (
@@ -42,6 +44,23 @@ _NAIVE_FORMATS: Final = (
     "%Y%m%d%H%M%S",
 )
 _AWARE_FORMATS: Final = ("ISO8601", "%Y/%m/%d %H:%M:%S%z", "%Y/%m/%d %H:%M%z")
+# 21时15分30秒, 21时15分, 21时 (21点 too) at the end of a cell, rewritten to 21:15:30 etc.
+_CN_HMS_RE: Final = r"(\d{1,2})\s*[时点]\s*(\d{1,2})\s*分\s*(\d{1,2})\s*秒$"
+_CN_HM_RE: Final = r"(\d{1,2})\s*[时点]\s*(\d{1,2})\s*分$"
+_CN_H_RE: Final = r"(\d{1,2})\s*[时点]$"
+# A plain number is an Excel serial date (days since 1899-12-30 in the 1900 date system,
+# the fraction the time of day); 8 or more digits are left to 20250302[211500].
+_SERIAL_RE: Final = r"\d{1,6}(?:\.\d+)?"
+_EXCEL_EPOCH: Final = pd.Timestamp("1899-12-30")
+_SERIAL_MIN: Final = (pd.Timestamp("1990-01-01") - _EXCEL_EPOCH).days
+_SERIAL_MAX: Final = (pd.Timestamp("2101-01-01") - _EXCEL_EPOCH).days
+# Three numbers, the first not a four-digit year: 03/02/2025, 3/2/25, 02.03.2025, 25-3-2.
+_CN_RE: Final = r"[年月日时点分秒]"
+_DAY_MONTH_RE: Final = r"\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{1,4}(?!\d)"
+_ACCEPTED: Final = (
+    "accepted forms, year first: 2025-03-02 21:15 or other ISO 8601, 2025/3/2 21:15, "
+    "2025年3月2日 21时15分, 20250302211500 or an Excel serial date such as 45718.885416667"
+)
 
 
 # ----------------------------------------------------------------------------- headers
@@ -219,37 +238,109 @@ def _parse_formats(text: pd.Series[str], formats: Iterable[str], *, utc: bool) -
     return out
 
 
+def _chinese_to_slashes(text: pd.Series[str]) -> pd.Series[str]:
+    """Rewrite 2025年3月2日 21时15分30秒 as 2025/3/2 21:15:30, a form the formats cover.
+
+    Only a whole trailing time is rewritten (时 alone is on the hour), so a stray 分 or
+    秒 is left in place and the cell stays unparseable rather than misread.
+    """
+    text = text.str.replace(r"(\d)\s*[年月]\s*(?=\d)", r"\1/", regex=True)
+    text = text.str.replace(r"(\d)\s*日\s*", r"\1 ", regex=True)
+    hours = text.str.contains(r"\d\s*[时点]", regex=True).to_numpy(dtype=bool)
+    if hours.any():
+        clock = text[hours].str.replace(_CN_HMS_RE, r"\1:\2:\3", regex=True)
+        clock = clock.str.replace(_CN_HM_RE, r"\1:\2", regex=True)
+        text[hours] = clock.str.replace(_CN_H_RE, r"\1:00", regex=True)
+    return text.str.strip()
+
+
+def _fill(local: pd.Series[Any], pos: IntArray, text: pd.Series[str], formats: Iterable[str]) -> IntArray:
+    """Parse ``text`` (the cells at positions ``pos``) into ``local``; return those left."""
+    parsed = _parse_formats(text, formats, utc=False)
+    ok = parsed.notna().to_numpy()
+    local.iloc[pos[ok]] = parsed[ok].array
+    return pos[~ok]
+
+
+def _excel_serials(local: pd.Series[Any], pos: IntArray, text: pd.Series[str]) -> IntArray:
+    """Read Excel serial days (cells at ``pos``) into ``local``; return those out of range.
+
+    Accepted are `_SERIAL_MIN` .. `_SERIAL_MAX` (years 1990-2100), rounded to the second:
+    a serial exported with 9 decimals is 21:15:00.00003.
+    """
+    days = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+    ok = (days >= _SERIAL_MIN) & (days < _SERIAL_MAX)
+    seconds = np.round(days[ok] * 86400.0).astype(np.int64)
+    local.iloc[pos[ok]] = (_EXCEL_EPOCH + pd.to_timedelta(seconds, unit="s")).as_unit("us")
+    return pos[~ok]
+
+
+def _excel_date(text: str) -> str:
+    """Return the date an out-of-range serial would be, for its problem message."""
+    # _SERIAL_RE allows at most 999999.99... days, year 4637: within what datetime shows.
+    return f"{_EXCEL_EPOCH.to_pydatetime() + dt.timedelta(days=float(text)):%Y-%m-%d}"
+
+
 def parse_times(values: pd.Series[str], header: str, tz: str, report: Report) -> pd.Series[Any]:
     """Parse a time column to ``datetime64[us, tz]``, reporting empty and unparseable cells.
 
     Naive times are local time in ``tz`` (NaT where that time is ambiguous or does not
-    exist); times with an offset are converted to ``tz``.
+    exist); times with an offset are converted to ``tz``. Accepted forms, the date always
+    year first: ISO 8601 (``2025-03-02T21:15:00+08:00``, ``2025-3-2 21:15``),
+    ``2025/3/2 21:15[:30]``, ``2025年3月2日 21时15分[30秒]`` (or ``21:15``, or the date
+    alone), ``20250302[211500]`` and Excel serial dates (``45718.885416667``, days since
+    1899-12-30, years 1990-2100). Day/month-first dates (``03/02/2025``, ``3/2/25``) are
+    reported as ambiguous, not guessed.
     """
-    missing = values == ""
+    missing = (values == "").to_numpy()
     # ISO 8601 reads "2025" as 1 January and "2025-03" as 1 March: an incident needs a
     # full date, and the shortest full date ("2025-3-2", "20250302") has 8 characters.
-    partial = ~missing & (values.str.len() < 8)
-    aware = values.str.contains(_OFFSET_RE, regex=True) & ~missing & ~partial
-    naive = ~aware & ~missing & ~partial
+    partial = ~missing & (values.str.len() < 8).to_numpy()
+    aware = values.str.contains(_OFFSET_RE, regex=True).to_numpy() & ~missing & ~partial
     out = pd.Series(pd.NaT, index=values.index, dtype=f"datetime64[us, {tz}]")
     if aware.any():
         parsed = _parse_formats(values[aware], _AWARE_FORMATS, utc=True)
         out[aware] = parsed.dt.tz_convert(tz)
-    if naive.any():
-        parsed = _parse_formats(values[naive], _NAIVE_FORMATS, utc=False)
-        retry = parsed.isna()
-        if retry.any():
-            # 2025年3月2日 21:15 -> 2025/3/2 21:15, a form the formats cover; rewritten
-            # only where they failed, as regexes over every row are slow.
-            text = values[naive][retry].str.replace(r"(\d)\s*[年月]\s*(?=\d)", r"\1/", regex=True)
-            text = text.str.replace(r"(\d)\s*日\s*", r"\1 ", regex=True).str.strip()
-            parsed[retry] = _parse_formats(text, _NAIVE_FORMATS, utc=False)
-        out[naive] = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    local = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
+    pos = np.flatnonzero(~aware & ~missing & ~partial)
+    pos = _fill(local, pos, values.iloc[pos], _NAIVE_FORMATS[:1])
+    # ISO 8601 takes the bulk fast; each later step sees only what the steps before it
+    # left (short cells included, for 45718), as regexes over every row are slow.
+    left = partial.copy()
+    left[pos] = True
+    pos = np.flatnonzero(left)
+    serial = values.iloc[pos].str.fullmatch(_SERIAL_RE).to_numpy(dtype=bool)
+    beyond = _excel_serials(local, pos[serial], values.iloc[pos[serial]])
+    pos = pos[~serial & ~partial[pos]]
+    pos = _fill(local, pos, values.iloc[pos], _NAIVE_FORMATS[1:])
+    chinese = pos[values.iloc[pos].str.contains(_CN_RE, regex=True).to_numpy(dtype=bool)]
+    _fill(local, chinese, _chinese_to_slashes(values.iloc[chinese]), _NAIVE_FORMATS)
+    found = local.notna().to_numpy()
+    out[found] = local[found].dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    out_of_range = np.zeros(len(values), dtype=bool)
+    out_of_range[beyond] = True
+    failed = out.isna().to_numpy() & ~missing & ~out_of_range
+    ambiguous = np.zeros(len(values), dtype=bool)
+    ambiguous[failed] = values[failed].str.match(_DAY_MONTH_RE).to_numpy(dtype=bool)
     raw = values.tolist()
     report.flag(missing, header, "value is empty")
     report.flag(
-        out.isna() & ~missing,
+        ambiguous,
         header,
-        lambda i: f"cannot parse time {raw[i]!r} (expected e.g. 2025-03-02 21:15 or ISO 8601)",
+        lambda i: (
+            f"cannot parse time {raw[i]!r}: ambiguous date, day-first or month-first "
+            f"cannot be told ({_ACCEPTED})"
+        ),
+    )
+    report.flag(
+        out_of_range,
+        header,
+        lambda i: (
+            f"cannot parse time {raw[i]!r}: as an Excel serial date it is "
+            f"{_excel_date(raw[i])}, outside 1990-2100 ({_ACCEPTED})"
+        ),
+    )
+    report.flag(
+        failed & ~ambiguous, header, lambda i: f"cannot parse time {raw[i]!r} ({_ACCEPTED})"
     )
     return out
