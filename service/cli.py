@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from geo.area import Area
 from geo.errors import PinganError
 from geo.network import MODES, BuildOptions, NetworkSummary, load_network
 from service.options import add_area_options, area_from_args, default_cache_dir
@@ -74,6 +75,14 @@ def format_network_summary(s: NetworkSummary) -> str:
         )
     lines.append("road km by class  " + ", ".join(f"{k} {v:.1f}" for k, v in s.highway_km.items()))
     return "\n".join(lines)
+
+
+def _credit(area: Area) -> str:
+    """Return the map credit: OpenStreetMap's, or none for the generated sample's roads."""
+    from maps.overview import OSM_ATTRIBUTION
+    from service.run import SYNTHETIC_ATTRIBUTION
+
+    return SYNTHETIC_ATTRIBUTION if area.spec.synthetic else OSM_ATTRIBUTION
 
 
 def _cache(args: argparse.Namespace) -> Path | None:
@@ -348,8 +357,7 @@ def _post_table(area, res, cands, villages):  # type: ignore[no-untyped-def]
             "id": chosen,
             # A junction has no name of its own: say which village it is by.
             "name": [
-                names.get(c) or f"junction near {n}"
-                for c, n in zip(chosen, near_name, strict=True)
+                names.get(c) or f"junction near {n}" for c, n in zip(chosen, near_name, strict=True)
             ],
             "lat": ll.y.round(6).to_numpy(),
             "lon": ll.x.round(6).to_numpy(),
@@ -447,6 +455,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
             hot_roads=res.edges,
             stations=area.stations,
             title=f"pingan — {area.name}: hotspots",
+            attribution=_credit(area),
         )
         out.map("hotspots.html", m)
         print(f"wrote {out.path('hotspots.html')} and the tables")
@@ -477,11 +486,21 @@ def cmd_unlit(args: argparse.Namespace) -> int:
             f"{risk.params.incident_distance_m:g} m from every road and count for none."
         )
     if args.out:
+        from maps.hotspots import hotspots_map
+
         out = Output(args.out)
         for level, table in lit.by_level().items():
             out.csv(f"lit_km_by_{level}.csv", table)
         out.csv("unlit_roads_risk.csv", risk.roads)
-        print(f"wrote lit km tables and unlit_roads_risk.csv to {out.folder}")
+        m = hotspots_map(
+            roads=area.roads.frame(),
+            risk=risk.roads,
+            stations=area.stations,
+            title=f"pingan — {area.name}: dark roads by risk",
+            attribution=_credit(area),
+        )
+        out.map("unlit.html", m)
+        print(f"wrote lit km tables, unlit_roads_risk.csv and unlit.html to {out.folder}")
     return 0
 
 
@@ -523,9 +542,20 @@ def cmd_lamps(args: argparse.Namespace) -> int:
     )
     print(markdown_table(shown))
     if args.out:
+        from maps.hotspots import hotspots_map
+
         out = Output(args.out)
         out.geojson("lamps.geojson", lamps)
-        print(f"wrote {out.path('lamps.geojson')}")
+        m = hotspots_map(
+            roads=area.roads.frame(),
+            risk=risk.roads,
+            lamps=lamps,
+            stations=area.stations,
+            title=f"pingan — {area.name}: proposed lamps",
+            attribution=_credit(area),
+        )
+        out.map("lamps.html", m)
+        print(f"wrote {out.path('lamps.geojson')} and {out.path('lamps.html')}")
         try:
             edit = lamp_edit(plan)
         except ScenarioError as exc:

@@ -49,6 +49,8 @@ FILES: dict[str, str] = {
     "lit_km_by_district.csv": "the same per district",
     "unlit_roads_risk.csv": "every dark road ranked by risk, with why",
     "lamps.geojson": "proposed lamp points",
+    "lamps.html": "the offline map of the dark roads and the proposed lamps",
+    "unlit.html": "the offline map of the dark roads by risk",
     "lamps_comparison.md": "the lamp plan applied as a scenario, compared with the base",
     "base.json": "scenario: the area as it is (scenarios/)",
     "post_and_lamps.json": "scenario: a post and lamps where they matter most (scenarios/)",

@@ -353,6 +353,10 @@ def test_outputs_are_csv_rows_that_say_where_they_are(tmp_path, shared_cache, sh
     args = ["--sample-dir", shared_sample, "--cache-dir", shared_cache, "--out", str(out)]
     assert main(["-q", "hotspots", "--trend-period", "", *args]) == 0
     assert main(["-q", "unlit", *args]) == 0
+    assert main(["-q", "lamps", "--budget", "5", *args]) == 0
+    for page in ("unlit.html", "lamps.html"):
+        html = (out / page).read_text(encoding="utf-8")
+        assert "<script src=" not in html and "L.map" in html, page
     for name in ("hotspot_roads.csv", "unlit_roads_risk.csv"):
         with (out / name).open(encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
