@@ -236,6 +236,85 @@ def test_incidents_other_time_zone(tmp_path: Path) -> None:
     assert incidents["time"].tolist() == [pd.Timestamp("2025-03-02 21:15", tz="UTC")] * 2
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025年3月2日 21时15分", "2025-03-02 21:15"),
+        ("2025年3月2日 21时15分30秒", "2025-03-02 21:15:30"),
+        ("2025年3月2日21时15分30秒", "2025-03-02 21:15:30"),
+        ("2025年3月2日", "2025-03-02 00:00"),
+        ("2025年03月02日 21:15", "2025-03-02 21:15"),
+        ("2025年3月2日 21时", "2025-03-02 21:00"),
+        ("2025年3月2日 21点15分", "2025-03-02 21:15"),
+        ("2025 年 3 月 2 日 9 时 5 分", "2025-03-02 09:05"),
+        ("2025/3/2 21:15", "2025-03-02 21:15"),
+        ("2025/3/2 21:15:30", "2025-03-02 21:15:30"),
+        ("2025-3-2 21:15", "2025-03-02 21:15"),
+        # Excel serials: days since 1899-12-30, the fraction the time of day, to the second.
+        ("45718.885416667", "2025-03-02 21:15"),
+        ("45718.8854166667", "2025-03-02 21:15"),
+        ("45718.88542", "2025-03-02 21:15"),
+        ("45718.885763889", "2025-03-02 21:15:30"),
+        ("45718", "2025-03-02 00:00"),
+        ("45718.0", "2025-03-02 00:00"),
+        ("45716.5", "2025-02-28 12:00"),
+        ("32874", "1990-01-01 00:00"),
+        ("73415.999988426", "2100-12-31 23:59:59"),
+    ],
+)
+def test_incident_time_forms(tmp_path: Path, value: str, expected: str) -> None:
+    """Chinese, slash, non-padded and Excel serial forms give the right local time."""
+    path = write(tmp_path, "i.csv", f"id,time,category,lon,lat\n1,{value},x,114.39,31.05\n")
+    incidents = read_incidents(path)
+    assert incidents["time"].tolist() == [pd.Timestamp(expected, tz="Asia/Shanghai")]
+    assert str(incidents["time"].dtype) == "datetime64[us, Asia/Shanghai]"
+
+
+def test_incident_time_forms_mixed_in_one_column(tmp_path: Path) -> None:
+    """Every form can appear in the same column; naive ones, serials too, are local to tz."""
+    forms = [
+        "2025-03-02 21:15",
+        "45718.885416667",
+        "2025年3月2日 21时15分",
+        "2025年03月02日 21:15",
+        "2025/3/2 21:15",
+        "2025-3-2 21:15:00",
+        "2025-03-02T13:15:00Z",
+        "2025-03-02T21:15:00+08:00",
+        "20250302211500",
+        "2025年3月2日 21时15分00秒",
+        "45718.885416667",
+    ]
+    rows = "".join(f"{i},{v},x,114.39,31.05\n" for i, v in enumerate(forms))
+    path = write(tmp_path, "i.csv", "id,报警时间,category,lon,lat\n" + rows)
+    incidents = read_incidents(path)
+    assert incidents["time"].tolist() == [pd.Timestamp("2025-03-02 21:15", tz="Asia/Shanghai")] * 11
+    in_utc = read_incidents(path, tz="UTC")["time"].tolist()
+    # Naive forms are 21:15 UTC now; the two with an offset stay the same instant.
+    expected = [pd.Timestamp("2025-03-02 21:15", tz="UTC")] * 11
+    expected[6] = expected[7] = pd.Timestamp("2025-03-02 13:15", tz="UTC")
+    assert in_utc == expected
+
+
+def test_incident_excel_serial_from_vector_number_field(tmp_path: Path) -> None:
+    """A numeric field holding Excel serials (a sheet saved as a GeoPackage) is read too."""
+    frame = gpd.GeoDataFrame(
+        {
+            "id": ["a", "b"],
+            "time": [45718.885416667, 45718.0],
+            "category": ["x", "x"],
+        },
+        geometry=[shapely.Point(LON, LAT)] * 2,
+        crs=4326,
+    )
+    path = tmp_path / "i.gpkg"
+    frame.to_file(path)
+    assert read_incidents(path)["time"].tolist() == [
+        pd.Timestamp("2025-03-02 21:15", tz="Asia/Shanghai"),
+        pd.Timestamp("2025-03-02", tz="Asia/Shanghai"),
+    ]
+
+
 def test_stations_schema_and_kinds(tmp_path: Path) -> None:
     """Station kinds map 派出所 -> station, 警务室/警务站/post -> post, empty -> station."""
     text = (
@@ -924,6 +1003,80 @@ def test_error_unparseable_time(tmp_path: Path, value: str) -> None:
         LayerError, match=problem(1, "time", re.escape(f"cannot parse time '{value}'"))
     ):
         read_incidents(path)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["03/02/2025", "3/2/25", "3/2/2025 21:15", "02.03.2025", "03-02-2025 21:15:30", "25/3/2"],
+)
+def test_error_ambiguous_day_month_time(tmp_path: Path, value: str) -> None:
+    """Day- or month-first dates are reported (file, row, column), never guessed."""
+    text = (
+        "id,time,category,lon,lat\n"
+        "1,2025-03-02 21:15,x,114,31\n"
+        "2,2025年3月2日 21时15分,x,114,31\n"
+        f"3,{value},x,114,31\n"
+    )
+    path = write(tmp_path, "i.csv", text)
+    problems = check_layer(path, "incidents")
+    assert len(problems) == 1
+    found = problems[0]
+    assert (found.file, found.row, found.column) == (str(path), 3, "time")
+    assert found.message.startswith(
+        f"cannot parse time {value!r}: ambiguous date, day-first or month-first cannot be told"
+    )
+    # The message says which forms would do.
+    for form in ("year first", "2025-03-02 21:15", "2025年3月2日 21时15分", "45718.885416667"):
+        assert form in found.message
+    with pytest.raises(
+        LayerError, match=problem(3, "time", re.escape(f"cannot parse time {value!r}: ambiguous"))
+    ):
+        read_incidents(path)
+
+
+@pytest.mark.parametrize(
+    ("value", "date"),
+    [
+        ("12345.5", "1933-10-18"),
+        ("32873.99", "1989-12-31"),
+        ("73416", "2101-01-01"),
+        ("80000", "2119-01-11"),
+        ("999999", "4637-11-25"),
+    ],
+)
+def test_error_excel_serial_out_of_range(tmp_path: Path, value: str, date: str) -> None:
+    """Numbers outside Excel serials of the years 1990-2100 are reported with their date."""
+    path = write(
+        tmp_path, "i.csv", f"id,发生时间,category,lon,lat\n1,45718,x,114,31\n2,{value},x,114,31\n"
+    )
+    problems = check_layer(path, "incidents")
+    assert [(p.file, p.row, p.column) for p in problems] == [(str(path), 2, "发生时间")]
+    assert problems[0].message.startswith(
+        f"cannot parse time {value!r}: as an Excel serial date it is {date}, outside 1990-2100"
+    )
+
+
+def test_error_time_problems_collected_together(tmp_path: Path) -> None:
+    """Ambiguous, out-of-range and unparseable times are all reported, with other problems."""
+    text = (
+        "id,time,category,lon,lat\n"
+        "1,03/02/2025,x,114,31\n"
+        "2,99999,x,114,31\n"
+        "3,2025年3月2日 21时30秒,x,114,31\n"
+        "4,2025年3月2日 21时15分,,114,31\n"
+        "5,45718.885416667,x,114,31\n"
+    )
+    problems = check_layer(write(tmp_path, "i.csv", text), "incidents")
+    assert [(p.row, p.column) for p in problems] == [
+        (1, "time"),
+        (2, "time"),
+        (3, "time"),
+        (4, "category"),
+    ]
+    assert "ambiguous date" in problems[0].message
+    assert "Excel serial date it is 2173-10-13" in problems[1].message
+    # Hour then seconds with no minutes is not read as 21:30.
+    assert problems[2].message.startswith("cannot parse time '2025年3月2日 21时30秒' (accepted")
 
 
 def test_error_incident_severity_and_duplicates(tmp_path: Path) -> None:

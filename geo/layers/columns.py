@@ -44,7 +44,7 @@ _NAIVE_FORMATS: Final = (
     "%Y%m%d%H%M%S",
 )
 _AWARE_FORMATS: Final = ("ISO8601", "%Y/%m/%d %H:%M:%S%z", "%Y/%m/%d %H:%M%z")
-# 21时15分30秒, 21时15分, 21时 (21点 too) at the end of a cell, rewritten to 21:15:30 etc.
+# 21时15分30秒, 21时15分, 21时 (点 for 时 too) ending a cell become 21:15:30, 21:15, 21:00.
 _CN_HMS_RE: Final = r"(\d{1,2})\s*[时点]\s*(\d{1,2})\s*分\s*(\d{1,2})\s*秒$"
 _CN_HM_RE: Final = r"(\d{1,2})\s*[时点]\s*(\d{1,2})\s*分$"
 _CN_H_RE: Final = r"(\d{1,2})\s*[时点]$"
@@ -54,8 +54,8 @@ _SERIAL_RE: Final = r"\d{1,6}(?:\.\d+)?"
 _EXCEL_EPOCH: Final = pd.Timestamp("1899-12-30")
 _SERIAL_MIN: Final = (pd.Timestamp("1990-01-01") - _EXCEL_EPOCH).days
 _SERIAL_MAX: Final = (pd.Timestamp("2101-01-01") - _EXCEL_EPOCH).days
-# Three numbers, the first not a four-digit year: 03/02/2025, 3/2/25, 02.03.2025, 25-3-2.
 _CN_RE: Final = r"[年月日时点分秒]"
+# Three numbers, the first not a four-digit year: 03/02/2025, 3/2/25, 02.03.2025, 25-3-2.
 _DAY_MONTH_RE: Final = r"\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{1,4}(?!\d)"
 _ACCEPTED: Final = (
     "accepted forms, year first: 2025-03-02 21:15 or other ISO 8601, 2025/3/2 21:15, "
@@ -244,8 +244,9 @@ def _chinese_to_slashes(text: pd.Series[str]) -> pd.Series[str]:
     Only a whole trailing time is rewritten (时 alone is on the hour), so a stray 分 or
     秒 is left in place and the cell stays unparseable rather than misread.
     """
-    text = text.str.replace(r"(\d)\s*[年月]\s*(?=\d)", r"\1/", regex=True)
-    text = text.str.replace(r"(\d)\s*日\s*", r"\1 ", regex=True)
+    # Literal replacements (lookarounds, no groups) skip re's template expansion per match.
+    text = text.str.replace(r"(?<=\d)\s*[年月]\s*(?=\d)", "/", regex=True)
+    text = text.str.replace(r"(?<=\d)\s*日\s*", " ", regex=True)
     hours = text.str.contains(r"\d\s*[时点]", regex=True).to_numpy(dtype=bool)
     if hours.any():
         clock = text[hours].str.replace(_CN_HMS_RE, r"\1:\2:\3", regex=True)
@@ -254,7 +255,9 @@ def _chinese_to_slashes(text: pd.Series[str]) -> pd.Series[str]:
     return text.str.strip()
 
 
-def _fill(local: pd.Series[Any], pos: IntArray, text: pd.Series[str], formats: Iterable[str]) -> IntArray:
+def _fill(
+    local: pd.Series[Any], pos: IntArray, text: pd.Series[str], formats: Iterable[str]
+) -> IntArray:
     """Parse ``text`` (the cells at positions ``pos``) into ``local``; return those left."""
     parsed = _parse_formats(text, formats, utc=False)
     ok = parsed.notna().to_numpy()

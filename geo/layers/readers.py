@@ -206,8 +206,13 @@ def read_incidents(
 
     Notes
     -----
-    Accepted time forms: ISO 8601 (``2025-03-02T21:15:00+08:00``, ``2025-03-02 21:15``),
-    ``2025/03/02 21:15[:00]``, ``2025/3/2``, ``2025年3月2日 21:15`` and ``20250302211500``.
+    Accepted time forms, the date always year first: ISO 8601
+    (``2025-03-02T21:15:00+08:00``, ``2025-03-02 21:15``, ``2025-3-2 21:15``),
+    ``2025/3/2 21:15[:30]``, ``2025/3/2``, ``2025年3月2日 21时15分[30秒]`` (also
+    ``2025年03月02日 21:15`` and the date alone), ``20250302[211500]``, and Excel serial
+    dates (``45718.885416667`` is 2025-03-02 21:15: days since 1899-12-30, rounded to the
+    second, years 1990-2100 only). Day- or month-first dates such as ``03/02/2025`` or
+    ``3/2/25`` are reported as ambiguous rather than guessed.
     """
     return _raise_or_return(
         _load(path, "incidents", crs=crs, to_crs=to_crs, encoding=encoding, layer=layer, tz=tz)
