@@ -22,14 +22,19 @@ from geo.errors import PinganError
 from geo.hotspots import (
     CLASSES,
     PATTERNS,
+    ROLES,
     DensityGrid,
+    EmergingHotspots,
     GiStar,
     HotspotError,
     HotspotParams,
     HotspotResult,
+    TrendsSkipped,
     analyse_hotspots,
+    choose_trend_period,
     classify,
     emerging_hotspots,
+    emerging_hotspots_auto,
     fdr_bh,
     filter_incidents,
     getis_ord_gi_star,
@@ -39,7 +44,9 @@ from geo.hotspots import (
     lattice_neighbours,
     mann_kendall,
     network_hotspots,
+    own_count_test,
 )
+from geo.hotspots.evidence import evidence_order
 from geo.results import Result
 
 UTM50 = "EPSG:32650"
@@ -979,3 +986,247 @@ def test_inconsistent_results_raise(results, sample_net, sample_incidents) -> No
         dataclasses.replace(hot, road_hotspots=other)
     with pytest.raises(HotspotError, match="HotspotResult counts disagree"):
         dataclasses.replace(hot, density=grid)
+
+
+# ----------------------------------------------------------------------------- evidence
+
+
+def _assert_evidence_ranking(table: pd.DataFrame, ranked: pd.DataFrame, min_count: int) -> None:
+    """No unit short of min_count incidents is a core, and ranked() puts cores first."""
+    k = table["count"].to_numpy()
+    assert not (table["core"].to_numpy() & (k < min_count)).any()
+    zero = table[table["count"] == 0]
+    assert (zero["p_own"] == 1.0).all() and not zero["core"].any()
+    assert set(zero["role"]) <= {"part of a hot area", ""}
+    assert set(table["role"]) <= set(ROLES)
+    hot = table["significant"] & (table["z"] > 0)
+    assert (table["role"] == "hotspot core").sum() == (table["core"] & hot).sum()
+    # ranked(): exactly the units with a role, numbered 1..n, cores in one block on top.
+    assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
+    assert sorted(ranked.index) == sorted(table.index[table["role"] != ""])
+    core = ranked["core"].to_numpy()
+    assert not (np.diff(core.astype(int)) > 0).any()  # never a core after a non-core
+    assert (ranked.loc[ranked["core"], "count"] >= max(min_count, 1)).all()
+
+
+def test_own_count_test_is_scipy_poisson_with_bh() -> None:
+    """Expected is N x share; p_own is poisson.sf(k - 1, mu); FDR is BH; cores need 2 incidents.
+
+    Counts 30, 0, 0, 1 on exposures 1000, 1000, 1000, 0.01: N = 31, so the expected
+    counts are 31 x 1000 / 3000.01 (three times) and 31 x 0.01 / 3000.01.
+    """
+    counts = np.array([30, 0, 0, 1])
+    exposure = np.array([1000.0, 1000.0, 1000.0, 0.01])
+    res = own_count_test(counts, exposure)
+    mu = 31 * exposure / 3000.01
+    assert res.expected == pytest.approx(mu, rel=1e-12)
+    assert res.rate_ratio == pytest.approx(counts / mu, rel=1e-12)
+    assert res.p == pytest.approx(stats.poisson.sf(counts - 1, mu), rel=1e-12)
+    # By hand: P(X >= 0) = 1 and P(X >= 1) = 1 - exp(-mu).
+    assert res.p[1] == res.p[2] == 1.0
+    assert res.p[3] == pytest.approx(-math.expm1(-mu[3]), rel=1e-12)
+    assert res.p_fdr == pytest.approx(stats.false_discovery_control(res.p, method="bh"))
+    # The one-incident unit is far beyond its share (p ~ 1e-4) but is no core: min_count 2.
+    assert res.p_fdr[3] < 0.001
+    assert res.core.tolist() == [True, False, False, False]
+    assert own_count_test(counts, exposure, min_count=1).core.tolist() == [True, False, False, True]
+    # Equal cells: expected is the mean count.
+    equal = own_count_test([4, 0, 1, 3])
+    assert equal.expected.tolist() == [2.0] * 4
+    assert equal.p == pytest.approx(stats.poisson.sf(np.array([3, -1, 0, 2]), 2.0), rel=1e-12)
+    with pytest.raises(HotspotError, match="min_count must be >= 1"):
+        own_count_test(counts, min_count=0)
+    with pytest.raises(HotspotError, match="whole non-negative"):
+        own_count_test([1.5, 2.0, 0.0])
+    with pytest.raises(HotspotError, match="exposure must be positive"):
+        own_count_test(counts, [1.0, 0.0, 1.0, 1.0])
+    with pytest.raises(HotspotError, match="one value per unit"):
+        own_count_test(counts, [1.0, 1.0])
+
+
+def test_evidence_order_is_core_then_count_then_rate_then_z() -> None:
+    """Cores first, then own count, then incidents per km, then Gi* z, all descending."""
+    frame = pd.DataFrame(
+        {
+            "core": [True, False, True, True, True, False],
+            "count": [5, 9, 2, 5, 5, 0],
+            "per_km": [20.0, 90.0, 5.0, 10.0, 20.0, 0.0],
+            "z": [0.5, 30.0, 1.0, 2.0, 3.0, 40.0],
+        },
+        index=list("abcdef"),
+    )
+    assert evidence_order(frame, "per_km").index.tolist() == list("eadcbf")
+    # Without a rate (equal cells) z breaks the tie between a, d and e.
+    assert evidence_order(frame).index.tolist() == list("edacbf")
+
+
+def test_no_zero_incident_unit_is_a_core_on_the_sample(results, sample_net, sample_incidents):
+    """Gi* calls 1-incident stretches hot 99% on the sample; none is a core or ranked as one."""
+    roads = results["RoadHotspots"]
+    table = roads.roads
+    _assert_evidence_ranking(table, roads.ranked(), roads.min_count)
+    # The sample's own example: a stretch with one incident beside the busiest is hot 99%.
+    lone = table[(table["count"] == 1) & (table["class"] == "hot 99%")]
+    assert len(lone) >= 1 and (lone["role"] == "part of a hot area").all()
+    # expected = snapped incidents x the piece's share of the road length.
+    share = np.maximum(table["length_m"], 1.0) / np.maximum(table["length_m"], 1.0).sum()
+    assert table["expected"].to_numpy() == pytest.approx(roads.n_snapped * share, rel=1e-9)
+    k, mu = table["count"].to_numpy(), table["expected"].to_numpy()
+    assert table["p_own"].to_numpy() == pytest.approx(stats.poisson.sf(k - 1, mu), rel=1e-9)
+    top = roads.ranked().iloc[0]
+    assert top["role"] == "hotspot core" and top["count"] == table["count"].max()
+    cells = results["GiStarCells"]
+    _assert_evidence_ranking(cells.cells, cells.ranked(), cells.min_count)
+    assert cells.cells["expected"].to_numpy() == pytest.approx(
+        np.full(len(cells.cells), cells.n_in_cells / len(cells.cells))
+    )
+    # A sparse selection: 60 incidents, where Gi* lends heat to many empty cells and roads.
+    few = sample_incidents.sample(60, random_state=1)
+    res = analyse_hotspots(few, roads=sample_net, params=HotspotParams(min_count=3))
+    for table, ranked in ((res.cells, res.ranked_cells()), (res.edges, res.ranked_roads())):
+        assert table is not None and ranked is not None
+        assert ((table["count"] == 0) & (table["class"] == "hot 99%")).any()
+        _assert_evidence_ranking(table, ranked, 3)
+    meta = res.to_dict()
+    assert meta["cell_hotspots"]["min_count"] == 3 and meta["road_hotspots"]["min_count"] == 3
+    assert meta["road_hotspots"]["n_cores"] == int(res.edges["core"].sum())
+    # hot keeps every Gi* hot unit, now in evidence order.
+    assert (res.hot_cells["gi_bin"] > 0).all()
+    assert len(res.hot_cells) == (res.cells["gi_bin"] > 0).sum()
+    assert res.hot_cells.index.tolist() == evidence_order(res.hot_cells).index.tolist()
+
+
+def test_sparse_road_stretch_next_to_a_cluster_is_part_of_a_hot_area(sample_net, results):
+    """Six incidents on one stretch make its empty neighbours hot 99%; only it is a core."""
+    pieces = results["RoadHotspots"].roads
+    target = pieces[(pieces["n_pieces"] >= 5) & (pieces["piece"] == 2)].iloc[0]
+    others = pieces.drop(index=target.name).sample(15, random_state=3)
+    pts = [shapely.line_interpolate_point(target.geometry, 0.5, normalized=True)] * 6
+    pts += [shapely.line_interpolate_point(g, 0.5, normalized=True) for g in others.geometry]
+    inc = gpd.GeoDataFrame({"id": range(len(pts))}, geometry=pts, crs=sample_net.crs)
+    res = network_hotspots(sample_net, inc)
+    roads = res.roads
+    assert res.n_snapped == 21
+    same_road = roads[roads["edge"] == target["edge"]].set_index("piece")
+    assert same_road.loc[2, "count"] == 6 and same_road.loc[2, "role"] == "hotspot core"
+    for piece in (1, 3):  # the empty neighbours along the same road
+        assert same_road.loc[piece, "count"] == 0
+        assert same_road.loc[piece, "class"] == "hot 99%"
+        assert same_road.loc[piece, "role"] == "part of a hot area"
+        assert not same_road.loc[piece, "core"]
+    # By Gi* z alone an empty stretch would rank first (ties with the cluster, or above).
+    by_z = roads.sort_values("z", ascending=False, kind="stable")
+    assert (by_z.head(3)["count"] == 0).sum() == 2
+    ranked = res.ranked()
+    assert ranked.iloc[0]["edge"] == target["edge"] and ranked.iloc[0]["piece"] == 2
+    assert ranked["core"].sum() == 1 and roads["core"].sum() == 1
+    _assert_evidence_ranking(roads, ranked, 2)
+    assert res.to_dict()["roles"]["hotspot core"] == 1
+
+
+def test_evidence_columns_are_checked(results, sample_incidents) -> None:
+    """A result whose core or role disagrees with the counts cannot be built."""
+    roads = results["RoadHotspots"]
+    table = roads.roads
+    empty = table.index[table["count"] == 0][0]
+    forged = table.copy()
+    forged.loc[empty, "core"] = True
+    with pytest.raises(HotspotError, match="a core has fewer than min_count"):
+        dataclasses.replace(roads, roads=forged)
+    forged = table.copy()
+    forged.loc[empty, "p_own"] = 0.001
+    with pytest.raises(HotspotError, match="no incident has an own-count p-value below 1"):
+        dataclasses.replace(roads, roads=forged)
+    with pytest.raises(HotspotError, match="'role' does not follow"):
+        dataclasses.replace(roads, roads=table.assign(role="hotspot core"))
+    with pytest.raises(HotspotError, match="'expected' sums to"):
+        dataclasses.replace(roads, roads=table.assign(expected=table["expected"] * 2))
+    with pytest.raises(HotspotError, match="a core has fewer than min_count"):
+        dataclasses.replace(roads, min_count=1000)
+    forged = table.copy()
+    forged.loc[table.index[table["core"]][0], "core"] = False
+    with pytest.raises(HotspotError, match="'core' is not count >= min_count"):
+        dataclasses.replace(roads, roads=forged)
+    with pytest.raises(HotspotError, match="min_count must be >= 1"):
+        dataclasses.replace(roads, min_count=0)
+    cells = results["GiStarCells"]
+    with pytest.raises(HotspotError, match=r"GiStarCells.cells lacks columns \['role'\]"):
+        dataclasses.replace(cells, cells=cells.cells.drop(columns="role"))
+    hot = results["HotspotResult"]
+    other = gi_star_hotspots(filter_incidents(sample_incidents, hours=(20, 4)), min_count=5)
+    with pytest.raises(HotspotError, match=r"\(cell_size, shape, alpha, min_count\)"):
+        dataclasses.replace(hot, cell_hotspots=other)
+    with pytest.raises(HotspotError, match="min_count must be >= 1"):
+        HotspotParams(min_count=0)
+
+
+# ----------------------------------------------------------------------------- trend periods
+
+
+def _span_incidents(start: str, end: str, n: int = 400, seed: int = 0) -> gpd.GeoDataFrame:
+    """n incidents spread over 3 km x 3 km and over the days from start to end, both kept."""
+    rng = np.random.default_rng(seed)
+    t0, t1 = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(hours=23)
+    secs = rng.uniform(0, (t1 - t0).total_seconds(), n)
+    secs[:2] = [0, (t1 - t0).total_seconds()]
+    times = [str(t0 + pd.Timedelta(seconds=float(s))) for s in secs]
+    xy = rng.uniform(0, 3000, (n, 2)) + [500_000, 3_400_000]
+    return _incidents(xy, times)
+
+
+def test_trend_period_falls_back_from_quarters_to_months_to_weeks() -> None:
+    """Four months give months, three weeks give weeks, ten days give a reasoned skip."""
+    four_months = _span_incidents("2025-09-01", "2025-12-31")
+    with pytest.raises(HotspotError, match="at least 3 periods of 'Q', the incidents span 2"):
+        emerging_hotspots(four_months, cell_size=500, period="Q")
+    res = emerging_hotspots_auto(four_months, cell_size=500)
+    assert isinstance(res, EmergingHotspots)
+    assert res.period == "M" and res.periods == ("2025-09", "2025-10", "2025-11", "2025-12")
+    choice = choose_trend_period(four_months)
+    assert dict(choice.n_periods) == {"Q": 2, "M": 4, "W": 18}
+    assert choice.reason == "4 months (quarters give 2; at least 3 needed)"
+
+    three_weeks = _span_incidents("2025-01-06", "2025-01-26")  # Monday to Sunday
+    with pytest.raises(HotspotError, match="at least 3 periods of 'M', the incidents span 1"):
+        emerging_hotspots(three_weeks, cell_size=500, period="M")
+    res = emerging_hotspots_auto(three_weeks, cell_size=500)
+    assert isinstance(res, EmergingHotspots) and res.period == "W" and len(res.periods) == 3
+
+    ten_days = _span_incidents("2025-01-06", "2025-01-15")  # two calendar weeks
+    with pytest.raises(HotspotError, match="at least 3 periods of 'W', the incidents span 2"):
+        emerging_hotspots(ten_days, cell_size=500, period="W")
+    skipped = emerging_hotspots_auto(ten_days, cell_size=500)
+    assert isinstance(skipped, TrendsSkipped)
+    assert skipped.reason == (
+        "the incidents span 10 days (2025-01-06 to 2025-01-15): 1 quarter, 1 month, "
+        "2 weeks; emerging hot spots need at least 3 periods"
+    )
+    assert dict(skipped.n_periods) == {"Q": 1, "M": 1, "W": 2}
+    assert skipped.n_incidents == len(ten_days)
+    data = json.loads(json.dumps(skipped.to_dict(), allow_nan=False))
+    assert data["kind"] == "TrendsSkipped" and data["n_periods"]["W"] == 2
+    with pytest.raises(HotspotError, match="yet a period gives 3 or more"):
+        dataclasses.replace(skipped, n_periods={"W": 3})
+
+
+def test_trend_period_prefers_ten_periods_before_the_fallback(sample_incidents) -> None:
+    """A year gives months (12) over quarters (4); three years give quarters (12)."""
+    choice = choose_trend_period(sample_incidents)
+    assert choice.period == "M" and choice.n_periods["Q"] == 4
+    assert choice.reason == "12 months (quarters give 4; 10 or more preferred)"
+    res = emerging_hotspots_auto(sample_incidents, cell_size=500)
+    assert isinstance(res, EmergingHotspots) and len(res.periods) == 12
+    long = _span_incidents("2023-01-01", "2025-12-31")
+    assert choose_trend_period(long).period == "Q"
+    # The last period tried is only a fallback: it is not chosen merely to reach 10.
+    assert choose_trend_period(long["time"], periods=("Y", "Q", "M")).period == "Q"
+    assert choose_trend_period(long["time"], periods=("Y", "Q")).period == "Y"
+    assert choose_trend_period(long, target_periods=30).period == "M"
+    with pytest.raises(HotspotError, match="min_periods must be >= 3"):
+        choose_trend_period(long, min_periods=2)
+    with pytest.raises(HotspotError, match="non-empty sequence of period aliases"):
+        choose_trend_period(long, periods="QMW")
+    with pytest.raises(HotspotError, match="unknown period 'fortnight'"):
+        choose_trend_period(long, periods=("fortnight",))
+    with pytest.raises(HotspotError, match="lack a 'time' column"):
+        emerging_hotspots_auto(long.drop(columns="time"), cell_size=500)
