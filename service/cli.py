@@ -195,7 +195,22 @@ def cmd_layers_check(args: argparse.Namespace) -> int:
         kw["require_geometry"] = False
     problems = check_layer(args.file, args.kind, **kw)
     if not problems:
+        from geo.layers import describe_layer
+
+        d = describe_layer(args.file, args.kind, **kw)
         print(f"{args.file}: OK, a valid {args.kind} layer")
+        print(f"  rows      {d.rows:,} ({d.located:,} with a location)")
+        if d.extent is not None:
+            w, s_, e, n = d.extent
+            print(f"  extent    {w:.5f}–{e:.5f} E, {s_:.5f}–{n:.5f} N (WGS84)")
+        if d.encoding is None:
+            encoding = "declared by the format"
+        else:
+            encoding = d.encoding if args.encoding else f"{d.encoding} (detected)"
+        print(f"  encoding  {encoding}")
+        print(f"  CRS       {d.crs}")
+        if d.kinds:
+            print("  kinds     " + ", ".join(f"{k} {v:,}" for k, v in d.kinds.items()))
         return 0
     for p in problems:
         print(str(p))

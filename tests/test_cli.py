@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -381,3 +382,13 @@ def test_posts_say_where_they_go_and_write_a_table_and_a_map(
     assert len(feats) == len(rows)
     html = (out / "posts.html").read_text(encoding="utf-8")
     assert "<script src=" not in html and "Proposed posts" in html
+
+
+def test_layers_check_describes_a_valid_layer(capsys):
+    gbk = Path(__file__).parent / "data" / "layers" / "villages_gbk.csv"
+    assert main(["layers", "check", str(gbk), "--kind", "villages"]) == 0
+    out = capsys.readouterr().out
+    assert "OK, a valid villages layer" in out
+    assert "rows      3 (3 with a location)" in out
+    assert "encoding  gb18030 (detected)" in out and "CRS       WGS84" in out
+    assert "kinds     village 2, community 1" in out and " E, " in out and " N (WGS84)" in out

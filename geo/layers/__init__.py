@@ -53,7 +53,9 @@ from geo.layers.kinds import (
     LayerKind,
 )
 from geo.layers.readers import (
+    LayerSummary,
     check_layer,
+    describe_layer,
     read_incidents,
     read_layer,
     read_stations,
@@ -69,7 +71,9 @@ __all__ = [
     "TEAM_COLUMNS",
     "VILLAGE_COLUMNS",
     "LayerKind",
+    "LayerSummary",
     "check_layer",
+    "describe_layer",
     "read_incidents",
     "read_layer",
     "read_stations",

@@ -8,7 +8,8 @@ check its attributes (:mod:`~geo.layers.kinds`), collecting every problem on the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from os import fspath
 from typing import Any, Final, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,9 +24,12 @@ from geo.layers.kinds import ALIASES, GEOMETRY_TYPES, REQUIRED, LayerKind, attri
 from geo.layers.placement import COORD_ALIASES, place
 from geo.layers.report import Report
 from geo.layers.sources import PathArg, read_source
+from geo.results import Result
 
 __all__ = [
+    "LayerSummary",
     "check_layer",
+    "describe_layer",
     "read_incidents",
     "read_layer",
     "read_stations",
@@ -360,3 +364,65 @@ def check_layer(path: PathArg, kind: LayerKind, **kw: Any) -> list[Problem]:
     except LayerError as exc:
         return exc.problems
     return []
+
+
+@dataclass(frozen=True, eq=False)
+class LayerSummary(Result):
+    """What a valid layer holds, for ``pingan layers check``.
+
+    ``extent`` is (west, south, east, north) in WGS84 degrees of the rows with a
+    location; ``encoding`` the text encoding that read a CSV (None for GeoJSON,
+    GeoPackage and shapefiles, which declare their own); ``crs`` the CRS the coordinates
+    were read in; ``kinds`` the rows per village kind, station kind or incident category.
+    """
+
+    file: str
+    kind: str
+    rows: int
+    located: int
+    extent: tuple[float, float, float, float] | None
+    encoding: str | None
+    crs: str
+    kinds: Mapping[str, int]
+
+
+def describe_layer(path: PathArg, kind: LayerKind, **kw: Any) -> LayerSummary:
+    """Read a layer and summarise it: rows, extent, encoding, CRS read in, kinds found.
+
+    Raises
+    ------
+    LayerError
+        As the matching ``read_*`` function, listing every problem.
+    """
+    gdf = read_layer(path, kind, **kw)
+    report = Report(file=fspath(path))
+    source = read_source(path, kw.get("encoding"), kw.get("layer"), report)
+    lon = pd.to_numeric(gdf["lon"], errors="coerce") if "lon" in gdf.columns else pd.Series([])
+    lat = pd.to_numeric(gdf["lat"], errors="coerce") if "lat" in gdf.columns else pd.Series([])
+    ok = lon.notna() & lat.notna()
+    extent = (
+        (float(lon[ok].min()), float(lat[ok].min()), float(lon[ok].max()), float(lat[ok].max()))
+        if ok.any()
+        else None
+    )
+    if kw.get("crs"):
+        crs = f"{kw['crs']} (declared), converted to WGS84"
+    elif source is not None and source.stored_crs is not None:
+        crs = f"{source.stored_crs.name} (from the file)"
+    else:
+        crs = "WGS84 (EPSG:4326, the default for lon/lat columns)"
+    column = {"villages": "kind", "stations": "kind", "incidents": "category"}.get(kind)
+    kinds: dict[str, int] = {}
+    if column and column in gdf.columns:
+        counts = gdf[column].astype("string").fillna("(none)").value_counts()
+        kinds = {str(k): int(v) for k, v in counts.items()}
+    return LayerSummary(
+        file=fspath(path),
+        kind=kind,
+        rows=len(gdf),
+        located=int(ok.sum()),
+        extent=extent,
+        encoding=source.encoding if source is not None else None,
+        crs=crs,
+        kinds=kinds,
+    )

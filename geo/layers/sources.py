@@ -50,6 +50,7 @@ class Source:
     vector: bool
     geometry: GeomArray | None = None
     stored_crs: pyproj.CRS | None = None
+    encoding: str | None = None  # the text encoding that read the file (None: binary format)
 
 
 def _suffix(name: str) -> str:
@@ -71,12 +72,12 @@ def _check_encoding(encoding: str | None, report: Report) -> bool:
     return True
 
 
-def _decode(data: bytes, encoding: str | None, report: Report) -> str | None:
+def _decode(data: bytes, encoding: str | None, report: Report) -> tuple[str, str] | None:
     tried = (encoding,) if encoding is not None else _AUTO_ENCODINGS
     for name in tried:
         try:
             # Strict decoding: a wrong guess must fail loudly, not produce mojibake.
-            return data.decode(name, errors="strict")
+            return data.decode(name, errors="strict"), name
         except UnicodeDecodeError:
             continue
     report.add(f"cannot decode the file as text (tried {', '.join(tried)}); pass encoding=")
@@ -95,9 +96,10 @@ def _read_csv(local: Path, encoding: str | None, report: Report) -> Source | Non
         except (OSError, EOFError) as exc:
             report.add(f"not a valid gzip file: {exc}")
             return None
-    text = _decode(data, encoding, report)
-    if text is None:
+    decoded = _decode(data, encoding, report)
+    if decoded is None:
         return None
+    text, used = decoded
     try:
         # dtype=str keeps codes such as "420114200201" and leading zeros intact;
         # keep_default_na=False keeps a village called "NA" a name, not a gap.
@@ -123,7 +125,9 @@ def _read_csv(local: Path, encoding: str | None, report: Report) -> Source | Non
     rows = np.arange(1, len(table) + 1, dtype=np.int64)
     # Spreadsheet exports often end with ",,,," lines; skip them but keep row numbers.
     keep = (table != "").any(axis=1).to_numpy() if len(table.columns) else rows > 0
-    return Source(table=table[keep].reset_index(drop=True), rows=rows[keep], vector=False)
+    return Source(
+        table=table[keep].reset_index(drop=True), rows=rows[keep], vector=False, encoding=used
+    )
 
 
 def _as_text(values: pd.Series[Any]) -> pd.Series[str]:
