@@ -64,11 +64,21 @@ GI_COLOURS: Final[dict[str, str]] = {
 #: Dark-road risk quartiles in purples, so they never read as Gi* hot reds.
 _RISK_COLOURS: Final = ("#bcbddc", "#9e9ac8", "#6a51a3", "#3f007d")
 LAMP_COLOUR: Final = "#ffd600"
+#: Road stretches by evidence: a core (its own incidents, significant) is drawn strongest;
+#: a stretch hot only through its neighbours is drawn light, never like a core.
+ROLE_STYLES: Final[dict[str, tuple[str, float]]] = {
+    "hotspot core": ("#b2182b", 8.0),
+    "elevated": ("#f4a261", 6.0),
+    "part of a hot area": ("#f4a582", 3.0),
+}
 
 _LABELS: Final[dict[str, tuple[str, str]]] = {
     "kde": ("警情密度", "Incident density"),
     "gi": ("热点/冷点网格 (Gi*)", "Hot & cold spots (Gi*)"),
     "hot_roads": ("热点路段", "Hot road stretches"),
+    "hotspot core": ("热点核心", "Hotspot core"),
+    "part of a hot area": ("热点区域的一部分", "Part of a hot area"),
+    "elevated": ("偏高", "Elevated"),
     "risk": ("无灯道路风险", "Dark roads by risk"),
     "lamps": ("建议路灯", "Proposed lamps"),
     "roads": ("道路", "Roads"),
@@ -241,7 +251,10 @@ def hotspots_legend(lang: Lang = "zh") -> list[LegendEntry]:
         for b, c in zip(KDE_BANDS, _KDE_COLOURS, strict=True)
     ]
     rows += [LegendEntry(f"Gi* {k}", c, "square") for k, c in GI_COLOURS.items()]
-    rows.append(LegendEntry(_label("hot_roads", lang), "#b2182b", "line", weight=6))
+    rows += [
+        LegendEntry(_label(role, lang), colour, "line", weight=width)
+        for role, (colour, width) in ROLE_STYLES.items()
+    ]
     rows.append(
         LegendEntry(_label("risk", lang) + " (top 25)", _RISK_COLOURS[-1], "line", weight=5)
     )
@@ -440,30 +453,39 @@ def add_hot_roads(m: folium.Map, roads: gpd.GeoDataFrame, *, lang: Lang = "zh") 
         If ``roads`` has no CRS.
     """
     lang = check_lang(lang)
-    gdf = to_wgs84(roads, "hot roads", ("count", "per_km", "z", "class"))
-    gdf = gdf[gdf["class"].astype(str).str.startswith("hot")]
+    has_role = "role" in roads.columns
+    cols = ("count", "per_km", "z", "class", *(("role",) if has_role else ()))
+    gdf = to_wgs84(roads, "hot roads", cols)
+    if has_role:
+        gdf = gdf[gdf["role"].isin(list(ROLE_STYLES))]
+        role = gdf["role"].astype(str)
+    else:
+        gdf = gdf[gdf["class"].astype(str).str.startswith("hot")]
+        role = pd.Series("hotspot core", index=gdf.index)
     group = folium.FeatureGroup(name=_label("hot_roads", lang))
     if len(gdf):
         props = {
             "name": text(gdf["name"]) if "name" in gdf else pd.Series(["—"] * len(gdf)),
+            "role": role.map(lambda r: _label(r, lang)),
             "class": gdf["class"].astype(str),
             "count": gdf["count"].astype(int).astype(str),
             "per_km": gdf["per_km"].map("{:.1f}".format),
             "z": gdf["z"].map("{:.2f}".format),
-            "colour": gdf["class"].map(GI_COLOURS),
+            "colour": role.map(lambda r: ROLE_STYLES[r][0]),
+            "weight": role.map(lambda r: ROLE_STYLES[r][1]),
         }
         folium.GeoJson(
             feature_collection(gdf, props),
             control=False,
             style_function=lambda f: {
                 "color": f["properties"]["colour"],
-                "weight": 7,
+                "weight": f["properties"]["weight"],
                 "opacity": 0.85,
                 "lineCap": "round",
             },
             tooltip=folium.GeoJsonTooltip(
-                fields=["name", "class", "count", "per_km", "z"],
-                aliases=[*aliases(["name"], lang), "Gi*", "n", "n/km", "z"],
+                fields=["name", "role", "count", "per_km", "class", "z"],
+                aliases=[*aliases(["name"], lang), "", "n", "n/km", "Gi*", "z"],
             ),
         ).add_to(group)
     group.add_to(m)

@@ -413,10 +413,17 @@ def cmd_scenario_compare(args: argparse.Namespace) -> int:
 
 def cmd_hotspots(args: argparse.Namespace) -> int:
     """Find hot and cold spots of incidents (KDE, Gi* with FDR, hot roads, trends)."""
-    from geo.hotspots import HotspotParams, analyse_hotspots, emerging_hotspots, filter_incidents
+    from geo.hotspots import (
+        HotspotParams,
+        TrendsSkipped,
+        analyse_hotspots,
+        emerging_hotspots,
+        emerging_hotspots_auto,
+        filter_incidents,
+    )
     from maps.hotspots import hotspots_map
     from service.output import Output
-    from service.reports import markdown_table, road_place
+    from service.reports import markdown_table, road_names, road_place
 
     area = area_from_args(
         args, needs=("incidents",), command="hotspots", progress=Progress(args.quiet)
@@ -434,27 +441,46 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         shape=args.shape,
         alpha=args.alpha,
         bandwidth=args.bandwidth if args.bandwidth else "scott",
+        min_count=args.min_count,
     )
     res = analyse_hotspots(sel, params=params, roads=area.roads, snap=area.distances.snap)
-    print(f"{res.n_incidents:,} incidents selected of {len(incidents):,}")
+    lines = [f"{res.n_incidents:,} incidents selected of {len(incidents):,}"]
     cls = res.cells["class"].value_counts().rename_axis("class").reset_index(name="cells")
-    print(markdown_table(cls))
-    if res.edges is not None:
-        top = res.edges.sort_values("z", ascending=False).head(args.top)
-        cols = ["name", "highway", "lit", "count", "per_km", "z", "class"]
-        print(f"\nThe {args.top} hottest road stretches:")
-        print(markdown_table(top[cols].assign(where=road_place(top))))
+    lines.append(markdown_table(cls))
+    ranked = res.ranked_roads()
+    if ranked is not None:
+        top = ranked.head(args.top)
+        cols = ["rank", "name", "highway", "lit", "count", "per_km", "expected", "role", "z"]
+        lines += [
+            f"\nThe {args.top} road stretches with the strongest evidence (hotspot cores "
+            f"first: at least {params.min_count} incidents of their own, significant after "
+            "FDR), by own count, rate per km, then Gi* z:",
+            markdown_table(
+                top[cols].assign(name=road_names(top, area.villages), where=road_place(top))
+            )
+            if len(top)
+            else "No road stretch stands out.",
+        ]
         if res.n_unsnapped:
-            print(
+            lines.append(
                 f"{res.n_unsnapped:,} incidents lie farther than {params.max_snap_m:g} m from "
                 "every road and are counted on no road."
             )
     trends = None
-    if args.trend_period:
+    if args.trend_period == "auto":
+        found = emerging_hotspots_auto(sel, cell_size=args.cell)
+        if isinstance(found, TrendsSkipped):
+            lines.append(f"\ntrends skipped: {found.reason}")
+        else:
+            trends = found
+    elif args.trend_period:
         trends = emerging_hotspots(sel, cell_size=args.cell, period=args.trend_period)
+    if trends is not None:
         pat = trends.cells["pattern"].value_counts().rename_axis("pattern")
-        print("\nEmerging hot spots:")
-        print(markdown_table(pat.reset_index(name="cells")))
+        lines += [
+            f"\nEmerging hot spots ({len(trends.periods)} periods of {trends.period!r}):",
+            markdown_table(pat.reset_index(name="cells")),
+        ]
     if args.out:
         out = Output(args.out)
         cells = res.cells
@@ -473,7 +499,9 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
             attribution=_credit(area),
         )
         out.map("hotspots.html", m)
-        print(f"wrote {out.path('hotspots.html')} and the tables")
+        lines.append(f"wrote {out.path('hotspots.html')} and the tables")
+    # Files first, then the terminal: a reader that stops early (| head) loses nothing.
+    print("\n".join(lines))
     return 0
 
 
@@ -481,7 +509,7 @@ def cmd_unlit(args: argparse.Namespace) -> int:
     """Report km of lit, unlit and unknown road by area and rank dark roads by risk."""
     from geo.lighting import lit_km_by_area, road_risk
     from service.output import Output
-    from service.reports import markdown_table, road_place
+    from service.reports import markdown_table, road_names, road_place
 
     area = area_from_args(args, needs=("villages",), command="unlit", progress=Progress(args.quiet))
     villages = area.require("villages")
@@ -494,7 +522,7 @@ def cmd_unlit(args: argparse.Namespace) -> int:
     print(f"\nThe {args.top} riskiest dark roads:")
     top = risk.top(args.top)
     cols = ["rank", "name", "highway", "lit", "length_m", "village_name", "score", "explanation"]
-    print(markdown_table(top[cols].assign(where=road_place(top))))
+    print(markdown_table(top[cols].assign(name=road_names(top, villages), where=road_place(top))))
     if risk.n_unsnapped:
         print(
             f"{risk.n_unsnapped:,} night incidents lie farther than "
@@ -684,7 +712,17 @@ def build_parser() -> argparse.ArgumentParser:
     hot.add_argument("--shape", choices=("square", "hex"), default="square")
     hot.add_argument("--bandwidth", type=float, help="KDE bandwidth in m (default: Scott's rule)")
     hot.add_argument("--alpha", type=float, default=0.05, help="FDR level (0.05)")
-    hot.add_argument("--trend-period", default="Q", help="period for trends: M, Q, ... ('' off)")
+    hot.add_argument(
+        "--trend-period",
+        default="auto",
+        help="period for trends: auto (one that fits the span), Q, M, W ... ('' off)",
+    )
+    hot.add_argument(
+        "--min-count",
+        type=int,
+        default=2,
+        help="incidents of its own a stretch or cell needs to be a hotspot core (2)",
+    )
     hot.set_defaults(func=cmd_hotspots)
 
     unlit = sub.add_parser("unlit", help="km of lit/unlit road by area; dark roads by risk")

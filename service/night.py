@@ -14,7 +14,15 @@ import pandas as pd
 
 from geo.area import Area
 from geo.errors import ScenarioError
-from geo.hotspots import EmergingHotspots, HotspotParams, HotspotResult, analyse_hotspots
+from geo.hotspots import (
+    EmergingHotspots,
+    HotspotParams,
+    HotspotResult,
+    TrendsSkipped,
+    analyse_hotspots,
+    emerging_hotspots_auto,
+    filter_incidents,
+)
 from geo.hotspots import emerging_hotspots as find_emerging
 from geo.lighting import LampParams, LampPlan, LitKmByArea, RoadRisk, lit_km_by_area
 from geo.lighting import place_lamps as plan_lamps
@@ -23,7 +31,10 @@ from geo.scenarios import Edit, lamp_edit
 from maps.hotspots import hotspots_map
 from maps.style import Lang
 from service.output import Output
-from service.reports import markdown_table, road_place
+from service.reports import markdown_table, road_names, road_place
+
+#: The night of the night-safety job: the same window as the dark-road risk.
+NIGHT_HOURS = (19, 6)
 
 __all__ = ["NightReport", "night_markdown", "run_night_job", "write_night_outputs"]
 
@@ -38,6 +49,8 @@ class NightReport:
     risk: RoadRisk
     lamps: LampPlan
     lamp_edit: Edit | None
+    trends_skipped: TrendsSkipped | None = None
+    n_incidents_all: int = 0
 
 
 def run_night_job(
@@ -48,21 +61,32 @@ def run_night_job(
     budget: int = 30,
     spacing_m: float = 35.0,
     lamp_params: LampParams | None = None,
-    trend_period: str | None = "Q",
+    trend_period: str | None = "auto",
 ) -> NightReport:
     """Run hotspots, lit-km tables, dark-road risk and lamp placement on one area.
 
     ``incidents`` overrides the area's incident layer (a filtered selection, say).
-    Without incidents the hot spots are skipped and the risk has no incident term.
+    Hot spots, density and trends use the night incidents (19:00–06:00): this is the
+    night-safety job, and its map must show where the night is unsafe. Without incidents
+    the hot spots are skipped and the risk has no incident term.
     """
     villages = area.require("villages")
     inc = area.incidents if incidents is None else incidents
     p = params or HotspotParams(bandwidth=200.0)
-    hot = trends = None
+    hot = trends = skipped = None
+    n_all = 0 if inc is None else len(inc)
     if inc is not None and len(inc):
-        hot = analyse_hotspots(inc, params=p, roads=area.roads, snap=area.distances.snap)
-        if trend_period:
-            trends = find_emerging(inc, cell_size=p.cell_size, period=trend_period)
+        night = filter_incidents(inc, hours=NIGHT_HOURS)
+        if len(night):
+            hot = analyse_hotspots(night, params=p, roads=area.roads, snap=area.distances.snap)
+            if trend_period == "auto":
+                found = emerging_hotspots_auto(night, cell_size=p.cell_size)
+                if isinstance(found, TrendsSkipped):
+                    skipped = found
+                else:
+                    trends = found
+            elif trend_period:
+                trends = find_emerging(night, cell_size=p.cell_size, period=trend_period)
     risk = score_roads(area.roads, villages, inc, engine=area.distances)
     plan = plan_lamps(
         area.roads,
@@ -85,10 +109,12 @@ def run_night_job(
         risk=risk,
         lamps=plan,
         lamp_edit=edit,
+        trends_skipped=skipped,
+        n_incidents_all=n_all,
     )
 
 
-def night_markdown(r: NightReport, *, top: int = 10) -> str:
+def night_markdown(r: NightReport, *, top: int = 10, villages: Any = None) -> str:
     """Render the night-safety report."""
     parts = ["# Hotspots, unlit roads and lamps", ""]
     h = r.hotspots
@@ -97,7 +123,8 @@ def night_markdown(r: NightReport, *, top: int = 10) -> str:
     else:
         cls = h.cells["class"].value_counts().rename_axis("class").reset_index(name="cells")
         parts += [
-            f"{h.n_incidents:,} incidents; Gi* on {h.params.cell_size:g} m {h.params.shape} "
+            f"{h.n_incidents:,} night incidents (19:00–06:00) of {r.n_incidents_all:,}; "
+            f"Gi* on {h.params.cell_size:g} m {h.params.shape} "
             f"cells with Benjamini–Hochberg FDR at {h.params.alpha:g}; kernel density "
             f"bandwidth {h.density.bandwidth:.0f} m ({h.density.bandwidth_rule}).",
             "",
@@ -106,25 +133,35 @@ def night_markdown(r: NightReport, *, top: int = 10) -> str:
             markdown_table(cls),
             "",
         ]
-        if h.edges is not None:
-            e = h.edges.sort_values("z", ascending=False).head(top)
-            cols = [
-                c
-                for c in ("name", "highway", "lit", "length_m", "count", "per_km", "z", "class")
-                if c in e.columns
+        ranked = h.ranked_roads()
+        if ranked is not None:
+            e = ranked.head(top)
+            cols = ["rank", "name", "highway", "lit", "length_m", "count", "per_km"]
+            cols += ["expected", "role", "z"]
+            shown = e[cols].assign(name=road_names(e, villages), where=road_place(e))
+            parts += [
+                f"## The {top} road stretches with the strongest evidence",
+                "",
+                "Hotspot cores first (at least "
+                f"{h.params.min_count} night incidents of their own, significant after FDR), "
+                "then by own count, rate per km and Gi* z. A stretch 'part of a hot area' is "
+                "hot only through its neighbours.",
+                "",
+                markdown_table(shown) if len(shown) else "No road stretch stands out.",
+                "",
             ]
-            shown = e[cols].assign(where=road_place(e))
-            parts += [f"## The {top} hottest road stretches", "", markdown_table(shown), ""]
             if h.n_unsnapped:
                 parts += [
                     f"{h.n_unsnapped:,} incidents lie farther than {h.params.max_snap_m:g} m "
                     "from every road and are counted on no road.",
                     "",
                 ]
+    if r.trends_skipped is not None:
+        parts += ["## Emerging hot spots", "", f"Trends skipped: {r.trends_skipped.reason}.", ""]
     if r.trends is not None:
         pat = r.trends.cells["pattern"].value_counts()
         parts += [
-            "## Emerging hot spots (quarterly)",
+            f"## Emerging hot spots ({len(r.trends.periods)} periods of {r.trends.period!r})",
             "",
             markdown_table(pat.rename_axis("pattern").reset_index(name="cells")),
             "",
@@ -138,7 +175,11 @@ def night_markdown(r: NightReport, *, top: int = 10) -> str:
         "",
         f"## The {top} riskiest dark roads",
         "",
-        markdown_table(top_risk[risk_cols].assign(where=road_place(top_risk))),
+        markdown_table(
+            top_risk[risk_cols].assign(
+                name=road_names(top_risk, villages), where=road_place(top_risk)
+            )
+        ),
         "",
         "Why each scores as it does:",
         "",
@@ -168,7 +209,7 @@ def write_night_outputs(
     attribution: str | None = None,
 ) -> dict[str, Any]:
     """Write the report, tables, GeoJSON layers and ``hotspots.html``; return the figures."""
-    out.text("hotspots.md", night_markdown(r))
+    out.text("hotspots.md", night_markdown(r, villages=area.villages))
     h = r.hotspots
     figures: dict[str, Any] = {"incidents": 0, "hot_cells": 0, "cold_cells": 0}
     if h is not None:
@@ -177,8 +218,10 @@ def write_night_outputs(
         out.geojson("hotspot_cells.geojson", sig)
         if h.edges is not None:
             out.csv("hotspot_roads.csv", h.edges)
+        roles = h.edges["role"] if h.edges is not None and "role" in h.edges else None
         figures = {
             "incidents": h.n_incidents,
+            "hotspot_core_roads": int((roles == "hotspot core").sum()) if roles is not None else 0,
             "hot_cells": int(sig["class"].str.startswith("hot").sum()),
             "cold_cells": int(sig["class"].str.startswith("cold").sum()),
             "incidents_off_road": h.n_unsnapped,

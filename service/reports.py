@@ -14,7 +14,36 @@ import shapely
 from geo.coverage import CoverageResult
 from geo.scenarios import Comparison
 
-__all__ = ["comparison_markdown", "coverage_markdown", "markdown_table", "road_place"]
+__all__ = [
+    "comparison_markdown",
+    "coverage_markdown",
+    "markdown_table",
+    "road_names",
+    "road_place",
+]
+
+
+def road_names(roads: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None) -> pd.Series:
+    """Return each road's name, or for an unnamed road its class and nearest village.
+
+    "unnamed farm track near 江庙村" says where to go; a blank cell does not.
+    """
+    from geo.lighting import ROAD_CLASS_LABELS
+
+    names = roads["name"] if "name" in roads.columns else pd.Series([None] * len(roads))
+    named = names.astype("string").fillna("").str.strip().to_numpy()
+    hw = (
+        roads["highway"].astype(str) if "highway" in roads.columns else pd.Series([""] * len(roads))
+    )
+    label = hw.map(lambda h: ROAD_CLASS_LABELS.get(h, f"{h} road")).to_numpy(dtype=object)
+    near = np.full(len(roads), "", dtype=object)
+    if villages is not None and len(villages) and len(roads):
+        mid = shapely.line_interpolate_point(roads.geometry.to_numpy(), 0.5, normalized=True)
+        pts = villages.to_crs(roads.crs).geometry.representative_point().to_numpy()
+        idx = shapely.STRtree(pts).query_nearest(mid, all_matches=False)
+        near[idx[0]] = " near " + villages["name"].astype(str).to_numpy()[idx[1]]
+    out = np.where(named != "", named, "unnamed " + label + near)
+    return pd.Series(out.astype(object), index=roads.index)
 
 
 def road_place(roads: gpd.GeoDataFrame) -> pd.Series:

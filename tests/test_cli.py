@@ -392,3 +392,21 @@ def test_layers_check_describes_a_valid_layer(capsys):
     assert "rows      3 (3 with a location)" in out
     assert "encoding  gb18030 (detected)" in out and "CRS       WGS84" in out
     assert "kinds     village 2, community 1" in out and " E, " in out and " N (WGS84)" in out
+
+
+def test_hotspots_on_short_ranges_finish_and_say_what_trends_did(
+    tmp_path, capsys, shared_cache, shared_sample
+):
+    """The README example: four months pick monthly trends; four days skip them, politely."""
+    common = ["--sample-dir", shared_sample, "--cache-dir", shared_cache, "--top", "5"]
+    readme = ["--start", "2025-09-01", "--end", "2026-01-01", "--category", "burglary", "theft"]
+    assert main(["-q", "hotspots", *readme, *common]) == 0
+    out = capsys.readouterr().out
+    assert "Emerging hot spots (4 periods of 'M')" in out
+    rows = [r for r in out.splitlines() if r.startswith("| ") and "hotspot core" in r]
+    assert rows and all(int(r.split("|")[5]) >= 2 for r in rows)  # own incidents, never 0
+    args = ["--start", "2025-03-04", "--end", "2025-03-08", "--out", str(tmp_path / "o")]
+    assert main(["-q", "hotspots", *args, *common]) == 0
+    out = capsys.readouterr().out
+    assert "trends skipped: the incidents span" in out
+    assert (tmp_path / "o" / "hotspots.html").is_file()
