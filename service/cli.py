@@ -519,10 +519,14 @@ def cmd_unlit(args: argparse.Namespace) -> int:
     print(markdown_table(lit.district))
     print("\nBy township (km):")
     print(markdown_table(lit.township))
-    print(f"\nThe {args.top} riskiest dark roads:")
-    top = risk.top(args.top)
-    cols = ["rank", "name", "highway", "lit", "length_m", "village_name", "score", "explanation"]
+    ranked = risk.by_road()
+    print(f"\nThe {args.top} riskiest dark roads (pieces of a road and both carriageways as one):")
+    top = ranked.head(args.top)
+    cols = ["rank", "name", "highway", "lit", "length_m", "pieces", "village_name", "score"]
     print(markdown_table(top[cols].assign(name=road_names(top, villages), where=road_place(top))))
+    print("\nWhy each scores as it does (its riskiest piece):")
+    for k, why in zip(top["rank"], top["explanation"], strict=True):
+        print(f"{k}. {why}")
     if risk.n_unsnapped:
         print(
             f"{risk.n_unsnapped:,} night incidents lie farther than "
@@ -535,6 +539,7 @@ def cmd_unlit(args: argparse.Namespace) -> int:
         for level, table in lit.by_level().items():
             out.csv(f"lit_km_by_{level}.csv", table)
         out.csv("unlit_roads_risk.csv", risk.roads)
+        out.csv("dark_roads_ranked.csv", ranked)
         m = hotspots_map(
             roads=area.roads.frame(),
             risk=risk.roads,

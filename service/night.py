@@ -166,14 +166,14 @@ def night_markdown(r: NightReport, *, top: int = 10, villages: Any = None) -> st
             markdown_table(pat.rename_axis("pattern").reset_index(name="cells")),
             "",
         ]
-    risk_cols = ["rank", "name", "highway", "lit", "length_m", "village_name", "score"]
-    top_risk = r.risk.top(top)
+    risk_cols = ["rank", "name", "highway", "lit", "length_m", "pieces", "village_name", "score"]
+    top_risk = r.risk.by_road().head(top)
     parts += [
         "## Road lighting by township (km)",
         "",
         markdown_table(r.lit.township),
         "",
-        f"## The {top} riskiest dark roads",
+        f"## The {top} riskiest dark roads (a road's pieces and carriageways as one)",
         "",
         markdown_table(
             top_risk[risk_cols].assign(
@@ -231,6 +231,7 @@ def write_night_outputs(
     for level, table in r.lit.by_level().items():
         out.csv(f"lit_km_by_{level}.csv", table)
     out.csv("unlit_roads_risk.csv", r.risk.roads)
+    out.csv("dark_roads_ranked.csv", r.risk.by_road())
     out.geojson("lamps.geojson", r.lamps.lamps)
     m = hotspots_map(
         roads=area.roads.frame(),

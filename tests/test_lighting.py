@@ -670,3 +670,32 @@ def test_night_window_and_category_filter(hand):
     assert set(day.night_incidents["id"]) == {"D"}
     none = road_risk(net, villages, incidents, RiskParams(categories=("burglary",)))
     assert len(none.night_incidents) == 0 and (none.roads["incidents_raw"] == 0).all()
+
+
+def test_dark_roads_rank_as_whole_roads_not_pieces():
+    """Pieces of one named road join into one ranked road; the same name elsewhere does not."""
+    import dataclasses
+
+    nodes = {"A": (0, 0), "B": (300, 0), "C": (600, 0), "D": (0, 500), "E": (300, 500)}
+    ways = [
+        (1, "A", "B", "unclassified", "no"),
+        (2, "B", "C", "unclassified", "no"),
+        (3, "D", "E", "unclassified", "no"),
+        (4, "A", "D", "track", "unknown"),
+    ]
+    net = make_net(nodes, ways)
+    edges = net.edges.copy()
+    names = {1: "甲路", 2: "甲路", 3: "甲路", 4: None}
+    edges["name"] = edges["osmid"].map(names)
+    net = dataclasses.replace(net, edges=edges)
+    risk = road_risk(net, make_villages([("V", 150, 20, 50, "T1")]))
+    roads = risk.by_road()
+    assert len(risk.roads) == 4 and len(roads) == 3
+    assert list(roads["rank"]) == [1, 2, 3]
+    jia = roads[roads["name"] == "甲路"].set_index("pieces")
+    assert jia.loc[2, "length_m"] == pytest.approx(600.0)  # A-B-C, one road
+    assert jia.loc[1, "length_m"] == pytest.approx(300.0)  # D-E, 500 m away: another road
+    assert roads["length_m"].sum() == pytest.approx(risk.roads["length_m"].sum())
+    piece_max = risk.roads.groupby("osmid")["score"].max()
+    assert jia.loc[2, "score"] == pytest.approx(max(piece_max[1], piece_max[2]))
+    assert roads["name"].isna().sum() == 1  # the unnamed track stays itself

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
 
 from geo.engine import Engine
 from geo.errors import LightingError
@@ -267,8 +269,102 @@ class RoadRisk(Result):
             raise LightingError(msg)
 
     def top(self, n: int = 10) -> gpd.GeoDataFrame:
-        """Return the ``n`` highest-scoring dark roads."""
+        """Return the ``n`` highest-scoring dark road pieces (edges of the road view)."""
         return self._frame("roads").head(n).copy()
+
+    def by_road(self, *, join_m: float = 30.0) -> gpd.GeoDataFrame:
+        """Rank whole roads: the pieces of one road, and both carriageways, as one row.
+
+        A road as a planner names it is several pieces of the road view (it is cut at
+        every junction) and, on a dual carriageway, two parallel one-way roads. Pieces
+        join into one road when they carry the same name (or, unnamed, the same first OSM
+        way) and lie within ``join_m`` of each other; the road takes the score of its
+        riskiest piece (ties: more risk-metres, score x length) and its total length.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            One row per road, ranked: ``rank``, ``name`` (None when unnamed), ``osmid``,
+            ``highway`` (the class of most of its length), ``lit``, ``length_m``,
+            ``pieces``, ``score`` (of the riskiest piece), ``risk_m``, ``village_code``,
+            ``village_name``, ``explanation`` (of the riskiest piece), ``roads`` (the
+            road-view rows, ``;``-separated) and the merged geometry.
+        """
+        r = self._frame("roads")
+        crs = r.crs
+        if len(r) == 0:
+            return gpd.GeoDataFrame(r.head(0), crs=crs)
+        names = r["name"].astype("string").fillna("").str.strip()
+        key = np.where(names != "", "n:" + names, "w:" + r["osmid"].astype(str)).astype(str)
+        geoms = r.geometry.to_numpy()
+        a, b = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=join_m)
+        same = key[a] == key[b]
+        n = len(r)
+        link = sparse.csr_matrix((np.ones(int(same.sum())), (a[same], b[same])), shape=(n, n))
+        _, group = csgraph.connected_components(link, directed=False)
+        length = r["length_m"].to_numpy(dtype=float)
+        score = r["score"].to_numpy(dtype=float)
+        frame = pd.DataFrame(
+            {
+                "group": group,
+                "score": score,
+                "risk_m": score * length,
+                "length_m": length,
+                "row": np.arange(n),
+            }
+        )
+        g = frame.groupby("group")
+        # The riskiest piece of each road speaks for it (ties: the first piece).
+        firsts = frame.sort_values(["score", "row"], ascending=[False, True]).drop_duplicates(
+            "group"
+        )
+        best = firsts.set_index("group")["row"]
+        by_class = (
+            pd.DataFrame({"group": group, "hw": r["highway"].to_numpy(), "m": length})
+            .groupby(["group", "hw"])["m"]
+            .sum()
+            .reset_index()
+            .sort_values(["group", "m"], ascending=[True, False])
+            .drop_duplicates("group")
+            .set_index("group")["hw"]
+        )
+        lits = (
+            pd.DataFrame({"group": group, "lit": r["lit"].to_numpy()})
+            .groupby("group")["lit"]
+            .agg(lambda v: "/".join(sorted(set(v))))
+        )
+        idx = best.index.to_numpy()
+        top = r.iloc[best.to_numpy()]
+        merged = gpd.GeoDataFrame(
+            {
+                "name": names.to_numpy()[best.to_numpy()],
+                "osmid": top["osmid"].to_numpy(),
+                "highway": by_class.reindex(idx).to_numpy(),
+                "lit": lits.reindex(idx).to_numpy(),
+                "length_m": g["length_m"].sum().reindex(idx).to_numpy(),
+                "pieces": g.size().reindex(idx).to_numpy(),
+                "score": top["score"].to_numpy(),
+                "risk_m": g["risk_m"].sum().reindex(idx).to_numpy(),
+                "village_code": top["village_code"].to_numpy(),
+                "village_name": top["village_name"].to_numpy(),
+                "explanation": top["explanation"].to_numpy(),
+                "roads": pd.Series(r["road"].to_numpy())
+                .groupby(group)
+                .agg(lambda v: ";".join(str(x) for x in sorted(v)))
+                .reindex(idx)
+                .to_numpy(),
+            },
+            geometry=gpd.GeoSeries(geoms, crs=crs)
+            .groupby(group)
+            .agg(shapely.union_all)
+            .reindex(idx)
+            .to_numpy(),
+            crs=crs,
+        )
+        merged["name"] = merged["name"].replace("", None)
+        merged = merged.sort_values(["score", "risk_m"], ascending=[False, False], kind="stable")
+        merged.insert(0, "rank", np.arange(1, len(merged) + 1))
+        return merged.reset_index(drop=True)
 
 
 def road_risk(
