@@ -527,6 +527,7 @@ def cmd_unlit(args: argparse.Namespace) -> int:
     print("\nWhy each scores as it does (its riskiest piece):")
     for k, why in zip(top["rank"], top["explanation"], strict=True):
         print(f"{k}. {why}")
+    print(f"households near a road are counted from the {risk.household_basis}")
     if risk.n_unsnapped:
         print(
             f"{risk.n_unsnapped:,} night incidents lie farther than "
@@ -578,6 +579,7 @@ def cmd_lamps(args: argparse.Namespace) -> int:
         f"village(s) and reach {s['night_incidents_reached']} night incidents."
     )
     print(f"placement: {s['method']}; {s['guarantee']}; gap to bound {100 * s['gap_bound']:.2f} %")
+    print(f"households are counted from the {risk.household_basis}")
     print(
         f"unlit or unknown km: {s['dark_km_before']:.2f} before, "
         f"{plan.dark_km_uncovered:.2f} after counting the stretches the lamps light "

@@ -190,6 +190,8 @@ def night_markdown(r: NightReport, *, top: int = 10, villages: Any = None) -> st
         "",
         "## Lamp plan",
         "",
+        f"Households are counted from the {r.risk.household_basis}.",
+        "",
         markdown_table(
             pd.DataFrame([r.lamps.summary()])
             .T.reset_index(names="figure")

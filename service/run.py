@@ -218,9 +218,8 @@ def run_area(
 
     if area.villages is not None:
         say("hotspots, unlit roads and lamp placement")
-        # A road counts as lit in the scenario once lamps cover half of it, so a 30-lamp
-        # plan can be compared as an edit (the default 75 % would mark few whole roads).
-        night = run_night_job(area, lamp_params=lamp_params or LampParams(lit_share=0.5))
+        # The same lamp defaults as `pingan lamps`: one plan, one result, wherever it runs.
+        night = run_night_job(area, lamp_params=lamp_params)
         result["night"] = write_night_outputs(w, night, area, lang=lang, attribution=attribution)
         if area.incidents is None:
             skipped.append("hot spots need an incidents layer (--incidents)")

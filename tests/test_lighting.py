@@ -699,3 +699,32 @@ def test_dark_roads_rank_as_whole_roads_not_pieces():
     piece_max = risk.roads.groupby("osmid")["score"].max()
     assert jia.loc[2, "score"] == pytest.approx(max(piece_max[1], piece_max[2]))
     assert roads["name"].isna().sum() == 1  # the unnamed track stays itself
+
+
+def test_households_count_from_a_village_polygon_near_the_road():
+    """A road along a village's houses counts its households although its centre is far."""
+    net = make_net({"A": (0, 0), "B": (600, 0)}, [(1, "A", "B", "unclassified", "no")])
+    centre_far = make_villages([("C", 300, 300, 40, "T1")])  # point 300 m from the road
+    as_point = road_risk(net, centre_far)
+    assert as_point.roads["households_raw"].iloc[0] == 0
+    assert as_point.household_basis == "village points"
+    poly = centre_far.copy()
+    poly["geometry"] = [shapely.box(100, 150, 500, 450).buffer(0)]
+    poly["geometry"] = poly.geometry.translate(X0, Y0)  # houses from 150 m off the road
+    as_polygon = road_risk(net, poly)
+    assert as_polygon.roads["households_raw"].iloc[0] == 40
+    assert as_polygon.household_basis == "village polygons"
+
+
+def test_lamps_use_one_default_wherever_they_run(sample_net, sample_layers):
+    """The main job's night step and `pingan lamps` (defaults) mark the same roads lit."""
+    from service.night import run_night_job
+
+    villages, stations, teams = sample_layers
+    area = Area.from_network(sample_net, villages=villages, stations=stations, teams=teams)
+    job = run_night_job(area)
+    risk = road_risk(area.roads, villages, engine=area.distances)
+    cli = place_lamps(area.roads, risk, engine=area.distances)
+    assert job.lamps.lit_roads == cli.lit_roads and cli.lit_roads
+    assert job.lamps.newly_lit_km == pytest.approx(cli.newly_lit_km)
+    assert lamp_edit(cli).fields["roads"] == list(cli.lit_roads)

@@ -42,10 +42,12 @@ class LampParams:
         Distance between candidate points along a road; ``None`` uses ``spacing_m``
         (then candidates on one road never conflict).
     lit_share
-        A road counts as lit after installation (and goes into :meth:`LampPlan.to_edit`)
-        when lamps light at least this share of its length.
+        A road counts as lit after installation (and goes into the scenario edit of
+        :func:`geo.scenarios.lamp_edit`) when lamps light at least this share of its
+        length. Half by default, for ``pingan lamps`` and the main job alike.
     serve_m
-        A village is served when its point is within this distance of a lamp.
+        A village is served when it (its polygon where it has one, else its point) lies
+        within this distance of a lamp.
     reach_m
         A night incident is within reach when it lies within this distance of a lit
         stretch; also the tie-break radius between equally valuable candidates.
@@ -58,7 +60,7 @@ class LampParams:
     """
 
     step_m: float | None = None
-    lit_share: float = 0.75
+    lit_share: float = 0.5
     serve_m: float = 200.0
     reach_m: float = 50.0
     method: Literal["greedy", "exact"] = "greedy"

@@ -222,6 +222,9 @@ class RoadRisk(Result):
         ``edge`` (road they snap to), ``along_m``, ``offroad_m``, ``geometry``.
     villages
         ``code``, ``name``, ``households`` and point ``geometry`` of the villages used.
+    household_basis
+        How households were placed: "village polygons" (a village is near a road when
+        any of its polygon is) or "village points" (its point must be), or both.
     n_night, n_unsnapped
         Night incidents selected, and those farther than ``incident_distance_m`` from
         every road: they cannot be within that distance of any road, so they count for
@@ -237,6 +240,7 @@ class RoadRisk(Result):
     villages: gpd.GeoDataFrame
     n_night: int
     n_unsnapped: int
+    household_basis: str
     n_edges: int
     n_roads: int
     crs: pyproj.CRS
@@ -451,7 +455,19 @@ def road_risk(
 
     assert eng.snap is not None
     v_pts = np.asarray(shapely.points(vx, vy), dtype=object)
-    pairs = eng.snap.strtree.query(v_pts, predicate="dwithin", distance=p.household_distance_m)
+    # A village drawn as a polygon is near a road when any of it is: a road 300 m from
+    # a community's centre may still run along its houses. A point stands for itself.
+    v_geom = vil.geometry.to_numpy()
+    areas = np.isin(shapely.get_type_id(v_geom), (3, 6))
+    near_geom = np.where(areas, v_geom, v_pts)
+    basis = (
+        "village polygons"
+        if areas.all()
+        else "village points"
+        if not areas.any()
+        else f"village polygons ({int(areas.sum())}) and points ({int((~areas).sum())})"
+    )
+    pairs = eng.snap.strtree.query(near_geom, predicate="dwithin", distance=p.household_distance_m)
     hh_near = np.bincount(pairs[1], weights=hh[pairs[0]], minlength=n_roads)
 
     # Villages hang on the nearer end of their nearest road, however far it is: a village
@@ -525,11 +541,12 @@ def road_risk(
                 "name": vil["name"].astype(str).to_numpy(),
                 "households": hh,
             },
-            geometry=v_pts,
+            geometry=near_geom,
             crs=crs,
         ),
         n_night=night.n_night,
         n_unsnapped=night.n_unsnapped,
+        household_basis=basis,
         n_edges=len(e),
         n_roads=n_roads,
         crs=crs,
