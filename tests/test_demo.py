@@ -64,6 +64,9 @@ def test_demo_writes_summary_and_offline_overview(demo_run):
     # Night safety: hot cells, ranked dark roads, 30 lamps, and their scenario.
     night = summary["night"]
     assert night["hot_cells"] > 0 and night["lamps"]["lamps"] == 30
+    # The night-safety map and report use the night incidents only (19:00-06:00).
+    assert 0 < night["incidents"] < summary["layers"]["incidents"]
+    assert "night incidents (19:00–06:00)" in (out / "hotspots.md").read_text(encoding="utf-8")
     assert (out / "hotspots.html").is_file() and (out / "lamps.geojson").is_file()
     lit = {r["lit"]: r for r in summary["lamps_comparison"]["lit_km"]}
     assert lit["yes"]["delta"] > 0 and lit["yes"]["delta"] == pytest.approx(
