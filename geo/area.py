@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import geopandas as gpd
+import numpy as np
+import shapely
 
 from geo import layers
 from geo.engine import Engine, EngineParams
@@ -396,6 +398,59 @@ class Area:
         if src.layer:
             kw["layer"] = src.layer
         return _READERS[name](self.spec.resolve(src.path), **kw)
+
+    def village_area(self, code: str) -> shapely.Geometry:
+        """Return the ground of one village: its polygon, or else its Voronoi cell.
+
+        With point villages the cell holds every place nearer to this village's point
+        than to any other's (clipped 1 km beyond the roads), the same rule that splits
+        road kilometres between villages.
+        """
+        v = self.require("villages")
+        hit = v["code"].astype(str) == str(code)
+        if not hit.any():
+            known = ", ".join(v["code"].astype(str).head(5))
+            msg = f"no village with code {code!r} in the area (e.g. {known})"
+            raise AreaError(msg)
+        geom = v.geometry[hit.to_numpy()].iloc[0]
+        if shapely.get_type_id(geom) in (3, 6):
+            return geom
+        pts = np.asarray(v.geometry.representative_point().to_numpy(), dtype=object)
+        lo = np.minimum(
+            shapely.total_bounds(self.roads.geometry)[:2], shapely.total_bounds(pts)[:2]
+        )
+        hi = np.maximum(
+            shapely.total_bounds(self.roads.geometry)[2:], shapely.total_bounds(pts)[2:]
+        )
+        frame = shapely.box(*(lo - 1000.0), *(hi + 1000.0))
+        cells = shapely.get_parts(
+            shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=frame)
+        )
+        own = pts[int(np.flatnonzero(hit.to_numpy())[0])]
+        cell = cells[shapely.contains(cells, own)]
+        return shapely.intersection(cell[0], frame) if len(cell) else shapely.buffer(own, 500.0)
+
+    def read_polygon(self, path: str | Path) -> shapely.Geometry:
+        """Read a polygon file (GeoJSON, GeoPackage, Shapefile) into the area's CRS.
+
+        Area loading reprojects on purpose; a file without a CRS or without any polygon
+        is an error naming it.
+        """
+        p = Path(path)
+        try:
+            gdf = gpd.read_file(p)
+        except Exception as exc:  # pyogrio raises its own error types for bad files
+            msg = f"{p}: cannot read a polygon file ({exc})"
+            raise AreaError(msg) from exc
+        if gdf.crs is None:
+            msg = f"{p}: the polygon file has no CRS"
+            raise AreaError(msg)
+        geom = gdf.to_crs(self.crs).geometry
+        geom = geom[geom.geom_type.isin(["Polygon", "MultiPolygon"])]
+        if len(geom) == 0:
+            msg = f"{p}: no polygon in the file"
+            raise AreaError(msg)
+        return shapely.union_all(geom.to_numpy())
 
     def with_layers(self, **layers_: gpd.GeoDataFrame | None) -> Area:
         """Return the area with some layers replaced (each must be in the area's CRS)."""

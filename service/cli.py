@@ -429,12 +429,18 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         args, needs=("incidents",), command="hotspots", progress=Progress(args.quiet)
     )
     incidents = area.require("incidents")
+    where = None
+    if args.within:
+        where = area.read_polygon(args.within)
+    elif args.village:
+        where = area.village_area(args.village)
     sel = filter_incidents(
         incidents,
         start=args.start,
         end=args.end,
         hours=tuple(args.hours) if args.hours else None,
         categories=args.category,
+        area=where,
     )
     params = HotspotParams(
         cell_size=args.cell,
@@ -715,6 +721,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="hour window, may cross midnight, e.g. --hours 19 6 or 19:30 06:00",
     )
     hot.add_argument("--category", nargs="+", help="keep only these categories")
+    within = hot.add_mutually_exclusive_group()
+    within.add_argument("--within", help="keep incidents inside the polygons of this file")
+    within.add_argument(
+        "--village", help="keep incidents on one village's ground (its code): polygon or cell"
+    )
     hot.add_argument("--cell", type=float, default=250.0, help="Gi* cell size in m (250)")
     hot.add_argument("--shape", choices=("square", "hex"), default="square")
     hot.add_argument("--bandwidth", type=float, help="KDE bandwidth in m (default: Scott's rule)")

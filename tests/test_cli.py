@@ -410,3 +410,20 @@ def test_hotspots_on_short_ranges_finish_and_say_what_trends_did(
     out = capsys.readouterr().out
     assert "trends skipped: the incidents span" in out
     assert (tmp_path / "o" / "hotspots.html").is_file()
+
+
+def test_hotspots_filter_by_village_or_polygon_file(tmp_path, capsys, shared_cache, shared_sample):
+    import geopandas as gpd
+    import shapely
+
+    common = ["--sample-dir", shared_sample, "--cache-dir", shared_cache, "--trend-period", ""]
+    assert main(["-q", "hotspots", "--village", "420199100226", *common]) == 0
+    one = int(capsys.readouterr().out.split(" incidents selected")[0].replace(",", ""))
+    assert 0 < one < 5000
+    box = gpd.GeoDataFrame(geometry=[shapely.box(114.30, 31.00, 114.36, 31.05)], crs=4326)
+    box.to_file(tmp_path / "box.geojson", driver="GeoJSON")
+    assert main(["-q", "hotspots", "--within", str(tmp_path / "box.geojson"), *common]) == 0
+    inside = int(capsys.readouterr().out.split(" incidents selected")[0].replace(",", ""))
+    assert 0 < inside < 5000
+    assert main(["hotspots", "--village", "999", *common]) == 2
+    assert "no village with code '999'" in capsys.readouterr().err
