@@ -254,3 +254,25 @@ def test_engine_errors(sample_net):
         EngineParams(offroad_kmh=0)
     with pytest.raises(EngineError, match="not in the network"):
         Engine(sample_net, weight="nope")
+
+
+def test_a_point_and_a_facility_at_the_same_place_are_zero_minutes_apart(sample_net, sample_layers):
+    """Two points nearer each other than to the road walk straight across, once."""
+    eng = Engine(sample_net)
+    villages = sample_layers[0]
+    snap = eng.locate_geometries(villages.geometry).snap
+    k = int(np.argmax(snap.distance_m))  # the village farthest from any road
+    assert snap.distance_m[k] > 100
+    x = np.array([villages.geometry.x.iloc[k]])
+    y = np.array([villages.geometry.y.iloc[k]])
+    village, post = eng.locate(x, y), eng.locate(x, y)
+    assert eng.matrix(post, village).seconds[0, 0] == pytest.approx(0.0)
+    nf = eng.nearest_facility(village, post)
+    assert nf.seconds[0] == pytest.approx(0.0) and nf.facility[0] == 0
+    # Ten metres apart: the ten metres at walking pace, not twice the gap to the road.
+    beside = eng.locate(x + 10.0, y)
+    assert eng.matrix(post, beside).seconds[0, 0] == pytest.approx(10.0 / (5.0 / 3.6))
+    # Villages far apart still travel by road: the straight leg only replaces a detour.
+    other = eng.locate_geometries(villages.geometry.iloc[[(k + 40) % len(villages)]])
+    by_road = Engine(sample_net, EngineParams(offroad_kmh=5.0)).matrix(post, other)
+    assert by_road.seconds[0, 0] > 60

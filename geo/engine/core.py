@@ -290,6 +290,9 @@ class Engine:
         direct_i, direct_j, direct_t = self._same_edge(o, d)
         if len(direct_i):
             best[direct_i, direct_j] = np.minimum(best[direct_i, direct_j], direct_t)
+        cross = self._across(o, d)
+        if cross is not None:
+            np.minimum(best, cross, out=best)
         if np.isfinite(lim):
             best[best > lim] = np.inf
         status = np.full((n_o, n_d), OK, dtype=np.int8)
@@ -298,6 +301,50 @@ class Engine:
         status[o.off_network, :] = ORIGIN_OFF
         seconds = np.where(status == OK, best, np.nan)
         return TravelTimes(seconds=seconds, status=status)
+
+    def _points(self, loc: Located) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Return (x, y, gap to the road) of snapped points, or None for node rows."""
+        snap = loc.snap
+        if self.offroad_per_m == 0 or snap is None or snap.x is None or snap.y is None:
+            return None
+        return snap.x, snap.y, np.nan_to_num(snap.distance_m, nan=np.inf)
+
+    def _across(self, o: Located, d: Located) -> np.ndarray | None:
+        """Return the times of the pairs that walk straight across, not via the roads.
+
+        Two points closer to each other than the sum of their gaps to the road (a post
+        placed at a village, both 100 m from the nearest road) would otherwise walk to
+        the road and back again: for them the trip is the straight access leg.
+        """
+        po, pd_ = self._points(o), self._points(d)
+        if po is None or pd_ is None:
+            return None
+        straight = np.hypot(po[0][:, None] - pd_[0][None, :], po[1][:, None] - pd_[1][None, :])
+        short = straight < po[2][:, None] + pd_[2][None, :]
+        short &= ~o.off_network[:, None] & ~d.off_network[None, :]
+        return np.where(short, np.nan_to_num(straight, nan=np.inf) * self.offroad_per_m, np.inf)
+
+    def _nearest_across(self, p: Located, f: Located) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per point, the facility reached straight across (see :meth:`_across`), if any."""
+        pp, pf = self._points(p), self._points(f)
+        if pp is None or pf is None:
+            return None
+        ok_f = np.isfinite(pf[0]) & np.isfinite(pf[1]) & ~f.off_network
+        ok_p = np.isfinite(pp[0]) & np.isfinite(pp[1]) & ~p.off_network
+        if not ok_f.any() or not ok_p.any():
+            return None
+        from scipy.spatial import cKDTree
+
+        rows = np.flatnonzero(ok_f)
+        tree = cKDTree(np.column_stack([pf[0][rows], pf[1][rows]]))
+        q = np.flatnonzero(ok_p)
+        dist, k = tree.query(np.column_stack([pp[0][q], pp[1][q]]))
+        fac = np.full(len(p), -1, dtype=np.int64)
+        t = np.full(len(p), np.inf)
+        short = dist < pp[2][q] + pf[2][rows[k]]
+        fac[q[short]] = rows[k[short]]
+        t[q[short]] = dist[short] * self.offroad_per_m
+        return fac, t
 
     def _same_edge(self, o: Located, d: Located) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Trips between two points on the same road that need no node at all."""
@@ -391,6 +438,12 @@ class Engine:
             better = dt < best[dj]
             best[dj[better]] = dt[better]
             fac[dj[better]] = di[better]
+        near = self._nearest_across(p, f)
+        if near is not None:
+            n_fac, n_t = near
+            better = n_t < best
+            best[better] = n_t[better]
+            fac[better] = n_fac[better]
         if np.isfinite(lim):
             best[best > lim] = np.inf
         status = np.full(n_p, OK, dtype=np.int8)

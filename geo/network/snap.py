@@ -53,6 +53,8 @@ class SnapResult(Result):
     flagged: np.ndarray
     max_distance_m: float
     road: np.ndarray | None = None
+    x: np.ndarray | None = None  # the points as given (network CRS), for direct legs
+    y: np.ndarray | None = None
 
     def _check(self) -> None:
         n = len(self.edge)
@@ -233,6 +235,8 @@ class SnapIndex:
             flagged=dmin > max_distance_m,
             max_distance_m=float(max_distance_m),
             road=road,
+            x=x,
+            y=y,
         )
 
     def snap_geometries(
@@ -278,6 +282,8 @@ class SnapIndex:
             flagged=spread(res.flagged, True),
             max_distance_m=res.max_distance_m,
             road=spread(res.road, -1),
+            x=spread(res.x, np.nan) if res.x is not None else None,
+            y=spread(res.y, np.nan) if res.y is not None else None,
         )
 
 
