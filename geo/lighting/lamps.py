@@ -535,7 +535,7 @@ def _substrings(
     rep = np.repeat(np.arange(len(edge)), counts)
     vi = off[edge][rep] + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
     inner = (cum[vi] > start[rep]) & (cum[vi] < end[rep])
-    xy, owner = _edge_coords(net, edge)
+    xy, owner = net.edge_coords(edge)
     geoms = np.asarray(shapely.linestrings(xy, indices=owner), dtype=object)
     a = shapely.get_coordinates(shapely.line_interpolate_point(geoms, start))
     b = shapely.get_coordinates(shapely.line_interpolate_point(geoms, end))
@@ -544,14 +544,6 @@ def _substrings(
     xy = np.vstack([a, c[vi][inner], b])
     order = np.lexsort((at, piece))
     return np.asarray(shapely.linestrings(xy[order], indices=piece[order]), dtype=object)
-
-
-def _edge_coords(net: RoadNetwork, edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return (coordinates, owner index) of the given edges' polylines, for linestrings()."""
-    counts = np.diff(net.offsets)[edge]
-    starts = net.offsets[:-1][edge]
-    take = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
-    return net.coords[take], np.repeat(np.arange(len(edge)), counts)
 
 
 def _check_budget(budget: object) -> None:

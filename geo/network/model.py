@@ -142,6 +142,18 @@ class RoadNetwork:
         idx = np.repeat(np.arange(len(counts)), counts)
         return np.asarray(shapely.linestrings(self.coords, indices=idx), dtype=object)
 
+    def edge_coords(self, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the polylines of ``edges`` as (coordinates, owner), in ``edges`` order.
+
+        ``owner[i]`` is the position in ``edges`` of coordinate ``i``, the ``indices`` of
+        :func:`shapely.linestrings`.
+        """
+        edges = np.asarray(edges, dtype=np.int64)
+        counts = np.diff(self.offsets)[edges]
+        starts = self.offsets[:-1][edges]
+        take = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
+        return self.coords[take], np.repeat(np.arange(len(edges)), counts)
+
     def memory_bytes(self) -> int:
         """Bytes of the node and edge tables and the geometry arrays (not the caches)."""
         return int(

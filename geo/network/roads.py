@@ -87,11 +87,8 @@ class Roads:
         """
         edge = road_edges(net)
         twin = edge_twins(net).astype(np.int64)[edge]
-        counts = np.diff(net.offsets)[edge]
-        starts = net.offsets[:-1][edge]
-        take = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
-        owner = np.repeat(np.arange(len(edge)), counts)
-        geometry = np.asarray(shapely.linestrings(net.coords[take], indices=owner), dtype=object)
+        xy, owner = net.edge_coords(edge)
+        geometry = np.asarray(shapely.linestrings(xy, indices=owner), dtype=object)
         road_of_edge = np.full(len(net.edges), -1, dtype=np.int64)
         road_of_edge[edge] = np.arange(len(edge))
         has = twin >= 0

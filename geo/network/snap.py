@@ -124,11 +124,9 @@ class SnapIndex:
         # Sample every road at its vertices and at most SNAP_SAMPLE_M apart, so the nearest
         # sample is never more than SNAP_SAMPLE_M / 2 farther than the nearest road point.
         edges = roads.edge
-        counts = np.diff(net.offsets)[edges]
-        start = net.offsets[:-1][edges]
-        take = np.repeat(start - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
-        c = net.coords[take]
-        seg_road = np.repeat(np.arange(len(edges), dtype=np.int32), counts)
+        c, owner_of_coord = net.edge_coords(edges)
+        counts = np.bincount(owner_of_coord, minlength=len(edges))
+        seg_road = owner_of_coord.astype(np.int32)
         same = seg_road[:-1] == seg_road[1:]
         a, b, sroad = c[:-1][same], c[1:][same], seg_road[:-1][same]
         seg_len = np.hypot(*(b - a).T)
