@@ -204,6 +204,22 @@ def _lca(parent: np.ndarray, depth: np.ndarray, a: np.ndarray, b: np.ndarray) ->
     return np.where(a == b, a, parent[a])
 
 
+def _add_subtrees(
+    values: np.ndarray, order: np.ndarray, parent: np.ndarray, depth: np.ndarray
+) -> None:
+    """Turn per-node ``values`` into subtree sums in place, over a forest from :func:`_forest`.
+
+    Deepest level first, each node hands its total to its parent: one vectorised step per
+    level, so the loop runs as many times as the forest is deep, not once per node.
+    """
+    nodes = order[np.argsort(-depth[order], kind="stable")]
+    cuts = np.flatnonzero(np.diff(depth[nodes])) + 1
+    for group in np.split(nodes, cuts):
+        if len(group) == 0 or depth[group[0]] == 0:
+            continue
+        np.add.at(values, parent[group], values[group])
+
+
 def bridges(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     """Return which undirected edges ``(a[i], b[i])`` are bridges of the graph on ``n`` nodes.
 
@@ -235,15 +251,7 @@ def bridges(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
         np.add.at(score, nt_a, 1)
         np.add.at(score, nt_b, 1)
         np.add.at(score, lca, -2)
-    # Subtree sums, deepest level first: each node hands its total to its parent.
-    by_depth = np.argsort(-depth[order], kind="stable")
-    nodes = order[by_depth]
-    levels = depth[nodes]
-    cuts = np.flatnonzero(np.diff(levels)) + 1
-    for group in np.split(nodes, cuts):
-        if len(group) == 0 or depth[group[0]] == 0:
-            continue
-        np.add.at(score, parent[group], score[group])
+    _add_subtrees(score, order, parent, depth)
     pair_bridge = is_tree & (score[child] == 0) & (mult == 1)
     out[np.flatnonzero(~loop)] = pair_bridge[inv]
     return out
@@ -272,13 +280,7 @@ def bridge_cut(
     ba, bb = comp[a[is_bridge]], comp[b[is_bridge]]
     order, parent, depth = _forest(ba, bb, n_comp)
     sub = np.concatenate([weight, [0.0]])
-    by_depth = np.argsort(-depth[order], kind="stable")
-    nodes = order[by_depth]
-    cuts = np.flatnonzero(np.diff(depth[nodes])) + 1
-    for group in np.split(nodes, cuts):
-        if len(group) == 0 or depth[group[0]] == 0:
-            continue
-        np.add.at(sub, parent[group], sub[group])
+    _add_subtrees(sub, order, parent, depth)
     # The component below each bridge, and the tree (component) it is in: the ancestor
     # just below the virtual root, found by pointer doubling.
     child = np.where(parent[bb] == ba, bb, ba)
