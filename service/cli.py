@@ -17,7 +17,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from geo.area import Area
 from geo.errors import PinganError
 from geo.network import MODES, BuildOptions, NetworkSummary, load_network
 from service.options import add_area_options, area_from_args, default_cache_dir
@@ -75,14 +74,6 @@ def format_network_summary(s: NetworkSummary) -> str:
         )
     lines.append("road km by class  " + ", ".join(f"{k} {v:.1f}" for k, v in s.highway_km.items()))
     return "\n".join(lines)
-
-
-def _credit(area: Area) -> str:
-    """Return the map credit: OpenStreetMap's, or none for the generated sample's roads."""
-    from maps.overview import OSM_ATTRIBUTION
-    from service.run import SYNTHETIC_ATTRIBUTION
-
-    return SYNTHETIC_ATTRIBUTION if area.spec.synthetic else OSM_ATTRIBUTION
 
 
 def _cache(args: argparse.Namespace) -> Path | None:
@@ -260,6 +251,8 @@ def cmd_posts(args: argparse.Namespace) -> int:
     from geo.allocation import AllocationResult
     from geo.area import LayerSource
     from geo.coverage import candidate_sites, fewest_posts, plan_new_posts
+    from service.reports import post_table
+    from service.run import credit
 
     progress = Progress(args.quiet)
     area = area_from_args(args, needs=("villages", "stations"), command="posts", progress=progress)
@@ -300,24 +293,21 @@ def cmd_posts(args: argparse.Namespace) -> int:
         if len(cover.uncoverable):
             print(f"no site reaches these villages in time: {', '.join(cover.uncoverable_ids)}")
         res = cover
-    table = _post_table(area, res, cands, villages)
+    table = post_table(area, res, cands)
     if args.out:
         from maps.posts import posts_map
         from service.output import Output
-        from service.run import SYNTHETIC_ATTRIBUTION
 
         out = Output(args.out)
         out.csv("posts.csv", table)
         out.geojson("posts.geojson", table)
-        from maps.overview import OSM_ATTRIBUTION
-
         m = posts_map(
             area.roads.frame(),
             villages,
             stations,
             table,
             title=f"pingan — {area.name}: proposed posts",
-            attribution=SYNTHETIC_ATTRIBUTION if area.spec.synthetic else OSM_ATTRIBUTION,
+            attribution=credit(area),
         )
         out.map("posts.html", m)
     for row in table.itertuples():
@@ -333,57 +323,6 @@ def cmd_posts(args: argparse.Namespace) -> int:
     if args.out:
         print(f"wrote {', '.join(str(p) for p in out.written)}")
     return 0
-
-
-def _post_table(area, res, cands, villages):  # type: ignore[no-untyped-def]
-    """Return one row per proposed post: where it is, its road and village, what it adds."""
-    import geopandas as gpd
-    import numpy as np
-    import shapely
-
-    chosen = list(res.chosen_ids or ())
-    ids = list(cands.ids)
-    rows = [ids.index(c) for c in chosen]
-    geom = cands.geometry.iloc[rows].representative_point().to_numpy()
-    snap = area.engine().snap
-    assert snap is not None
-    placed = snap.snap(shapely.get_x(geom), shapely.get_y(geom), max_distance_m=np.inf)
-    e = area.net.edges.iloc[placed.edge]
-    from geo.lighting import ROAD_CLASS_LABELS
-
-    road = [
-        f"{n} ({ROAD_CLASS_LABELS.get(h, h)})"
-        if isinstance(n, str) and n
-        else f"an unnamed {ROAD_CLASS_LABELS.get(h, f'{h} road')}"
-        for n, h in zip(e["name"], e["highway"], strict=True)
-    ]
-    vpts = villages.geometry.representative_point()
-    near, dist = shapely.STRtree(vpts.to_numpy()).query_nearest(
-        geom, return_distance=True, all_matches=False
-    )
-    nearest = np.empty(len(geom), dtype=object)
-    nearest[near[0]] = [f"{villages['name'].iloc[j]} ({villages['code'].iloc[j]})" for j in near[1]]
-    gained = [int(((res.site == j) & res.covered & ~res.site_is_existing).sum()) for j in rows]
-    names = dict(zip(villages["code"].astype(str), villages["name"].astype(str), strict=True))
-    near_name = [str(v).split(" (")[0] for v in nearest]
-    ll = gpd.GeoSeries(geom, crs=area.crs).to_crs(4326)
-    return gpd.GeoDataFrame(
-        {
-            "id": chosen,
-            # A junction has no name of its own: say which village it is by.
-            "name": [
-                names.get(c) or f"junction near {n}" for c, n in zip(chosen, near_name, strict=True)
-            ],
-            "lat": ll.y.round(6).to_numpy(),
-            "lon": ll.x.round(6).to_numpy(),
-            "road": road,
-            "nearest_village": nearest,
-            "distance_m": np.round(dist, 1) if len(dist) else dist,
-            "villages_gained": gained,
-        },
-        geometry=geom,
-        crs=area.crs,
-    )
 
 
 def cmd_scenario_compare(args: argparse.Namespace) -> int:
@@ -424,6 +363,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
     from maps.hotspots import hotspots_map
     from service.output import Output
     from service.reports import markdown_table, road_names, road_place
+    from service.run import credit
 
     area = area_from_args(
         args, needs=("incidents",), command="hotspots", progress=Progress(args.quiet)
@@ -502,7 +442,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
             hot_roads=res.edges,
             stations=area.stations,
             title=f"pingan — {area.name}: hotspots",
-            attribution=_credit(area),
+            attribution=credit(area),
         )
         out.map("hotspots.html", m)
         lines.append(f"wrote {out.path('hotspots.html')} and the tables")
@@ -516,6 +456,7 @@ def cmd_unlit(args: argparse.Namespace) -> int:
     from geo.lighting import lit_km_by_area, road_risk
     from service.output import Output
     from service.reports import markdown_table, road_names, road_place
+    from service.run import credit
 
     area = area_from_args(args, needs=("villages",), command="unlit", progress=Progress(args.quiet))
     villages = area.require("villages")
@@ -552,7 +493,7 @@ def cmd_unlit(args: argparse.Namespace) -> int:
             risk=risk.roads,
             stations=area.stations,
             title=f"pingan — {area.name}: dark roads by risk",
-            attribution=_credit(area),
+            attribution=credit(area),
         )
         out.map("unlit.html", m)
         print(f"wrote lit km tables, unlit_roads_risk.csv and unlit.html to {out.folder}")
@@ -566,6 +507,7 @@ def cmd_lamps(args: argparse.Namespace) -> int:
     from geo.scenarios import Scenario, lamp_edit, save_scenario
     from service.output import Output
     from service.reports import markdown_table
+    from service.run import credit
 
     area = area_from_args(args, needs=("villages",), command="lamps", progress=Progress(args.quiet))
     villages = area.require("villages")
@@ -608,7 +550,7 @@ def cmd_lamps(args: argparse.Namespace) -> int:
             lamps=lamps,
             stations=area.stations,
             title=f"pingan — {area.name}: proposed lamps",
-            attribution=_credit(area),
+            attribution=credit(area),
         )
         out.map("lamps.html", m)
         print(f"wrote {out.path('lamps.geojson')} and {out.path('lamps.html')}")

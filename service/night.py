@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 
 from geo.area import Area
@@ -49,6 +50,7 @@ class NightReport:
     risk: RoadRisk
     lamps: LampPlan
     lamp_edit: Edit | None
+    dark_roads: gpd.GeoDataFrame  # the risk ranked as whole roads, computed once
     trends_skipped: TrendsSkipped | None = None
     n_incidents_all: int = 0
 
@@ -109,6 +111,7 @@ def run_night_job(
         risk=risk,
         lamps=plan,
         lamp_edit=edit,
+        dark_roads=risk.by_road(),
         trends_skipped=skipped,
         n_incidents_all=n_all,
     )
@@ -167,7 +170,7 @@ def night_markdown(r: NightReport, *, top: int = 10, villages: Any = None) -> st
             "",
         ]
     risk_cols = ["rank", "name", "highway", "lit", "length_m", "pieces", "village_name", "score"]
-    top_risk = r.risk.by_road().head(top)
+    top_risk = r.dark_roads.head(top)
     parts += [
         "## Road lighting by township (km)",
         "",
@@ -233,7 +236,7 @@ def write_night_outputs(
     for level, table in r.lit.by_level().items():
         out.csv(f"lit_km_by_{level}.csv", table)
     out.csv("unlit_roads_risk.csv", r.risk.roads)
-    out.csv("dark_roads_ranked.csv", r.risk.by_road())
+    out.csv("dark_roads_ranked.csv", r.dark_roads)
     out.geojson("lamps.geojson", r.lamps.lamps)
     m = hotspots_map(
         roads=area.roads.frame(),

@@ -14,13 +14,12 @@ from typing import Any
 
 import folium
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 
 from geo.atomic import write_text
 from geo.results import Result, jsonable
 from maps.offline import save_offline
+from service.reports import places
 
 __all__ = ["FILES", "Output"]
 
@@ -105,7 +104,7 @@ class Output:
         if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None and len(frame):
             table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
             if "lat" not in table.columns and "lon" not in table.columns:
-                ll = _places(frame)
+                ll = places(frame)
                 table["lat"] = ll.y.round(5).to_numpy()
                 table["lon"] = ll.x.round(5).to_numpy()
         elif "geometry" in frame.columns:
@@ -127,14 +126,3 @@ class Output:
         self.path(name).parent.mkdir(parents=True, exist_ok=True)
         save_offline(m, self.path(name))
         return self._done(name)
-
-
-def _places(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    """Return one WGS84 point per row: the point, a line's midpoint, a point in an area."""
-    geom = gdf.geometry.to_numpy()
-    kinds = shapely.get_type_id(geom)
-    pts = np.asarray(shapely.point_on_surface(geom), dtype=object)
-    lines = np.isin(kinds, (1, 2, 5))
-    if lines.any():
-        pts[lines] = shapely.line_interpolate_point(geom[lines], 0.5, normalized=True)
-    return gpd.GeoSeries(pts, crs=gdf.crs).to_crs(4326)

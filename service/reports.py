@@ -11,16 +11,53 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.coverage import CoverageResult
+from geo.allocation import AllocationResult
+from geo.area import Area
+from geo.coverage import Candidates, CoverageResult
 from geo.scenarios import Comparison
 
 __all__ = [
     "comparison_markdown",
     "coverage_markdown",
     "markdown_table",
+    "places",
+    "post_table",
+    "road_label",
     "road_names",
     "road_place",
 ]
+
+
+def places(gdf: gpd.GeoDataFrame, *, wgs84: bool = True) -> gpd.GeoSeries:
+    """Return one point per row: the point itself, a line's midpoint, a point in an area.
+
+    In WGS84 for output (``wgs84=True``), else in the layer's own (metric) CRS.
+    """
+    geom = gdf.geometry.to_numpy()
+    kinds = shapely.get_type_id(geom)
+    pts = np.asarray(shapely.point_on_surface(geom), dtype=object)
+    lines = np.isin(kinds, (1, 2, 5))
+    if lines.any():
+        pts[lines] = shapely.line_interpolate_point(geom[lines], 0.5, normalized=True)
+    out = gpd.GeoSeries(pts, crs=gdf.crs, index=gdf.index)
+    return out.to_crs(4326) if wgs84 else out
+
+
+def road_label(names: pd.Series, highway: pd.Series, *, with_class: bool = False) -> np.ndarray:
+    """Return each road's name, or "unnamed <class>" ("unnamed farm track").
+
+    ``with_class`` adds the class to named roads too: "任湖路 (village road)".
+    """
+    from geo.lighting import ROAD_CLASS_LABELS
+
+    named = names.astype("string").fillna("").str.strip().to_numpy()
+    label = (
+        highway.astype(str)
+        .map(lambda h: ROAD_CLASS_LABELS.get(h, f"{h} road"))
+        .to_numpy(dtype=object)
+    )
+    shown = named + " (" + label + ")" if with_class else named
+    return np.where(named != "", shown, "unnamed " + label).astype(object)
 
 
 def road_names(roads: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None) -> pd.Series:
@@ -28,35 +65,74 @@ def road_names(roads: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None) -> pd
 
     "unnamed farm track near 江庙村" says where to go; a blank cell does not.
     """
-    from geo.lighting import ROAD_CLASS_LABELS
-
-    names = roads["name"] if "name" in roads.columns else pd.Series([None] * len(roads))
-    named = names.astype("string").fillna("").str.strip().to_numpy()
-    hw = (
-        roads["highway"].astype(str) if "highway" in roads.columns else pd.Series([""] * len(roads))
-    )
-    label = hw.map(lambda h: ROAD_CLASS_LABELS.get(h, f"{h} road")).to_numpy(dtype=object)
+    blank = pd.Series([""] * len(roads), index=roads.index)
+    names = roads["name"] if "name" in roads.columns else blank
+    hw = roads["highway"] if "highway" in roads.columns else blank
+    label = road_label(names, hw)
     near = np.full(len(roads), "", dtype=object)
     if villages is not None and len(villages) and len(roads):
-        mid = shapely.line_interpolate_point(roads.geometry.to_numpy(), 0.5, normalized=True)
+        mid = places(roads, wgs84=False).to_numpy()
         pts = villages.to_crs(roads.crs).geometry.representative_point().to_numpy()
         idx = shapely.STRtree(pts).query_nearest(mid, all_matches=False)
         near[idx[0]] = " near " + villages["name"].astype(str).to_numpy()[idx[1]]
-    out = np.where(named != "", named, "unnamed " + label + near)
+    unnamed = names.astype("string").fillna("").str.strip().to_numpy() == ""
+    out = np.where(unnamed, label + near, label)
     return pd.Series(out.astype(object), index=roads.index)
 
 
 def road_place(roads: gpd.GeoDataFrame) -> pd.Series:
-    """Return "lat, lon" (WGS84, 5 decimals: about a metre) of each road's midpoint."""
+    """Return "lat, lon" (WGS84, 5 decimals: about a metre) of each row's place."""
     if not isinstance(roads, gpd.GeoDataFrame) or roads.crs is None or len(roads) == 0:
         return pd.Series([""] * len(roads), index=roads.index, dtype=object)
-    mid = shapely.line_interpolate_point(roads.geometry.to_numpy(), 0.5, normalized=True)
-    ll = gpd.GeoSeries(mid, crs=roads.crs).to_crs(4326)
+    ll = places(roads)
     text = np.char.add(
         np.char.add(np.char.mod("%.5f", ll.y.to_numpy()), ", "),
         np.char.mod("%.5f", ll.x.to_numpy()),
     )
     return pd.Series(text.astype(object), index=roads.index)
+
+
+def post_table(area: Area, result: AllocationResult, candidates: Candidates) -> gpd.GeoDataFrame:
+    """Return one row per proposed post: where it is, its road and village, what it adds."""
+    villages = area.require("villages")
+    chosen = list(result.chosen_ids or ())
+    rows = [candidates.ids.index(c) for c in chosen]
+    geom = candidates.geometry.iloc[rows].representative_point().to_numpy()
+    snap = area.engine().snap
+    assert snap is not None
+    placed = snap.snap(shapely.get_x(geom), shapely.get_y(geom), max_distance_m=np.inf)
+    e = area.net.edges.iloc[placed.edge]
+    road = road_label(e["name"], e["highway"], with_class=True)
+    vpts = villages.geometry.representative_point()
+    near, dist = shapely.STRtree(vpts.to_numpy()).query_nearest(
+        geom, return_distance=True, all_matches=False
+    )
+    near_name = np.empty(len(geom), dtype=object)
+    near_name[near[0]] = villages["name"].astype(str).to_numpy()[near[1]]
+    near_code = np.empty(len(geom), dtype=object)
+    near_code[near[0]] = villages["code"].astype(str).to_numpy()[near[1]]
+    gained = [
+        int(((result.site == j) & result.covered & ~result.site_is_existing).sum()) for j in rows
+    ]
+    names = dict(zip(villages["code"].astype(str), villages["name"].astype(str), strict=True))
+    ll = gpd.GeoSeries(geom, crs=area.crs).to_crs(4326)
+    return gpd.GeoDataFrame(
+        {
+            "id": chosen,
+            # A junction has no name of its own: say which village it is by.
+            "name": [
+                names.get(c) or f"junction near {n}" for c, n in zip(chosen, near_name, strict=True)
+            ],
+            "lat": ll.y.round(6).to_numpy(),
+            "lon": ll.x.round(6).to_numpy(),
+            "road": ["an " + r if r.startswith("unnamed") else r for r in road],
+            "nearest_village": [f"{n} ({c})" for n, c in zip(near_name, near_code, strict=True)],
+            "distance_m": np.round(dist, 1),
+            "villages_gained": gained,
+        },
+        geometry=geom,
+        crs=area.crs,
+    )
 
 
 def markdown_table(df: pd.DataFrame) -> str:

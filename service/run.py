@@ -42,10 +42,22 @@ from service.night import run_night_job, write_night_outputs
 from service.output import Output
 from service.reports import comparison_markdown, coverage_markdown, markdown_table
 
-__all__ = ["SYNTHETIC_ATTRIBUTION", "SnapReport", "run_area", "snap_report", "summary_markdown"]
+__all__ = [
+    "SYNTHETIC_ATTRIBUTION",
+    "SnapReport",
+    "credit",
+    "run_area",
+    "snap_report",
+    "summary_markdown",
+]
 
 #: Credit line of the sample's maps: its roads are generated, not OpenStreetMap data.
 SYNTHETIC_ATTRIBUTION = "synthetic sample data / 合成示例数据"
+
+
+def credit(area: Area) -> str:
+    """Return the maps' data credit: OpenStreetMap's, or the generated sample's label."""
+    return SYNTHETIC_ATTRIBUTION if area.spec.synthetic else OSM_ATTRIBUTION
 
 
 @dataclass(frozen=True)
@@ -152,7 +164,7 @@ def run_area(
     """
     say = progress or (lambda _msg: None)
     w = Output(out)
-    attribution = SYNTHETIC_ATTRIBUTION if area.spec.synthetic else OSM_ATTRIBUTION
+    attribution = credit(area)
     s = area.net.summary()
     skipped: list[str] = []
     say("snapping villages, stations and team bases to the road network")
