@@ -394,10 +394,7 @@ class Area:
         """
         src = _layer_source(source, name, "")
         assert src is not None
-        kw: dict[str, Any] = {"to_crs": self.crs, "crs": src.crs, "encoding": src.encoding}
-        if src.layer:
-            kw["layer"] = src.layer
-        return _READERS[name](self.spec.resolve(src.path), **kw)
+        return _read(name, self.spec.resolve(src.path), src, self.crs)
 
     def village_area(self, code: str) -> shapely.Geometry:
         """Return the ground of one village: its polygon, or else its Voronoi cell.
@@ -495,6 +492,14 @@ class Area:
         )
 
 
+def _read(name: str, path: Path, src: LayerSource, crs: Any) -> gpd.GeoDataFrame:
+    """Read one layer with its reader and options, into ``crs``."""
+    kw: dict[str, Any] = {"to_crs": crs, "crs": src.crs, "encoding": src.encoding}
+    if src.layer:
+        kw["layer"] = src.layer
+    return _READERS[name](path, **kw)
+
+
 def _distance_engine(roads: Roads) -> Engine:
     # Walkers and lamps ignore one-way rules; the off-road leg counts as metres.
     return Engine(roads.net, weight="length_m", undirected=True, snap=SnapIndex.of(roads))
@@ -551,10 +556,7 @@ def load_area(
             read[name] = None
             continue
         say(f"reading {name} from {Path(src.path).name}")
-        kw: dict[str, Any] = {"to_crs": primary.crs, "crs": src.crs, "encoding": src.encoding}
-        if src.layer:
-            kw["layer"] = src.layer
-        read[name] = _READERS[name](spec.resolve(src.path), **kw)
+        read[name] = _read(name, spec.resolve(src.path), src, primary.crs)
     return Area(
         spec=spec,
         crs=primary.crs,

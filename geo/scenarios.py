@@ -666,8 +666,7 @@ def propose_post_and_lamps(area: Area, coverage: CoverageResult) -> Proposal | N
     if len(ok):
         worst = ok.iloc[int(np.argmax(ok["minutes"].to_numpy()))]
         row = villages.loc[villages["code"].astype(str) == str(worst["code"])]
-        # On the road nearest the village, where a post is built and a car can stop: a
-        # post at the village's own point would walk the same off-road gap again.
+        # On the road nearest the village: a post is built where a car can stop.
         snap = area.engine().locate_geometries(row.geometry).snap
         assert snap is not None
         point = gpd.GeoSeries(shapely.points(snap.snapped_x, snap.snapped_y), crs=area.crs).to_crs(
