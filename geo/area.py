@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from geo import layers
@@ -57,12 +58,23 @@ __all__ = [
     "sample_area",
 ]
 
-LayerName = Literal["villages", "stations", "teams", "incidents"]
-#: The layers an area may hold, in the order reports list them.
-LAYERS: tuple[LayerName, ...] = ("villages", "stations", "teams", "incidents")
+LayerName = Literal["villages", "stations", "teams", "incidents", "groups", "boundaries"]
+#: The layers an area may hold, in the order reports list them. ``groups`` are the
+#: village groups (村民小组: where each village's households live), ``boundaries`` the
+#: village polygons (村界) keyed by village code.
+LAYERS: tuple[LayerName, ...] = (
+    "villages",
+    "stations",
+    "teams",
+    "incidents",
+    "groups",
+    "boundaries",
+)
 
 _READERS = {
     "villages": layers.read_villages,
+    "groups": layers.read_groups,
+    "boundaries": layers.read_boundaries,
     "stations": layers.read_stations,
     "teams": layers.read_teams,
     "incidents": layers.read_incidents,
@@ -133,6 +145,8 @@ class AreaSpec:
     stations: LayerSource | str | None = None
     teams: LayerSource | str | None = None
     incidents: LayerSource | str | None = None
+    groups: LayerSource | str | None = None
+    boundaries: LayerSource | str | None = None
     mode: str = "car"
     modes: tuple[str, ...] = ()
     bbox: tuple[float, float, float, float] | None = None
@@ -328,6 +342,8 @@ class Area:
     stations: gpd.GeoDataFrame | None = None
     teams: gpd.GeoDataFrame | None = None
     incidents: gpd.GeoDataFrame | None = None
+    groups: gpd.GeoDataFrame | None = None
+    boundaries: gpd.GeoDataFrame | None = None
     officers: gpd.GeoDataFrame | None = field(default=None)
 
     def __post_init__(self) -> None:
@@ -409,6 +425,10 @@ class Area:
             known = ", ".join(v["code"].astype(str).head(5))
             msg = f"no village with code {code!r} in the area (e.g. {known})"
             raise AreaError(msg)
+        if self.boundaries is not None:
+            own = self.boundaries["code"].astype(str) == str(code)
+            if own.any():
+                return self.boundaries.geometry[own.to_numpy()].iloc[0]
         geom = v.geometry[hit.to_numpy()].iloc[0]
         if shapely.get_type_id(geom) in (3, 6):
             return geom
@@ -426,6 +446,28 @@ class Area:
         own = pts[int(np.flatnonzero(hit.to_numpy())[0])]
         cell = cells[shapely.contains(cells, own)]
         return shapely.intersection(cell[0], frame) if len(cell) else shapely.buffer(own, 500.0)
+
+    def village_shapes(self) -> gpd.GeoDataFrame:
+        """Return the villages with their boundary polygon as geometry where one is known.
+
+        Villages drawn as polygons in their own layer keep them; a ``boundaries`` layer
+        gives the others theirs by code; the rest stay points. Analyses that ask "is
+        this village near that road" then use the village's ground, not one point.
+        """
+        v = self.require("villages")
+        if self.boundaries is None:
+            return v
+        by_code = pd.Series(
+            self.boundaries.geometry.to_numpy(), index=self.boundaries["code"].astype(str)
+        )
+        poly = by_code.reindex(v["code"].astype(str)).to_numpy()
+        is_point = np.asarray(shapely.get_type_id(v.geometry.to_numpy()) == 0)
+        take = is_point & pd.notna(poly)
+        if not take.any():
+            return v
+        geom = v.geometry.to_numpy().copy()
+        geom[take] = poly[take]
+        return v.set_geometry(gpd.GeoSeries(geom, crs=v.crs, index=v.index))
 
     def read_polygon(self, path: str | Path) -> shapely.Geometry:
         """Read a polygon file (GeoJSON, GeoPackage, Shapefile) into the area's CRS.
@@ -557,6 +599,7 @@ def load_area(
             continue
         say(f"reading {name} from {Path(src.path).name}")
         read[name] = _read(name, spec.resolve(src.path), src, primary.crs)
+    _check_village_codes(spec, read)
     return Area(
         spec=spec,
         crs=primary.crs,
@@ -566,6 +609,34 @@ def load_area(
         distances=_distance_engine(roads),
         **read,
     )
+
+
+def _check_village_codes(spec: AreaSpec, read: Mapping[str, gpd.GeoDataFrame | None]) -> None:
+    """Refuse groups or boundaries that name villages the villages layer does not hold."""
+    villages = read.get("villages")
+    if villages is None:
+        return
+    known = set(villages["code"].astype(str))
+    checks: tuple[tuple[LayerName, str], ...] = (
+        ("groups", "village_code"),
+        ("boundaries", "code"),
+    )
+    for name, column in checks:
+        gdf = read.get(name)
+        if gdf is None:
+            continue
+        codes = gdf[column].astype(str).to_numpy()
+        bad = np.flatnonzero(~np.isin(codes, list(known)))
+        if len(bad):
+            src = spec.source(name)
+            where = Path(src.path).name if src else name
+            rows = ", ".join(f"row {int(i) + 1} ({codes[i]})" for i in bad[:5])
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            msg = (
+                f"{where}: column {column!r} names villages that are not in the villages "
+                f"layer: {rows}{more}"
+            )
+            raise AreaError(msg)
 
 
 def sample_area(
@@ -594,6 +665,8 @@ def sample_area(
         stations=str(files.stations),
         teams=str(files.teams),
         incidents=LayerSource(str(files.incidents), layer="incidents"),
+        groups=str(files.groups),
+        boundaries=str(files.boundaries),
         mode=modes[0] if modes else "car",
         modes=tuple(modes[1:]),
         name="sample district (synthetic)",

@@ -76,7 +76,7 @@ def test_matrix_with_node_ids_and_limit(sample_net):
 def split_graph(net, eng, loc, weight="travel_time_s"):
     """Reference: insert each located point into a networkx graph by splitting its edge."""
     G = nx_graph(net, weight)
-    walk = np.nan_to_num(loc.snap.distance_m) / (eng.params.offroad_kmh / 3.6)
+    walk = np.nan_to_num(loc.snap.distance_m) / (eng.offroad_kmh / 3.6)
     names = []
     for i in range(len(loc)):
         name = ("p", i)
@@ -252,6 +252,8 @@ def test_engine_errors(sample_net):
         eng.matrix(np.array([0.5]), np.array([1]))
     with pytest.raises(EngineError, match="offroad_kmh"):
         EngineParams(offroad_kmh=0)
+    with pytest.raises(EngineError, match="offroad_kmh must be a positive number, 'mode'"):
+        EngineParams(offroad_kmh="fast")
     with pytest.raises(EngineError, match="not in the network"):
         Engine(sample_net, weight="nope")
 
@@ -269,10 +271,43 @@ def test_a_point_and_a_facility_at_the_same_place_are_zero_minutes_apart(sample_
     assert eng.matrix(post, village).seconds[0, 0] == pytest.approx(0.0)
     nf = eng.nearest_facility(village, post)
     assert nf.seconds[0] == pytest.approx(0.0) and nf.facility[0] == 0
-    # Ten metres apart: the ten metres at walking pace, not twice the gap to the road.
+    # Ten metres apart: the ten metres at the car's access speed, not twice the gap.
     beside = eng.locate(x + 10.0, y)
-    assert eng.matrix(post, beside).seconds[0, 0] == pytest.approx(10.0 / (5.0 / 3.6))
+    assert eng.matrix(post, beside).seconds[0, 0] == pytest.approx(10.0 / (15.0 / 3.6))
+    # The route says the same: one straight leg of ten metres, no road.
+    route = eng.path(post, beside)
+    assert route.status == "ok" and len(route.edges) == 0
+    assert route.length_m == pytest.approx(10.0) and route.seconds == pytest.approx(2.4)
+    assert shapely.length(route.geometry) == pytest.approx(10.0)
     # Villages far apart still travel by road: the straight leg only replaces a detour.
     other = eng.locate_geometries(villages.geometry.iloc[[(k + 40) % len(villages)]])
     by_road = Engine(sample_net, EngineParams(offroad_kmh=5.0)).matrix(post, other)
     assert by_road.seconds[0, 0] > 60
+
+
+@pytest.mark.parametrize(("mode", "kmh"), [("car", 15.0), ("motorbike", 12.0), ("foot", 4.5)])
+def test_access_leg_is_counted_once_per_end_at_the_mode_speed(
+    sample_net, sample_layers, mode: str, kmh: float
+) -> None:
+    """A trip between two villages off the road pays each gap once, at the mode's speed."""
+    import dataclasses
+
+    from geo.network import ACCESS_KMH
+
+    assert ACCESS_KMH[mode] == kmh
+    net = dataclasses.replace(sample_net, mode=mode)
+    villages = sample_layers[0].geometry.iloc[[3, 50]]
+    with_access = Engine(net)
+    without = Engine(net, EngineParams(offroad_kmh=None))
+    a, b = (
+        with_access.locate_geometries(villages.iloc[[0]]),
+        with_access.locate_geometries(villages.iloc[[1]]),
+    )
+    gaps = float(a.snap.distance_m[0] + b.snap.distance_m[0])
+    assert gaps > 20.0
+    base = without.matrix(
+        without.locate_geometries(villages.iloc[[0]]), without.locate_geometries(villages.iloc[[1]])
+    ).seconds[0, 0]
+    got = with_access.matrix(a, b).seconds[0, 0]
+    assert with_access.offroad_kmh == kmh
+    assert got - base == pytest.approx(gaps / (kmh / 3.6), rel=1e-9)

@@ -12,7 +12,9 @@ One :class:`Engine` is compiled per road network (one travel mode) and answers e
 Places are given either as node rows of the network (``np.ndarray`` of ints) or as
 :class:`Located` points (from :meth:`Engine.locate`), which sit part-way along an edge.
 A located point can be entered or left through both ends of its edge where the road is
-two-way, and the off-road gap to the snapped road point is walked at ``offroad_kmh``.
+two-way, and the off-road gap to the snapped road point is an access leg at the mode's
+access speed (``EngineParams.offroad_kmh``), counted once at each end of a trip; two
+points nearer each other than their gaps to the road go straight across.
 Points whose snap is flagged (too far from any road) and pairs with no route get an
 explicit status and NaN time — never a silent 0 or inf.
 
@@ -47,7 +49,7 @@ from geo.engine.results import (
     TravelTimes,
 )
 from geo.errors import EngineError
-from geo.network import RoadNetwork, SnapIndex, SnapResult, edge_twins
+from geo.network import ACCESS_KMH, RoadNetwork, SnapIndex, SnapResult, edge_twins
 
 __all__ = ["Engine"]
 
@@ -110,15 +112,18 @@ class Engine:
         else:
             self.graph = csr(self.u[o], self.v[o], self.time[o], self.n_nodes)
         self.twin = edge_twins(self.net)
-        # The off-road leg costs its length in metres on a length engine, and its walking
+        # The off-road leg costs its length in metres on a length engine, and its access
         # time on a time engine.
         kmh = self.params.offroad_kmh
-        if kmh is None:
+        if isinstance(kmh, str):  # "mode", as EngineParams checked
+            kmh = ACCESS_KMH.get(self.net.mode, ACCESS_KMH["foot"])
+        self.offroad_kmh: float | None = None if kmh is None else float(kmh)
+        if self.offroad_kmh is None:
             self.offroad_per_m = 0.0
         elif self.weight == "length_m":
             self.offroad_per_m = 1.0
         else:
-            self.offroad_per_m = 3.6 / kmh
+            self.offroad_per_m = 3.6 / self.offroad_kmh
 
     # ------------------------------------------------------------ locating
 
@@ -509,11 +514,21 @@ class Engine:
         b = int(np.argmin(via))
         total = float(via[b])
         direct = self._direct_leg(o, d)
+        across = self._across(o, d)
+        if across is not None and np.isfinite(across[0, 0]):
+            t_across = float(across[0, 0])
+            if t_across <= total and (direct is None or t_across <= direct[0]):
+                po, pd_ = self._points(o), self._points(d)
+                assert po is not None and pd_ is not None
+                leg = np.array([[po[0][0], po[1][0]], [pd_[0][0], pd_[1][0]]])
+                straight = float(np.hypot(*(leg[1] - leg[0])))
+                line = shapely.LineString(leg)
+                return Route(empty, empty, t_across, straight, line, "ok")
         if direct is not None and direct[0] <= total:
             t, e, fo, fd = direct
-            leg = _join([_coords_of(_substring(self.net, e, fo, fd))])
+            along = _join([_coords_of(_substring(self.net, e, fo, fd))])
             length = float((fd - fo) * self.length[e])
-            return Route(empty, np.array([e]), t, length, leg, "ok")
+            return Route(empty, np.array([e]), t, length, along, "ok")
         if not np.isfinite(total):
             return Route(empty, empty, np.nan, np.nan, None, "no_route")
         end = int(d.in_node[0, b])

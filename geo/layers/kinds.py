@@ -27,6 +27,8 @@ from geo.layers.report import Report
 __all__ = [
     "ALIASES",
     "GEOMETRY_TYPES",
+    "BOUNDARY_COLUMNS",
+    "GROUP_COLUMNS",
     "INCIDENT_COLUMNS",
     "REQUIRED",
     "STATION_COLUMNS",
@@ -36,7 +38,7 @@ __all__ = [
     "attributes",
 ]
 
-LayerKind: TypeAlias = Literal["villages", "incidents", "stations", "teams"]
+LayerKind: TypeAlias = Literal["villages", "incidents", "stations", "teams", "groups", "boundaries"]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 #: Attribute columns of each layer, in output order; ``lon``, ``lat``, ``geometry`` follow.
@@ -55,6 +57,8 @@ VILLAGE_COLUMNS: Final = (
 INCIDENT_COLUMNS: Final = ("id", "time", "category", "severity", "description")
 STATION_COLUMNS: Final = ("id", "name", "kind", "township_code")
 TEAM_COLUMNS: Final = ("id", "name", "home_unit", "members", "skills")
+GROUP_COLUMNS: Final = ("code", "name", "village_code", "households")
+BOUNDARY_COLUMNS: Final = ("code", "name")
 
 # Header aliases per layer, canonical name first. Headers are matched after stripping,
 # lower-casing and turning spaces/hyphens into underscores.
@@ -84,6 +88,16 @@ ALIASES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
         "kind": ("kind", "type", "类型"),
         "township_code": ("township_code", "乡镇代码"),
     },
+    "groups": {
+        "code": ("code", "group_code", "编码", "代码", "小组编码"),
+        "name": ("name", "名称", "小组", "村民小组"),
+        "village_code": ("village_code", "村代码", "村编码", "所属村代码", "统计用区划代码"),
+        "households": ("households", "户数"),
+    },
+    "boundaries": {
+        "code": ("code", "代码", "统计用区划代码", "区划代码"),
+        "name": ("name", "名称"),
+    },
     "teams": {
         "id": ("id", "team_id", "编号"),
         "name": ("name", "名称", "队名"),
@@ -99,6 +113,8 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     "incidents": ("id", "time", "category"),
     "stations": ("id", "name"),
     "teams": ("id", "name", "home_unit", "members"),
+    "groups": ("code", "village_code", "households"),
+    "boundaries": ("code",),
 }
 
 _POINT: Final = frozenset({0})
@@ -108,6 +124,8 @@ GEOMETRY_TYPES: Final[dict[str, frozenset[int]]] = {
     "incidents": _POINT,
     "stations": _POINT,
     "teams": _POINT,
+    "groups": _POINT,
+    "boundaries": frozenset({3, 6}),
 }
 
 
@@ -333,4 +351,44 @@ def attributes(
         return _incident_attributes(table, cols, tz, report)
     if kind == "stations":
         return _station_attributes(table, cols, report)
+    if kind == "groups":
+        return _group_attributes(table, cols, report)
+    if kind == "boundaries":
+        return _boundary_attributes(table, cols, report)
     return _team_attributes(table, cols, report)
+
+
+def _village_code(table: pd.DataFrame, col: str, report: Report) -> pd.Series[Any]:
+    code = table[col]
+    text = code.tolist()
+    report.flag(
+        (code != "").to_numpy() & ~code.str.fullmatch(r"\d{12}").to_numpy(),
+        col,
+        lambda i: f"village code {text[i]!r} is not 12 digits",
+    )
+    report.flag(code == "", col, "value is empty")
+    return code.astype("str")
+
+
+def _group_attributes(
+    table: pd.DataFrame, cols: Mapping[str, str], report: Report
+) -> dict[str, pd.Series[Any]]:
+    ident = text_required(table, cols["code"], report)
+    unique(ident, "code", cols["code"], report)
+    name = text_optional(table, cols, "name")
+    return {
+        "code": ident,
+        "name": name.fillna(ident) if name.isna().any() else name,
+        "village_code": _village_code(table, cols["village_code"], report),
+        "households": integers(table, cols["households"], report, minimum=0, required=True)
+        .fillna(0)
+        .astype("int64"),
+    }
+
+
+def _boundary_attributes(
+    table: pd.DataFrame, cols: Mapping[str, str], report: Report
+) -> dict[str, pd.Series[Any]]:
+    code = _village_code(table, cols["code"], report)
+    unique(code, "code", cols["code"], report)
+    return {"code": code, "name": text_optional(table, cols, "name")}

@@ -30,6 +30,8 @@ __all__ = [
     "LayerSummary",
     "check_layer",
     "describe_layer",
+    "read_boundaries",
+    "read_groups",
     "read_incidents",
     "read_layer",
     "read_stations",
@@ -289,11 +291,79 @@ def read_teams(
     )
 
 
+def read_groups(
+    path: PathArg,
+    *,
+    crs: CRSLike | None = None,
+    to_crs: CRSLike | None = None,
+    encoding: str | None = None,
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a village-group (村民小组) point layer: where each village's households live.
+
+    Parameters
+    ----------
+    path, crs, to_crs, encoding, layer
+        As for :func:`read_villages`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns `GROUP_COLUMNS`: ``code`` (unique str), ``name`` (the code when
+        empty), ``village_code`` (12 digits, the village the group belongs to),
+        ``households`` (int64 >= 0), then ``lon``, ``lat`` and Point ``geometry`` (the
+        centre of the group's houses) in the working CRS.
+
+    Raises
+    ------
+    LayerError
+        Listing every problem with file, 1-based data row and column.
+    """
+    return _raise_or_return(
+        _load(path, "groups", crs=crs, to_crs=to_crs, encoding=encoding, layer=layer)
+    )
+
+
+def read_boundaries(
+    path: PathArg,
+    *,
+    crs: CRSLike | None = None,
+    to_crs: CRSLike | None = None,
+    encoding: str | None = None,
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read village boundary polygons (村界), keyed by the village's 12-digit code.
+
+    Parameters
+    ----------
+    path, crs, to_crs, encoding, layer
+        As for :func:`read_villages`; the file must be a vector format (GeoJSON,
+        GeoPackage, Shapefile) of Polygons or MultiPolygons.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns `BOUNDARY_COLUMNS`: ``code`` (unique, 12 digits), ``name`` (str or
+        None), then ``lon``, ``lat`` (a point inside) and the polygon ``geometry`` in
+        the working CRS.
+
+    Raises
+    ------
+    LayerError
+        Listing every problem with file, 1-based data row and column.
+    """
+    return _raise_or_return(
+        _load(path, "boundaries", crs=crs, to_crs=to_crs, encoding=encoding, layer=layer)
+    )
+
+
 _READERS: Final[dict[str, Callable[..., gpd.GeoDataFrame]]] = {
     "villages": read_villages,
     "incidents": read_incidents,
     "stations": read_stations,
     "teams": read_teams,
+    "groups": read_groups,
+    "boundaries": read_boundaries,
 }
 
 

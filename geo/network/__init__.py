@@ -31,6 +31,7 @@ from geo.network.model import (
 from geo.network.roads import Roads
 from geo.network.snap import SNAP_SAMPLE_M, SnapIndex, SnapResult, snap_geometries, snap_points
 from geo.network.tags import (
+    ACCESS_KMH,
     DARK_CLASSES,
     LIT_CLASSES,
     MODES,
@@ -51,6 +52,7 @@ __all__ = [
     "MODES",
     "SIMPLIFY_ATTRS_DIFFER",
     "SNAP_SAMPLE_M",
+    "ACCESS_KMH",
     "SPEEDS_KMH",
     "BuildOptions",
     "Component",

@@ -129,6 +129,12 @@ SPEEDS_KMH: dict[Mode, dict[str, float]] = {
     },
 }
 
+#: Speed (km/h) of the access leg between a place and the road it is snapped to, per
+#: mode: the unmapped drive, yard or lane from a village committee, a post or an
+#: incident to the mapped road. A car creeps along it, a motorbike a little slower (a
+#: rough path), a walker walks it. See :class:`geo.engine.EngineParams`.
+ACCESS_KMH: dict[Mode, float] = {"car": 15.0, "motorbike": 12.0, "foot": 4.5}
+
 #: Fastest speed a tagged maxspeed may set, per mode (a posted 120 does not make a
 #: motorbike patrol faster than its cap).
 _MODE_CAP_KMH: dict[Mode, float] = {"car": 100.0, "motorbike": 45.0, "foot": 5.0}

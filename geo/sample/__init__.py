@@ -145,6 +145,8 @@ def _files(out: Path, seed: int) -> SampleFiles:
     return SampleFiles(
         roads=out / FILE_NAMES["roads"],
         villages=out / FILE_NAMES["villages"],
+        groups=out / FILE_NAMES["groups"],
+        boundaries=out / FILE_NAMES["boundaries"],
         stations=out / FILE_NAMES["stations"],
         teams=out / FILE_NAMES["teams"],
         incidents=out / FILE_NAMES["incidents"],

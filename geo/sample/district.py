@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from geo.sample.geometry import IntArray
+from geo.sample.groups import add_groups, settlement_cells
 from geo.sample.incidents import draw_incidents, plant_hotspots
 from geo.sample.places import (
     gateways,
@@ -24,9 +25,12 @@ from geo.sample.roads import build_network, check_no_crossings, plant_disconnect
 from geo.sample.skeleton import build_skeleton
 from geo.sample.tags import number_ways, tag_ways
 from geo.sample.terrain import make_terrain
+from geo.sample.town import add_town_streets
 from geo.sample.units import make_stations, make_teams
 from geo.sample.writers import (
     SampleContents,
+    boundaries_geojson,
+    groups_csv,
     hotspots_geojson,
     osm_xml,
     readme_text,
@@ -83,16 +87,23 @@ def build_district(seed: int, n_villages: int, n_incidents: int) -> SampleConten
     )
     plant_disconnected(rng, net, places.village_xy)
     check_no_crossings(net)
+    add_town_streets(rng, net, n_seats)
+    cells = settlement_cells(sk.pts[:n_settle])
+    groups, dark = add_groups(rng, net, places, cells, n_seats)
+    check_no_crossings(net)
     tag_ways(rng, net, sk, n_seats, stems)
     numbering = number_ways(net)
     stations = make_stations(rng, places)
     teams = make_teams(rng, stations)
-    hotspots = plant_hotspots(rng, net, sk, places, stations, n_settle, numbering, n_incidents)
-    incidents = draw_incidents(rng, net, places, hotspots, n_incidents)
+    hotspots = plant_hotspots(
+        rng, net, sk, places, stations, n_settle, numbering, n_incidents, dark
+    )
+    incidents = draw_incidents(rng, net, places, groups, hotspots, n_incidents)
 
     counts = {
         "ways": len(numbering.order),
         "villages": n_villages,
+        "groups": len(groups.village),
         "communities": len(places.community_names),
         "stations": len(stations.ids),
         "teams": len(teams),
@@ -103,6 +114,8 @@ def build_district(seed: int, n_villages: int, n_incidents: int) -> SampleConten
         seed=seed,
         osm=osm_xml(net, numbering, seed),
         villages_csv=villages_csv(places),
+        groups_csv=groups_csv(places, groups),
+        boundaries_geojson=boundaries_geojson(places, cells, n_seats),
         stations_geojson=stations_geojson(stations),
         teams_csv=teams_csv(teams),
         hotspots_geojson=hotspots_geojson(hotspots, incidents),

@@ -16,6 +16,7 @@ from geo.sample.geometry import (
     polyline_length,
     to_lonlat,
 )
+from geo.sample.groups import DarkRoad, Groups
 from geo.sample.places import Places
 from geo.sample.roads import Net
 from geo.sample.skeleton import Skeleton
@@ -131,6 +132,7 @@ def plant_hotspots(
     n_settle: int,
     numbering: Numbering,
     n_incidents: int,
+    dark: DarkRoad,
 ) -> list[Hotspot]:
     """Choose the four planted clusters and how their incidents are drawn."""
     n_seats = len(places.seat_xy)
@@ -159,36 +161,18 @@ def plant_hotspots(
         )
     ]
 
-    # 2. An unlit village road: night-time theft and crashes along a dark stretch.
-    dark = [
-        wi
-        for wi in numbering.order
-        if net.ways[wi].tags.get("lit") == "no" and net.ways[wi].role in ("rural", "field")
-    ]
-    length = {wi: polyline_length(net.coords(net.ways[wi])) for wi in dark}
-    good = [
-        wi
-        for wi in dark
-        if net.ways[wi].highway == "unclassified"
-        and length[wi] >= 800.0
-        and far_from_seats(
-            along_polyline(net.coords(net.ways[wi]), np.array([0.5 * length[wi]]))[0][0]
-        )
-    ]
-    road_wi = good[int(rng.integers(0, len(good)))] if good else max(dark, key=length.__getitem__)
-    rc = net.coords(net.ways[road_wi])
-    s0 = 0.5 * length[road_wi]
+    # 2. The unlit village road through four groups: night-time theft and crashes
+    # along its middle, between the second and third group.
+    rc = np.vstack([net.coords(net.ways[wi])[(1 if k else 0) :] for k, wi in enumerate(dark.ways)])
+    s0 = 0.5 * polyline_length(rc)
     dark_centre = along_polyline(rc, np.array([s0]))[0][0]
-    dark_way = net.ways[road_wi]
-    fallback = (
-        f"{places.stems[dark_way.village - n_seats]}村道" if dark_way.village >= 0 else "村道"
-    )
-    road_name = dark_way.tags.get("name", fallback)
+    road_name = net.ways[dark.ways[0]].tags["name"]
+    middle = dark.ways[len(dark.ways) // 2]
     hotspots.append(
         Hotspot(
             id="HS-2",
             kind="dark_road",
-            name=f"{road_name}无路灯路段 / unlit village road",
+            name=f"{road_name}无路灯路段 / unlit road through 4 village groups",
             centre=dark_centre,
             radius_m=200.0,
             n=count(0.025),
@@ -196,7 +180,7 @@ def plant_hotspots(
             hours=(20, 4),
             days=(0, 364),
             sample=_on_polyline(rc, s0 - 180.0, s0 + 180.0, 6.0),
-            osm_ref=f"way/{numbering.way_ids[road_wi]}",
+            osm_ref=f"way/{numbering.way_ids[middle]}",
         )
     )
 
@@ -276,6 +260,7 @@ def draw_incidents(
     rng: np.random.Generator,
     net: Net,
     places: Places,
+    groups: Groups,
     hotspots: list[Hotspot],
     n_incidents: int,
 ) -> Incidents:
@@ -294,10 +279,13 @@ def draw_incidents(
     day_w = np.array(_MONTH_WEIGHTS)[month.astype(np.int64) % 12]
     day = rng.choice(365, n_bg, p=day_w / day_w.sum())
 
-    place_xy = np.vstack([places.village_xy, places.community_xy])
-    place_pop = np.concatenate([places.village_pop, places.community_pop]).astype(np.float64)
+    # Off the roads, calls come from where people live: the village groups' houses and
+    # the town communities, in proportion to their households.
+    comm_hh = places.community_pop / places.community_hh
+    place_xy = np.vstack([groups.xy, places.community_xy])
+    place_pop = np.concatenate([groups.households, comm_hh]).astype(np.float64)
     # Towns sprawl wider than hamlets.
-    place_sd = np.repeat([110.0, 200.0], [len(places.village_xy), len(places.community_xy)])
+    place_sd = np.repeat([60.0, 200.0], [len(groups.xy), len(places.community_xy)])
     live = [i for i, w in enumerate(net.ways) if w.alive and w.role != "planted"]
     segs, _, _, owner = net.segments(live)
     seg_hw = np.array([net.ways[wi].highway for wi in owner])

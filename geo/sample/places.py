@@ -171,6 +171,16 @@ class Places:
     station_xy: FloatArray  # the police station site in each seat
     market_xy: FloatArray  # the market in the central seat
 
+    def households(self) -> IntArray:
+        """Return each village's households, as villages.csv states them."""
+        return np.array(
+            [
+                round(int(p) / float(h))
+                for p, h in zip(self.village_pop, self.village_hh, strict=True)
+            ],
+            dtype=np.int64,
+        )
+
 
 def place_points(
     rng: np.random.Generator,

@@ -58,7 +58,7 @@ class Way:
     a: int  # junction index of the first node
     b: int  # junction index of the last node
     highway: str
-    role: str  # rural | town | street | service | field | planted
+    role: str  # rural town street service field planted grid link through lane track
     seat: int = -1  # seat whose town core holds the way (town, street, service)
     road: int = -1  # index into Skeleton.roads for named county/township roads
     village: int = -1  # village a village road or track is named after
@@ -67,6 +67,7 @@ class Way:
     spacing: float = 150.0
     shape: FloatArray | None = None  # explicit interior points; overrides the bend
     alive: bool = True
+    name: str = ""  # a name fixed when the way is built (town lanes, the planted road)
     tags: dict[str, str] = field(default_factory=dict)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from geo.sample.geometry import FloatArray
-from geo.sample.roads import Net
+from geo.sample.roads import Net, Way
 from geo.sample.skeleton import Skeleton
 
 __all__ = ["Numbering", "number_ways", "tag_ways"]
@@ -33,6 +33,11 @@ def tag_ways(
     one_way = sorted(streets_in_town, key=lambda k: (ways[k].seat != 0, k))[:2]
     for k, w in enumerate(ways):
         tags: dict[str, str] = {"highway": w.highway}
+        if w.role in _VILLAGE_ROLES:
+            w.tags = _village_tags(rng, w, stems[w.village - n_seats])
+            continue
+        if w.name:
+            tags["name"] = w.name
         if w.road >= 0:
             tags["name"] = sk.roads[w.road].name
             tags["ref"] = sk.roads[w.road].ref
@@ -52,6 +57,9 @@ def tag_ways(
             tags["surface"] = "concrete" if rng.random() < 0.85 else "asphalt"
             if w.village >= 0 and rng.random() < 0.4:
                 tags["name"] = f"{stems[w.village - n_seats]}路"
+        elif w.highway == "residential" and w.role == "grid":
+            tags["surface"] = "asphalt" if rng.random() < 0.5 else "concrete"
+            tags["lit"] = "yes"
         elif w.highway == "residential":
             tags["name"] = street_names[w.seat][used[w.seat] % len(_STREET_NAMES)]
             used[w.seat] += 1
@@ -70,8 +78,10 @@ def tag_ways(
                 tags["oneway"] = "yes"
         w.tags = tags
 
-    # Lighting, by way count: about 5 % lit (town streets, the county road through the
-    # seats), about 25 % explicitly unlit (mostly village roads and tracks), rest unknown.
+    # Lighting of the main roads, by way count: about 5 % lit (town streets, the county
+    # road through the seats), about 25 % explicitly unlit (mostly village roads and
+    # tracks), rest unknown. Village groups and the town's lane web are tagged above.
+    ways = [w for w in ways if w.role not in _VILLAGE_ROLES and w.role != "grid"]
     n_yes, n_no = round(0.05 * len(ways)), round(0.25 * len(ways))
     gates = {w.b if w.a < n_seats else w.a for w in ways if w.role == "town"}  # lookups only
     rank_of = {
@@ -115,6 +125,32 @@ def tag_ways(
     p = weight[pool] / weight[pool].sum()
     for wi in np.sort(rng.choice(pool, size=min(n_no, len(pool)), replace=False, p=p)):
         ways[wi].tags["lit"] = "no"
+
+
+_VILLAGE_ROLES = frozenset({"link", "through", "lane", "track"})
+
+
+def _village_tags(rng: np.random.Generator, w: Way, stem: str) -> dict[str, str]:
+    """Tags of a village group's roads: mostly unlit, unnamed, concrete or earth."""
+    tags = {"highway": w.highway}
+    u = float(rng.random())
+    if w.role == "through":
+        # The planted case: one long unlit road through four groups (通组路).
+        tags.update(name=f"{stem}通组路", surface="concrete", lit="no")
+    elif w.role == "link":
+        tags["surface"] = "concrete" if u < 0.8 else "asphalt"
+        if u < 0.7:
+            tags["lit"] = "no"
+    elif w.role == "lane":
+        tags["surface"] = "concrete" if u < 0.6 else "ground"
+        if u < 0.08:
+            tags["lit"] = "yes"  # solar lamps a household put up
+        elif u < 0.4:
+            tags["lit"] = "no"
+    else:
+        tags["surface"] = ("dirt", "ground", "gravel")[int(3 * u)]
+        tags["tracktype"] = f"grade{2 + int(3 * u)}"
+    return tags
 
 
 @dataclass(frozen=True)

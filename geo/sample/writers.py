@@ -18,6 +18,8 @@ from xml.sax.saxutils import quoteattr
 import geopandas as gpd
 import numpy as np
 import pyogrio
+import shapely
+from numpy.typing import NDArray
 
 from geo.sample.frame import (
     SAMPLE_BOUNDS,
@@ -27,6 +29,7 @@ from geo.sample.frame import (
     SYNTHETIC_LABEL,
 )
 from geo.sample.geometry import FloatArray, to_lonlat
+from geo.sample.groups import Groups
 from geo.sample.incidents import CATEGORIES, Hotspot, Incidents
 from geo.sample.places import Places
 from geo.sample.roads import Net
@@ -36,6 +39,9 @@ from geo.sample.units import Stations, Team
 __all__ = [
     "FILE_NAMES",
     "SampleContents",
+    "boundaries_geojson",
+    "committee_codes",
+    "groups_csv",
     "SampleFiles",
     "hotspots_geojson",
     "osm_xml",
@@ -50,6 +56,8 @@ __all__ = [
 FILE_NAMES = {
     "roads": "roads.osm",
     "villages": "villages.csv",
+    "groups": "village_groups.csv",
+    "boundaries": "village_boundaries.geojson",
     "stations": "stations.geojson",
     "teams": "teams.csv",
     "incidents": "incidents.gpkg",
@@ -71,6 +79,10 @@ class SampleFiles:
         OSM XML 0.6 road network (``roads.osm``).
     villages
         Villages and communities with population (``villages.csv``).
+    groups
+        Village groups (村民小组) with households (``village_groups.csv``).
+    boundaries
+        Village and community boundary polygons (``village_boundaries.geojson``).
     stations
         Police stations and posts (``stations.geojson``).
     teams
@@ -87,6 +99,8 @@ class SampleFiles:
 
     roads: Path
     villages: Path
+    groups: Path
+    boundaries: Path
     stations: Path
     teams: Path
     incidents: Path
@@ -100,6 +114,8 @@ class SampleFiles:
         return (
             self.roads,
             self.villages,
+            self.groups,
+            self.boundaries,
             self.stations,
             self.teams,
             self.incidents,
@@ -115,6 +131,8 @@ class SampleContents:
     seed: int
     osm: str
     villages_csv: str
+    groups_csv: str
+    boundaries_geojson: str
     stations_geojson: str
     teams_csv: str
     hotspots_geojson: str
@@ -147,9 +165,10 @@ def osm_xml(net: Net, numbering: Numbering, seed: int) -> str:
     return "\n".join(out) + "\n"
 
 
-def villages_csv(places: Places) -> str:
-    """Return villages.csv: villagers' committees and seat communities, sorted by code."""
-    rows: list[tuple[str, str, str, int, int, float, FloatArray]] = []
+def committee_codes(places: Places) -> tuple[list[str], list[str]]:
+    """Return the 12-digit codes of the villages and of the communities, in their order."""
+    v_codes = [""] * len(places.village_xy)
+    c_codes = [""] * len(places.community_xy)
     for s in range(len(places.seat_xy)):
         t_code = f"{SAMPLE_DISTRICT_CODE}{100 + s}"
         members = np.flatnonzero(places.township == s)
@@ -160,24 +179,106 @@ def villages_csv(places: Places) -> str:
         if codes.size and codes[-1] > 399:
             codes = 200 + np.arange(1, len(members) + 1)
         for v, code in zip(members, codes, strict=True):
-            rows.append((f"{t_code}{code:03d}", f"{places.stems[v]}村", "village", s,
-                         int(places.village_pop[v]), float(places.village_hh[v]),
-                         places.village_xy[v]))  # fmt: skip
+            v_codes[v] = f"{t_code}{code:03d}"
         for k, c in enumerate(np.flatnonzero(places.community_seat == s)):
-            rows.append((f"{t_code}{k + 1:03d}", places.community_names[c], "community", s,
-                         int(places.community_pop[c]), float(places.community_hh[c]),
-                         places.community_xy[c]))  # fmt: skip
+            c_codes[c] = f"{t_code}{k + 1:03d}"
+    return v_codes, c_codes
+
+
+def villages_csv(places: Places) -> str:
+    """Return villages.csv: villagers' committees and seat communities, sorted by code."""
+    v_codes, c_codes = committee_codes(places)
+    hh = places.households()
+    rows: list[tuple[str, str, str, int, int, int, FloatArray]] = []
+    for v, code in enumerate(v_codes):
+        rows.append((code, f"{places.stems[v]}村", "village", int(places.township[v]),
+                     int(places.village_pop[v]), int(hh[v]), places.village_xy[v]))  # fmt: skip
+    for c, code in enumerate(c_codes):
+        pop = int(places.community_pop[c])
+        rows.append((code, places.community_names[c], "community",
+                     int(places.community_seat[c]), pop,
+                     round(pop / float(places.community_hh[c])),
+                     places.community_xy[c]))  # fmt: skip
     rows.sort(key=lambda r: r[0])
     lonlat = to_lonlat(np.array([r[6] for r in rows]))
     buf = io.StringIO()
     wr = csv.writer(buf, lineterminator="\n")
     wr.writerow(["code", "name", "kind", "township_code", "township", "district_code",
                  "district", "population", "households", "lon", "lat"])  # fmt: skip
-    for (code, name, kind, s, pop, hh, _), (lon, lat) in zip(rows, lonlat, strict=True):
+    for (code, name, kind, s, pop, n_hh, _), (lon, lat) in zip(rows, lonlat, strict=True):
         wr.writerow([code, name, kind, f"{SAMPLE_DISTRICT_CODE}{100 + s}",
                      f"{places.town_stems[s]}镇", SAMPLE_DISTRICT_CODE, SAMPLE_DISTRICT_NAME,
-                     pop, round(pop / hh), f"{lon:.7f}", f"{lat:.7f}"])  # fmt: skip
+                     pop, n_hh, f"{lon:.7f}", f"{lat:.7f}"])  # fmt: skip
     return buf.getvalue()
+
+
+_NUMERALS = "一二三四五六七八九十"
+
+
+def groups_csv(places: Places, groups: Groups) -> str:
+    """Return village_groups.csv: every village group with its households and centre."""
+    v_codes, _ = committee_codes(places)
+    lonlat = to_lonlat(groups.xy)
+    rows = sorted(
+        (v_codes[int(v)], int(n), int(hh), float(lon), float(lat), int(v))
+        for v, n, hh, (lon, lat) in zip(
+            groups.village, groups.number, groups.households, lonlat, strict=True
+        )
+    )
+    buf = io.StringIO()
+    wr = csv.writer(buf, lineterminator="\n")
+    wr.writerow(["code", "name", "village_code", "households", "lon", "lat"])
+    for vc, n, hh, lon, lat, v in rows:
+        numeral = _NUMERALS[n - 1] if n <= 10 else f"十{_NUMERALS[n - 11]}"
+        wr.writerow([f"{vc}{n:02d}", f"{places.stems[v]}村{numeral}组", vc, hh,
+                     f"{lon:.7f}", f"{lat:.7f}"])  # fmt: skip
+    return buf.getvalue()
+
+
+def boundaries_geojson(places: Places, cells: NDArray[np.object_], n_seats: int) -> str:
+    """Return village_boundaries.geojson: one polygon per village and community.
+
+    A village's ground is its junction's settlement cell (where its groups were built);
+    a seat's cell is shared among its communities by nearness.
+    """
+    v_codes, c_codes = committee_codes(places)
+    items: list[tuple[str, str, shapely.Geometry]] = []
+    for v, code in enumerate(v_codes):
+        items.append((code, f"{places.stems[v]}村", cells[n_seats + v]))
+    for s in range(n_seats):
+        members = np.flatnonzero(places.community_seat == s)
+        if len(members) == 1:
+            parts = [cells[s]]
+        else:
+            vor = shapely.get_parts(
+                shapely.voronoi_polygons(
+                    shapely.multipoints(places.community_xy[members]), extend_to=cells[s]
+                )
+            )
+            own = shapely.STRtree(vor).query(
+                shapely.points(places.community_xy[members]), predicate="within"
+            )
+            parts = [None] * len(members)
+            for i, j in zip(own[0], own[1], strict=True):
+                parts[int(i)] = shapely.intersection(vor[j], cells[s])
+        for c, part in zip(members, parts, strict=True):
+            items.append((c_codes[c], places.community_names[c], part))
+    items.sort(key=lambda t: t[0])
+    features = []
+    for code, name, geom in items:
+        ring = shapely.get_coordinates(shapely.get_exterior_ring(shapely.normalize(geom)))
+        lonlat = to_lonlat(ring)
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"code": code, "name": name},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[float(x), float(y)] for x, y in lonlat]],
+                },
+            }
+        )
+    return _feature_collection("village_boundaries", features)
 
 
 def _feature_collection(name: str, features: list[dict[str, Any]]) -> str:
@@ -271,6 +372,15 @@ def readme_text(seed: int, counts: dict[str, int], town_stems: list[str]) -> str
             "villages.csv",
             f"{n['villages']} villagers' committees and {n['communities']} communities: "
             "12-digit codes, population, households, lon/lat of the centre beside its road.",
+        ),
+        (
+            "village_groups.csv",
+            f"{n['groups']} village groups (村民小组): code, name, village_code, households, "
+            "lon/lat of the group's houses; each village's groups add up to its households.",
+        ),
+        (
+            "village_boundaries.geojson",
+            "one boundary polygon per village and community (code, name).",
         ),
         ("stations.geojson", f"{n['stations']} police stations (派出所) and posts (警务室)."),
         ("teams.csv", f"{n['teams']} vanguard teams (先锋队): home unit, members, skills (';')."),
@@ -386,6 +496,8 @@ def write_atomically(
     texts = {
         files.roads: contents.osm,
         files.villages: contents.villages_csv,
+        files.groups: contents.groups_csv,
+        files.boundaries: contents.boundaries_geojson,
         files.stations: contents.stations_geojson,
         files.teams: contents.teams_csv,
         files.hotspots_truth: contents.hotspots_geojson,
