@@ -2,8 +2,11 @@
 
 Each builder adds one named layer and returns the map, like :mod:`maps.overview`, and
 the page is written with :func:`maps.offline.save_offline`, so it opens with no network.
-The legend and the layer control come from :mod:`maps.legend`; the station layer is
-the overview map's, so stations look the same on both maps.
+The legend and the layer control come from :mod:`maps.legend`; each builder notes the
+legend rows of what it drew (only the density bands some cell reaches, the Gi* classes
+and road roles present, dark roads and lamps when there are any), so the legend lists
+only what is on the map. The station layer is the overview map's, so stations look,
+and are listed, the same on both maps.
 """
 
 from __future__ import annotations
@@ -28,10 +31,10 @@ from maps.features import (
     text,
     to_wgs84,
 )
-from maps.legend import add_layer_control, add_legend
+from maps.legend import finish_map, note_legend
 from maps.offline import new_map
 from maps.overview import add_stations
-from maps.style import Lang, LegendEntry, check_lang, layer_label, road_weight
+from maps.style import Lang, LegendEntry, check_lang, road_weight
 
 __all__ = [
     "GI_COLOURS",
@@ -44,7 +47,6 @@ __all__ = [
     "add_lamps",
     "add_road_risk",
     "density_bands",
-    "hotspots_legend",
     "hotspots_map",
 ]
 
@@ -161,8 +163,7 @@ def hotspots_map(
         add_lamps(m, lamps, lang=lang)
     if stations is not None:
         add_stations(m, stations, lang=lang)
-    add_legend(m, hotspots_legend(lang), title=layer_label("legend", lang))
-    return add_layer_control(m)
+    return finish_map(m, lang=lang)
 
 
 def add_context_roads(
@@ -220,46 +221,6 @@ def add_context_roads(
         ).add_to(group)
     group.add_to(m)
     return m
-
-
-def hotspots_legend(lang: Lang = "zh") -> list[LegendEntry]:
-    """Return the legend rows of the hotspots map.
-
-    Parameters
-    ----------
-    lang
-        Label language.
-
-    Returns
-    -------
-    list[LegendEntry]
-        One row per density band and Gi* class, then hot roads, dark roads and lamps.
-
-    Raises
-    ------
-    MapError
-        If ``lang`` is not supported.
-    """
-    lang = check_lang(lang)
-    zh = lang == "zh"
-    rows = [
-        LegendEntry(
-            f"{'密度' if zh else 'density'} ≥ {int(b * 100)}% {'峰值' if zh else 'of peak'}",
-            c,
-            "square",
-        )
-        for b, c in zip(KDE_BANDS, _KDE_COLOURS, strict=True)
-    ]
-    rows += [LegendEntry(f"Gi* {k}", c, "square") for k, c in GI_COLOURS.items()]
-    rows += [
-        LegendEntry(_label(role, lang), colour, "line", weight=width)
-        for role, (colour, width) in ROLE_STYLES.items()
-    ]
-    rows.append(
-        LegendEntry(_label("risk", lang) + " (top 25)", _RISK_COLOURS[-1], "line", weight=5)
-    )
-    rows.append(LegendEntry(_label("lamps", lang), LAMP_COLOUR, "circle"))
-    return rows
 
 
 def density_bands(density: DensityGrid, bands: Sequence[float] = KDE_BANDS) -> gpd.GeoDataFrame:
@@ -366,7 +327,20 @@ def add_density(m: folium.Map, density: DensityGrid, *, lang: Lang = "zh") -> fo
             tooltip=folium.GeoJsonTooltip(fields=["band", "level"], labels=False),
         ).add_to(group)
     group.add_to(m)
-    return m
+    zh = lang == "zh"
+    drawn = set(bands["share"])
+    return note_legend(
+        m,
+        [
+            LegendEntry(
+                f"{'密度' if zh else 'density'} ≥ {int(b * 100)}% {'峰值' if zh else 'of peak'}",
+                c,
+                "square",
+            )
+            for b, c in zip(KDE_BANDS, _KDE_COLOURS, strict=True)
+            if b in drawn
+        ],
+    )
 
 
 def add_gi_cells(m: folium.Map, cells: gpd.GeoDataFrame, *, lang: Lang = "zh") -> folium.Map:
@@ -422,7 +396,10 @@ def add_gi_cells(m: folium.Map, cells: gpd.GeoDataFrame, *, lang: Lang = "zh") -
             ),
         ).add_to(group)
     group.add_to(m)
-    return m
+    drawn = set(gdf["class"])
+    return note_legend(
+        m, [LegendEntry(f"Gi* {k}", c, "square") for k, c in GI_COLOURS.items() if k in drawn]
+    )
 
 
 def add_hot_roads(m: folium.Map, roads: gpd.GeoDataFrame, *, lang: Lang = "zh") -> folium.Map:
@@ -489,7 +466,15 @@ def add_hot_roads(m: folium.Map, roads: gpd.GeoDataFrame, *, lang: Lang = "zh") 
             ),
         ).add_to(group)
     group.add_to(m)
-    return m
+    drawn = set(role)
+    return note_legend(
+        m,
+        [
+            LegendEntry(_label(r, lang), colour, "line", weight=width)
+            for r, (colour, width) in ROLE_STYLES.items()
+            if r in drawn
+        ],
+    )
 
 
 def add_road_risk(
@@ -558,6 +543,8 @@ def add_road_risk(
                 aliases=["#", *aliases(["name"], lang), "risk", *aliases(["length"], lang), ""],
             ),
         ).add_to(group)
+        label = _label("risk", lang) + (f" (top {top})" if top is not None else "")
+        note_legend(m, [LegendEntry(label, _RISK_COLOURS[-1], "line", weight=5)])
     group.add_to(m)
     return m
 
@@ -615,5 +602,6 @@ def add_lamps(m: folium.Map, lamps: gpd.GeoDataFrame, *, lang: Lang = "zh") -> f
                 fields=["lamp", "name", "risk"], aliases=["#", *aliases(["name"], lang), "risk"]
             ),
         ).add_to(group)
+        note_legend(m, [LegendEntry(_label("lamps", lang), LAMP_COLOUR, "circle")])
     group.add_to(m)
     return m

@@ -3,10 +3,16 @@
 Legend swatches and point markers both draw from :func:`maps.style.symbol_svg`, so a
 station on the map and its row in the legend always look alike, whichever map
 (overview, hotspots, later patrol and team maps) they are on.
+
+The legend lists only what is on the map: each layer builder notes the rows of what it
+has drawn (:func:`note_legend`: a density band no cell reaches, an empty layer or a
+station kind with no station adds none), and :func:`add_legend` lists those rows, in
+the order the layers were drawn.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any, Final
@@ -17,13 +23,16 @@ from folium.template import Template
 
 from geo.errors import MapError
 from maps.features import aliases
-from maps.style import Lang, LegendEntry, Symbol, symbol_svg
+from maps.style import Lang, LegendEntry, Symbol, check_lang, layer_label, symbol_svg
 
 __all__ = [
     "LEGEND_POSITIONS",
     "MARKER_PX",
     "add_layer_control",
     "add_legend",
+    "drawn_legend",
+    "finish_map",
+    "note_legend",
     "point_symbols",
 ]
 
@@ -31,6 +40,13 @@ __all__ = [
 MARKER_PX: Final = 18
 #: Leaflet's control corners, where a legend can sit.
 LEGEND_POSITIONS: Final = frozenset({"topleft", "topright", "bottomleft", "bottomright"})
+
+# The legend rows of what the builders have drawn on each map, kept beside the map
+# (weakly: a map that is gone takes its rows with it) rather than in an attribute
+# patched onto folium's object.
+_DRAWN: Final[weakref.WeakKeyDictionary[folium.Map, list[LegendEntry]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class _Legend(MacroElement):
@@ -70,9 +86,39 @@ class _Legend(MacroElement):
         self.position = position
 
 
+def note_legend(m: folium.Map, entries: Iterable[LegendEntry]) -> folium.Map:
+    """Note the legend rows of what a builder has just drawn on ``m``.
+
+    Layer builders call this with rows for what they drew, and nothing for what they
+    left out; a row noted twice (two layers of one kind) is listed once.
+
+    Parameters
+    ----------
+    m
+        Map the rows describe.
+    entries
+        Rows, in the order they should be listed.
+
+    Returns
+    -------
+    folium.Map
+        ``m``, for chaining.
+    """
+    rows = _DRAWN.setdefault(m, [])
+    for entry in entries:
+        if entry not in rows:
+            rows.append(entry)
+    return m
+
+
+def drawn_legend(m: folium.Map) -> list[LegendEntry]:
+    """Return the legend rows noted for ``m`` so far, in drawing order."""
+    return list(_DRAWN.get(m, ()))
+
+
 def add_legend(
     m: folium.Map,
-    entries: Iterable[LegendEntry],
+    entries: Iterable[LegendEntry] | None = None,
     *,
     title: str | None = None,
     position: str = "bottomright",
@@ -84,7 +130,9 @@ def add_legend(
     m
         Map to add to.
     entries
-        Rows to show, top to bottom; labels are escaped.
+        Rows to show, top to bottom; labels are escaped. ``None`` lists what the
+        builders have drawn on ``m`` (:func:`drawn_legend`); when that is nothing,
+        no legend is added.
     title
         Heading above the rows.
     position
@@ -107,14 +155,41 @@ def add_legend(
             f"choose one of {sorted(LEGEND_POSITIONS)}"
         )
         raise MapError(msg)
+    shown = drawn_legend(m) if entries is None else list(entries)
+    if entries is None and not shown:
+        return m
     rows = [
         f"<div>{symbol_svg(e.symbol, e.colour, weight=e.weight)}"
         f"<span>{escape(e.label)}</span></div>"
-        for e in entries
+        for e in shown
     ]
     heading = f"<h4>{escape(title)}</h4>" if title else ""
     _Legend(heading + "".join(rows), position).add_to(m)
     return m
+
+
+def finish_map(m: folium.Map, *, lang: Lang = "zh") -> folium.Map:
+    """Add the legend of what is drawn on ``m`` and the layer switcher; call it last.
+
+    Parameters
+    ----------
+    m
+        Map whose layers are all added.
+    lang
+        Label language of the legend's title.
+
+    Returns
+    -------
+    folium.Map
+        ``m``, for chaining.
+
+    Raises
+    ------
+    MapError
+        If ``lang`` is not supported.
+    """
+    add_legend(m, title=layer_label("legend", check_lang(lang)))
+    return add_layer_control(m)
 
 
 def add_layer_control(m: folium.Map, *, collapsed: bool = False) -> folium.Map:

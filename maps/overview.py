@@ -5,7 +5,9 @@ roads builder adds one per lighting class) and returns the map, so later maps ca
 reuse any of them. Builders reproject to EPSG:4326 themselves and embed every
 layer as a single GeoJSON object, so thousands of roads stay one Leaflet layer
 rather than thousands of JavaScript objects. The legend, the layer control and the
-point symbols come from :mod:`maps.legend`, shared with the other maps.
+point symbols come from :mod:`maps.legend`, shared with the other maps; each builder
+notes legend rows for what it drew, so the legend lists only what is on the map.
+:func:`district_map` draws the part the overview and the posts map share.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Final
 
 import folium
 import geopandas as gpd
+import pandas as pd
 
 from geo.errors import LayerError, Problem
 from maps.features import (
@@ -27,7 +30,7 @@ from maps.features import (
     text,
     to_wgs84,
 )
-from maps.legend import MARKER_PX, add_layer_control, add_legend, point_symbols
+from maps.legend import MARKER_PX, finish_map, note_legend, point_symbols
 from maps.offline import new_map
 from maps.style import (
     LIT_COLOURS,
@@ -52,7 +55,7 @@ __all__ = [
     "add_stations",
     "add_team_bases",
     "add_villages",
-    "overview_legend",
+    "district_map",
     "overview_map",
 ]
 
@@ -115,53 +118,69 @@ def overview_map(
         If a layer has no CRS.
     """
     lang = check_lang(lang)
-    layers = {"roads": roads, "villages": villages, "stations": stations, "teams": teams}
-    m = new_map(combined_bounds(layers), title=title)
-    add_roads_by_lit(m, roads, lang=lang, attribution=attribution)
-    add_villages(m, villages, lang=lang)
-    add_stations(m, stations, lang=lang)
+    m = district_map(
+        roads,
+        villages,
+        stations,
+        fit={"teams": teams},
+        title=title,
+        lang=lang,
+        attribution=attribution,
+    )
     names = dict(zip(stations["id"].astype(str), stations["name"].astype(str), strict=True))
     add_team_bases(m, teams, lang=lang, station_names=names)
-    add_legend(m, overview_legend(lang), title=layer_label("legend", lang))
-    return add_layer_control(m)
+    return finish_map(m, lang=lang)
 
 
-def overview_legend(lang: Lang = "zh") -> list[LegendEntry]:
-    """Return the legend rows of the overview map, in the order they are drawn.
+def district_map(
+    roads: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame,
+    stations: gpd.GeoDataFrame,
+    *,
+    fit: Mapping[str, gpd.GeoDataFrame] | None = None,
+    title: str,
+    lang: Lang = "zh",
+    attribution: str | None = OSM_ATTRIBUTION,
+) -> folium.Map:
+    """Start a district map: roads by lighting, villages and police units.
+
+    The overview adds team bases to it, the posts map the proposed posts; each then
+    finishes it with :func:`maps.legend.finish_map`.
 
     Parameters
     ----------
+    roads, villages, stations
+        As for :func:`overview_map`.
+    fit
+        Further layers (name -> layer, any CRS) the caller will draw, so the view
+        takes them in too; the names appear in error messages.
+    title
+        Page title.
     lang
         Label language.
+    attribution
+        Credit for the road data; ``None`` for roads not from OpenStreetMap.
 
     Returns
     -------
-    list[LegendEntry]
-        One row per road lighting class, village kind, station kind and team bases.
+    folium.Map
+        The map, fitted to every layer, without legend or layer control yet.
 
     Raises
     ------
     MapError
         If ``lang`` is not supported.
+    LayerError
+        If a layer lacks a column, or every layer is empty.
+    CoordinateError
+        If a layer has no CRS.
     """
     lang = check_lang(lang)
-    rows = [
-        LegendEntry(layer_label(key, lang), LIT_COLOURS[cls], "line", weight=4.0)
-        for cls, key in _LIT_LAYERS
-    ]
-    rows += [
-        LegendEntry(layer_label(kind, lang), colour, "circle")
-        for kind, colour in VILLAGE_COLOURS.items()
-    ]
-    rows.append(
-        LegendEntry(layer_label("village_area", lang), VILLAGE_COLOURS["village"], "outline")
-    )
-    rows += [
-        LegendEntry(layer_label(kind, lang), STATION_COLOURS[kind], STATION_SYMBOLS[kind])
-        for kind in STATION_COLOURS
-    ]
-    rows.append(LegendEntry(layer_label("teams", lang), TEAM_COLOUR, TEAM_SYMBOL))
-    return rows
+    layers = {"roads": roads, "villages": villages, "stations": stations, **(fit or {})}
+    m = new_map(combined_bounds(layers), title=title)
+    add_roads_by_lit(m, roads, lang=lang, attribution=attribution)
+    add_villages(m, villages, lang=lang)
+    return add_stations(m, stations, lang=lang)
 
 
 def add_roads_by_lit(
@@ -239,7 +258,15 @@ def add_roads_by_lit(
                 attribution=escape(attribution) if attribution else None,
             ).add_to(group)
         group.add_to(m)
-    return m
+    drawn = set(lit)
+    return note_legend(
+        m,
+        [
+            LegendEntry(layer_label(key, lang), LIT_COLOURS[cls], "line", weight=4.0)
+            for cls, key in _LIT_LAYERS
+            if cls in drawn
+        ],
+    )
 
 
 def add_villages(m: folium.Map, villages: gpd.GeoDataFrame, *, lang: Lang = "zh") -> folium.Map:
@@ -324,7 +351,28 @@ def add_villages(m: folium.Map, villages: gpd.GeoDataFrame, *, lang: Lang = "zh"
             pane=AREA_PANE,  # polygons only: points come from the marker and stay on top
         ).add_to(group)
     group.add_to(m)
-    return m
+    return note_legend(m, _village_legend(gdf, lang))
+
+
+def _village_legend(gdf: gpd.GeoDataFrame, lang: Lang) -> list[LegendEntry]:
+    """Return a dot row per village kind drawn as a point, an outline row for areas."""
+    kind = (
+        gdf["kind"].astype("string")
+        if "kind" in gdf.columns
+        else pd.Series("village", index=gdf.index, dtype="string")
+    )
+    kind = kind.where(kind.isin(list(VILLAGE_COLOURS)), "village").fillna("village")
+    point = gdf.geometry.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
+    rows = [
+        LegendEntry(layer_label(k, lang), colour, "circle")
+        for k, colour in VILLAGE_COLOURS.items()
+        if (point & (kind == k).to_numpy()).any()
+    ]
+    areas = [k for k in VILLAGE_COLOURS if (~point & (kind == k).to_numpy()).any()]
+    if areas:
+        colour = VILLAGE_COLOURS[areas[0]]
+        rows.append(LegendEntry(layer_label("village_area", lang), colour, "outline"))
+    return rows
 
 
 def add_stations(m: folium.Map, stations: gpd.GeoDataFrame, *, lang: Lang = "zh") -> folium.Map:
@@ -380,7 +428,15 @@ def add_stations(m: folium.Map, stations: gpd.GeoDataFrame, *, lang: Lang = "zh"
                 lang,
             ).add_to(group)
     group.add_to(m)
-    return m
+    drawn = set(kind.dropna())
+    return note_legend(
+        m,
+        [
+            LegendEntry(layer_label(k, lang), STATION_COLOURS[k], symbol)
+            for k, symbol in STATION_SYMBOLS.items()
+            if k in drawn
+        ],
+    )
 
 
 def add_team_bases(
@@ -448,5 +504,6 @@ def add_team_bases(
             lang,
             size=MARKER_PX + 2,  # stars look smaller than squares at the same size
         ).add_to(group)
+        note_legend(m, [LegendEntry(layer_label("teams", lang), TEAM_COLOUR, TEAM_SYMBOL)])
     group.add_to(m)
     return m

@@ -5,16 +5,9 @@ from __future__ import annotations
 import folium
 import geopandas as gpd
 
-from maps.features import combined_bounds, feature_collection, text, to_wgs84
-from maps.legend import MARKER_PX, add_layer_control, add_legend, point_symbols
-from maps.offline import new_map
-from maps.overview import (
-    OSM_ATTRIBUTION,
-    add_roads_by_lit,
-    add_stations,
-    add_villages,
-    overview_legend,
-)
+from maps.features import feature_collection, text, to_wgs84
+from maps.legend import MARKER_PX, finish_map, note_legend, point_symbols
+from maps.overview import OSM_ATTRIBUTION, district_map
 from maps.style import PROPOSED_COLOUR, Lang, LegendEntry, check_lang, layer_label
 
 __all__ = ["add_proposed_posts", "posts_map"]
@@ -48,6 +41,8 @@ def add_proposed_posts(m: folium.Map, posts: gpd.GeoDataFrame, *, lang: Lang = "
         point_symbols(
             data, "triangle", PROPOSED_COLOUR, list(cols), lang, size=MARKER_PX + 6
         ).add_to(group)
+        label = layer_label("proposed_posts", lang)
+        note_legend(m, [LegendEntry(label, PROPOSED_COLOUR, "triangle")])
     group.add_to(m)
     return m
 
@@ -64,15 +59,14 @@ def posts_map(
 ) -> folium.Map:
     """Build the map of a post plan: roads, villages, existing units and the new posts."""
     lang = check_lang(lang)
-    layers = {"roads": roads, "villages": villages, "stations": stations, "posts": posts}
-    m = new_map(combined_bounds(layers), title=title)
-    add_roads_by_lit(m, roads, lang=lang, attribution=attribution)
-    add_villages(m, villages, lang=lang)
-    add_stations(m, stations, lang=lang)
+    m = district_map(
+        roads,
+        villages,
+        stations,
+        fit={"posts": posts},
+        title=title,
+        lang=lang,
+        attribution=attribution,
+    )
     add_proposed_posts(m, posts, lang=lang)
-    legend = [
-        *overview_legend(lang)[:-1],
-        LegendEntry(layer_label("proposed_posts", lang), PROPOSED_COLOUR, "triangle"),
-    ]
-    add_legend(m, legend, title=layer_label("legend", lang))
-    return add_layer_control(m)
+    return finish_map(m, lang=lang)

@@ -89,7 +89,9 @@ def run_night_job(
                     trends = found
             elif trend_period:
                 trends = find_emerging(night, cell_size=p.cell_size, period=trend_period)
-    risk = score_roads(area.roads, villages, inc, engine=area.distances)
+    risk = score_roads(
+        area.roads, area.village_shapes(), inc, engine=area.distances, groups=area.groups
+    )
     plan = plan_lamps(
         area.roads,
         risk,
@@ -235,7 +237,7 @@ def write_night_outputs(
         out.csv("hotspot_trends.csv", r.trends.cells)
     for level, table in r.lit.by_level().items():
         out.csv(f"lit_km_by_{level}.csv", table)
-    out.csv("unlit_roads_risk.csv", r.risk.roads)
+    out.csv("unlit_roads_risk.csv", r.risk.pieces(r.dark_roads))
     out.csv("dark_roads_ranked.csv", r.dark_roads)
     out.geojson("lamps.geojson", r.lamps.lamps)
     m = hotspots_map(

@@ -64,3 +64,22 @@ def sample_layers(sample_files, sample_net):
         layers.read_stations(sample_files.stations, to_crs=sample_net.crs),
         layers.read_teams(sample_files.teams, to_crs=sample_net.crs),
     )
+
+
+@pytest.fixture(scope="session")
+def sample_full_area(sample_files, tmp_path_factory):
+    """The sample district loaded as an Area, with every layer (groups, boundaries too)."""
+    from geo.area import AreaSpec, LayerSource, load_area
+
+    f = sample_files
+    spec = AreaSpec(
+        osm=str(f.roads),
+        villages=str(f.villages),
+        stations=str(f.stations),
+        teams=str(f.teams),
+        incidents=LayerSource(str(f.incidents), layer="incidents"),
+        groups=str(f.groups),
+        boundaries=str(f.boundaries),
+        synthetic=True,
+    )
+    return load_area(spec, cache_dir=tmp_path_factory.mktemp("area-cache"))

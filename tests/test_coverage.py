@@ -100,7 +100,10 @@ def test_isochrones_nest_and_follow_roads(engine, sample_layers):
     iso = isochrones(engine, stations, (5, 10, 15)).areas
     assert list(iso["threshold_min"]) == [5, 10, 15]
     assert (np.diff(iso["area_km2"]) > 0).all()
-    assert iso.geometry.iloc[1].buffer(1e-6).contains(iso.geometry.iloc[0])
+    # Nested: nothing of the 5-minute area lies outside the 10-minute one (compared by
+    # area, since two unions of buffers can differ by rounding along shared edges).
+    outside = shapely.difference(iso.geometry.iloc[0], iso.geometry.iloc[1])
+    assert outside.area <= 1e-9 * iso.geometry.iloc[0].area
     # Built from reachable roads, so much smaller than the hull a convex method claims.
     for geom in iso.geometry:
         assert geom.area < 0.8 * shapely.convex_hull(geom).area

@@ -280,32 +280,51 @@ class RoadRisk(Result):
         """Rank whole roads: the pieces of one road, and both carriageways, as one row.
 
         A road as a planner names it is several pieces of the road view (it is cut at
-        every junction) and, on a dual carriageway, two parallel one-way roads. Pieces
-        join into one road when they carry the same name (or, unnamed, the same first OSM
-        way) and lie within ``join_m`` of each other; the road takes the score of its
-        riskiest piece (ties: more risk-metres, score x length) and its total length.
+        every junction) and, on a dual carriageway, two parallel one-way roads. First
+        pieces join into chains when they carry the same name (or, unnamed, the same
+        first OSM way) and lie within ``join_m`` of each other. Then two chains join as
+        the carriageways of one road when they run alongside each other the opposite
+        way: over at least 65 % of the shorter chain's length (sampled every 10 m), the
+        nearest piece of the other chain is within ``join_m``, one-way like it, of the
+        same highway class and runs within 30° of the opposite direction. Each chain
+        joins at most one longer partner (the one it runs along the most), so a short
+        slip road or junction piece between two roads cannot glue them together; a
+        link or a cross street never runs opposite along a carriageway and stays itself.
+        The road takes the score of its riskiest piece (ties: more risk-metres, score x
+        length), its total length, and the name carried by most of its named length.
+
+        Parameters
+        ----------
+        join_m
+            Largest gap (metres) between pieces of one chain, and between a
+            carriageway and the other one along it.
 
         Returns
         -------
         geopandas.GeoDataFrame
-            One row per road, ranked: ``rank``, ``name`` (None when unnamed), ``osmid``,
+            One row per road, ranked: ``rank``, ``name`` (missing when unnamed), ``osmid``,
             ``highway`` (the class of most of its length), ``lit``, ``length_m``,
             ``pieces``, ``score`` (of the riskiest piece), ``risk_m``, ``village_code``,
-            ``village_name``, ``explanation`` (of the riskiest piece), ``roads`` (the
-            road-view rows, ``;``-separated) and the merged geometry.
+            ``village_name``, ``explanation`` (of the riskiest piece), ``roads`` (its
+            pieces: values of the ``road`` column of :attr:`roads`, ``;``-separated)
+            and the merged geometry.
+
+        Raises
+        ------
+        LightingError
+            If ``join_m`` is not a positive number of metres.
         """
+        if not (np.isfinite(join_m) and join_m > 0):
+            msg = f"join_m must be a positive number of metres, got {join_m}"
+            raise LightingError(msg)
         r = self._frame("roads")
         crs = r.crs
         if len(r) == 0:
             return gpd.GeoDataFrame(r.head(0), crs=crs)
-        names = r["name"].astype("string").fillna("").str.strip()
-        key = np.where(names != "", "n:" + names, "w:" + r["osmid"].astype(str)).astype(str)
+        names = r["name"].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+        group = _road_groups(r, names, join_m)
         geoms = r.geometry.to_numpy()
-        a, b = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=join_m)
-        same = key[a] == key[b]
         n = len(r)
-        link = sparse.csr_matrix((np.ones(int(same.sum())), (a[same], b[same])), shape=(n, n))
-        _, group = csgraph.connected_components(link, directed=False)
         length = r["length_m"].to_numpy(dtype=float)
         score = r["score"].to_numpy(dtype=float)
         frame = pd.DataFrame(
@@ -323,15 +342,9 @@ class RoadRisk(Result):
             "group"
         )
         best = firsts.set_index("group")["row"]
-        by_class = (
-            pd.DataFrame({"group": group, "hw": r["highway"].to_numpy(), "m": length})
-            .groupby(["group", "hw"])["m"]
-            .sum()
-            .reset_index()
-            .sort_values(["group", "m"], ascending=[True, False])
-            .drop_duplicates("group")
-            .set_index("group")["hw"]
-        )
+        named = names != ""
+        by_name = _by_length(group[named], names[named], length[named])
+        by_class = _by_length(group, r["highway"].astype(str).to_numpy(), length)
         lits = (
             pd.DataFrame({"group": group, "lit": r["lit"].to_numpy()})
             .groupby("group")["lit"]
@@ -341,7 +354,7 @@ class RoadRisk(Result):
         top = r.iloc[best.to_numpy()]
         merged = gpd.GeoDataFrame(
             {
-                "name": names.to_numpy()[best.to_numpy()],
+                "name": by_name.reindex(idx).to_numpy(dtype=object),
                 "osmid": top["osmid"].to_numpy(),
                 "highway": by_class.reindex(idx).to_numpy(),
                 "lit": lits.reindex(idx).to_numpy(),
@@ -365,10 +378,26 @@ class RoadRisk(Result):
             .to_numpy(),
             crs=crs,
         )
-        merged["name"] = merged["name"].replace("", None)
         merged = merged.sort_values(["score", "risk_m"], ascending=[False, False], kind="stable")
         merged.insert(0, "rank", np.arange(1, len(merged) + 1))
         return merged.reset_index(drop=True)
+
+    def pieces(self, ranked: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+        """Return the detail table: every piece, with the rank of the whole road it is in.
+
+        ``ranked`` is :meth:`by_road`'s table (computed when not given); each piece gets
+        ``road_rank``, the rank of its whole road there, so a planner can go from a
+        ranked road to its pieces and back.
+        """
+        ranked = self.by_road() if ranked is None else ranked
+        ids = ranked[["rank", "roads"]].assign(road=ranked["roads"].str.split(";"))
+        ids = ids.explode("road")
+        rank_of = pd.Series(ids["rank"].to_numpy(), index=ids["road"].astype(np.int64).to_numpy())
+        table = self._frame("roads")
+        col = rank_of.reindex(table["road"].to_numpy(dtype=np.int64)).to_numpy()
+        out = table.copy()
+        out.insert(1, "road_rank", col)
+        return out
 
 
 def road_risk(
@@ -378,6 +407,7 @@ def road_risk(
     params: RiskParams | None = None,
     *,
     engine: Engine | None = None,
+    groups: gpd.GeoDataFrame | None = None,
 ) -> RoadRisk:
     """Score every dark road (``lit`` no or unknown) by four visible components.
 
@@ -397,6 +427,10 @@ def road_risk(
     engine
         The distance engine of ``roads`` (:attr:`geo.area.Area.distances`); built when
         not given.
+    groups
+        Village groups (村民小组) with ``village_code``, ``households`` and a Point where
+        their houses are (:attr:`geo.area.Area.groups`). A village with groups has its
+        households counted where the groups live, not at its own point or polygon.
 
     Returns
     -------
@@ -427,8 +461,9 @@ def road_risk(
     ``road_class``
         Exposure of the road's users at night, from :data:`ROAD_CLASS_EXPOSURE`.
     ``households``
-        Households of the villages whose point is within ``household_distance_m`` of the
-        road (straight line; a village counts whole or not at all).
+        Households within ``household_distance_m`` of the road (straight line): those of
+        each village group whose houses are that near, and of each village without
+        groups whose polygon (or else point) is, counting whole or not at all.
     ``bridge``
         Whether the road is the only link between parts of the network that both hold
         households: a bridge of the undirected road graph (:meth:`geo.engine.Engine.bridges`;
@@ -451,7 +486,7 @@ def road_risk(
         categories=p.categories,
         max_snap_m=p.incident_distance_m,
     )
-    inc_count = _incidents_near_roads(view, eng, night, p.incident_distance_m)
+    inc_count, inc_close = _incidents_near_roads(view, eng, night, p.incident_distance_m)
 
     assert eng.snap is not None
     v_pts = np.asarray(shapely.points(vx, vy), dtype=object)
@@ -467,13 +502,35 @@ def road_risk(
         if not areas.any()
         else f"village polygons ({int(areas.sum())}) and points ({int((~areas).sum())})"
     )
-    pairs = eng.snap.strtree.query(near_geom, predicate="dwithin", distance=p.household_distance_m)
-    hh_near = np.bincount(pairs[1], weights=hh[pairs[0]], minlength=n_roads)
+    # Villages with groups are counted through their groups, where the houses are.
+    g_xy, g_hh = _group_households(groups, view)
+    own = np.ones(len(vil), dtype=bool)
+    if g_hh is not None:
+        own = ~np.isin(vil["code"].astype(str).to_numpy(), groups["village_code"].astype(str))
+        n_g = len(g_hh)
+        basis = (
+            f"village groups ({n_g})"
+            if own.sum() == 0
+            else f"village groups ({n_g}); {basis} for the {int(own.sum())} villages or "
+            "communities without groups"
+        )
+    pairs = eng.snap.strtree.query(
+        near_geom[own], predicate="dwithin", distance=p.household_distance_m
+    )
+    hh_near = np.bincount(pairs[1], weights=hh[own][pairs[0]], minlength=n_roads)
+    hx, hy, hw = vx[own], vy[own], hh[own]
+    if g_hh is not None:
+        g_pairs = eng.snap.strtree.query(
+            shapely.points(g_xy), predicate="dwithin", distance=p.household_distance_m
+        )
+        hh_near += np.bincount(g_pairs[1], weights=g_hh[g_pairs[0]], minlength=n_roads)
+        hx, hy = np.concatenate([hx, g_xy[:, 0]]), np.concatenate([hy, g_xy[:, 1]])
+        hw = np.concatenate([hw, g_hh])
 
-    # Villages hang on the nearer end of their nearest road, however far it is: a village
-    # 600 m from any mapped road still lives beyond that road.
-    v_snap = eng.snap.snap(vx, vy, max_distance_m=np.inf)
-    node_hh = np.bincount(v_snap.node, weights=hh, minlength=len(view.net.nodes))
+    # Households hang on the nearer end of their nearest road, however far it is: a
+    # village 600 m from any mapped road still lives beyond that road.
+    v_snap = eng.snap.snap(hx, hy, max_distance_m=np.inf)
+    node_hh = np.bincount(v_snap.node, weights=hw, minlength=len(view.net.nodes))
     edge_bridge, edge_cut = eng.bridges(node_hh)
     is_bridge, cut = edge_bridge[view.edge], edge_cut[view.edge]
 
@@ -483,7 +540,7 @@ def road_risk(
     lit_all = view.lit
     dark = np.isin(lit_all, DARK_CLASSES)
     raw = {
-        "incidents": inc_count[dark].astype(float),
+        "incidents": inc_close[dark],
         "road_class": exposure[dark],
         "households": hh_near[dark],
         "bridge": cut[dark],
@@ -495,9 +552,21 @@ def road_risk(
     edges = view.edge[rows]
     e = view.net.edges
     mid = shapely.line_interpolate_point(view.geometry[rows], 0.5, normalized=True)
-    near_v = shapely.STRtree(v_pts).query_nearest(mid, all_matches=False)
+    near_v, d_v = shapely.STRtree(v_pts).query_nearest(mid, all_matches=False, return_distance=True)
     serving = np.zeros(len(rows), dtype=np.int64)
     serving[near_v[0]] = near_v[1]
+    if g_hh is not None and len(g_hh):
+        # A road among a village's groups belongs to that village, though its committee's
+        # point may be nearer to the next village's.
+        code_row = pd.Series(np.arange(len(vil)), index=vil["code"].astype(str).to_numpy())
+        g_row = code_row.reindex(groups["village_code"].astype(str).to_numpy()).to_numpy()
+        near_g, d_g = shapely.STRtree(shapely.points(g_xy)).query_nearest(
+            mid, all_matches=False, return_distance=True
+        )
+        dist_v = np.full(len(rows), np.inf)
+        dist_v[near_v[0]] = d_v
+        closer = d_g < dist_v[near_g[0]]
+        serving[near_g[0][closer]] = g_row[near_g[1][closer]].astype(np.int64)
     out = pd.DataFrame(
         {
             "road": rows,
@@ -514,6 +583,7 @@ def road_risk(
             "village_name": vil["name"].astype(str).to_numpy()[serving],
         }
     )
+    out["incidents_n"] = inc_count[dark]
     weights = p.weights
     score = np.zeros(len(rows))
     for c in COMPONENTS:
@@ -553,13 +623,42 @@ def road_risk(
     )
 
 
+def _group_households(
+    groups: gpd.GeoDataFrame | None, view: Roads
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return the groups' points and households, checked, or (empty, None) without."""
+    if groups is None:
+        return np.zeros((0, 2)), None
+    if groups.crs is None or not groups.crs.equals(view.net.crs):
+        msg = "groups must be in the roads' CRS (read them through the area)"
+        raise LightingError(msg)
+    for col in ("village_code", "households"):
+        if col not in groups.columns:
+            msg = f"groups lack column {col!r}"
+            raise LightingError(msg)
+    if len(groups) and not (shapely.get_type_id(groups.geometry.to_numpy()) == 0).all():
+        msg = "groups must be points (where each group's houses are)"
+        raise LightingError(msg)
+    hh = pd.to_numeric(groups["households"], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(hh).any() or (hh < 0).any():
+        msg = "groups need a households count of 0 or more on every row"
+        raise LightingError(msg)
+    xy = shapely.get_coordinates(groups.geometry.to_numpy())
+    return xy, hh
+
+
 def _incidents_near_roads(
     roads: Roads, engine: Engine, night: NightIncidents, limit: float
-) -> np.ndarray:
-    """Count, per road, the night incidents within ``limit`` metres of it along roads."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return, per road, the night incidents within ``limit`` metres of it along roads.
+
+    Returns the count and the closeness-weighted count: each incident counts
+    ``1 - d / limit`` at network distance ``d``, so the road a cluster sits on
+    outweighs a lane 250 m away that merely reaches it.
+    """
     n_roads = len(roads)
     if night.located is None:
-        return np.zeros(n_roads, dtype=np.int64)
+        return np.zeros(n_roads, dtype=np.int64), np.zeros(n_roads)
     near = engine.near(night.located, limit)
     inc = roads.incidence()
     lo = inc.indptr[near.node]
@@ -569,11 +668,21 @@ def _incidents_near_roads(
     at_road = inc.indices[lo[rep] + step]
     # A road is reached where a path reaches either of its ends, or the point sits on it.
     table = night.table
-    own = np.flatnonzero(table["offroad_m"].to_numpy(dtype=float) <= limit + _TOL_M)
+    gap = table["offroad_m"].to_numpy(dtype=float)
+    own = np.flatnonzero(gap <= limit + _TOL_M)
     pair_p = np.concatenate([near.source[rep], own])
     pair_r = np.concatenate([at_road, table["road"].to_numpy(dtype=np.int64)[own]])
-    key = np.unique(pair_p * n_roads + pair_r)
-    return np.bincount(key % n_roads, minlength=n_roads)
+    cost = np.concatenate([near.cost[rep], gap[own]])
+    key = pair_p * n_roads + pair_r
+    order = np.lexsort((cost, key))
+    key, cost = key[order], cost[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    key, cost = key[first], cost[first]  # each incident once per road, at its least distance
+    road = key % n_roads
+    weight = np.clip(1.0 - cost / limit, 0.0, 1.0)
+    count = np.bincount(road, minlength=n_roads)
+    return count, np.bincount(road, weights=weight, minlength=n_roads)
 
 
 def _explain(t: pd.DataFrame, p: RiskParams) -> np.ndarray:
@@ -585,11 +694,14 @@ def _explain(t: pd.DataFrame, p: RiskParams) -> np.ndarray:
         s = np.char.mod("%.2f", t[f"{c}_contrib"].to_numpy(dtype=float))
         return np.asarray(" (" + n.astype(object) + "×" + w + "=" + s + ")", dtype=object)
 
-    n_inc = t["incidents_raw"].to_numpy(dtype=float).round().astype(np.int64)
+    n_inc = t["incidents_n"].to_numpy(dtype=np.int64)
+    close = np.char.mod("%.1f", t["incidents_raw"].to_numpy(dtype=float)).astype(object)
     inc = (
         n_inc.astype(str).astype(object)
         + np.where(n_inc == 1, " night incident", " night incidents")
-        + f" within {p.incident_distance_m:g} m"
+        + f" within {p.incident_distance_m:g} m (weighted by closeness: "
+        + close
+        + ")"
     )
     hw = t["highway"].to_numpy(dtype=object)
     label = pd.Series(hw).map(dict(ROAD_CLASS_LABELS)).fillna(pd.Series(hw)).to_numpy(object)
@@ -621,4 +733,142 @@ def _explain(t: pd.DataFrame, p: RiskParams) -> np.ndarray:
         + " = "
         + total,
         dtype=object,
+    )
+
+
+# Two chains are the carriageways of one road when the shorter runs alongside the other
+# the opposite way over this share of its length, sampled every _ALONG_STEP_M; "the
+# opposite way" is a tangent within 30 degrees of the reverse of the other's.
+_ALONG_SHARE: Final = 0.65
+_ALONG_STEP_M: Final = 10.0
+_OPPOSITE_COS: Final = -float(np.cos(np.radians(30.0)))
+
+
+def _road_groups(r: gpd.GeoDataFrame, names: np.ndarray, join_m: float) -> np.ndarray:
+    """Return the road of each piece: chains of one name or way, carriageways paired.
+
+    Chains are pieces of the same name (unnamed: the same first OSM way) within
+    ``join_m`` of each other; two chains then join when :func:`_carriageway_pairs`
+    finds them to be the two carriageways of one road.
+    """
+    geoms = r.geometry.to_numpy()
+    key = np.where(names != "", "n:" + names.astype(str), "w:" + r["osmid"].astype(str)).astype(str)
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="dwithin", distance=join_m)
+    same = key[a] == key[b]
+    n_chain, chain = _components(len(r), a[same], b[same])
+    pairs = _carriageway_pairs(r, chain, tree, (a, b), join_m)
+    _, road = _components(n_chain, pairs[:, 0], pairs[:, 1])
+    return road[chain]
+
+
+def _carriageway_pairs(
+    r: gpd.GeoDataFrame,
+    chain: np.ndarray,
+    tree: shapely.STRtree,
+    near: tuple[np.ndarray, np.ndarray],
+    join_m: float,
+) -> np.ndarray:
+    """Return pairs of chains (rows of two chain ids) that are two carriageways of a road.
+
+    Each one-way piece with a one-way piece of another chain and the same class within
+    ``join_m`` (``near`` holds the piece pairs within ``join_m``) is sampled along its
+    length. A sample runs alongside a chain when that chain's nearest piece is within
+    ``join_m``, one-way, of the sample's class, and runs the opposite way. Only the
+    nearest piece counts: a chain holding both carriageways of a named road always has
+    one of them running against a slip road beside the other.
+    """
+    geoms = r.geometry.to_numpy()
+    oneway = r["twin"].to_numpy() < 0
+    hw = r["highway"].astype(str).to_numpy()
+    length = r["length_m"].to_numpy(dtype=float)
+    a, b = near
+    cand = (chain[a] != chain[b]) & oneway[a] & oneway[b] & (hw[a] == hw[b])
+    src = np.unique(a[cand])
+    if len(src) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    own, pos, weight = _samples(geoms[src], length[src])
+    owner = src[own]
+    xy, heading = _on_lines(geoms, owner, pos)
+    pts = np.asarray(shapely.points(xy), dtype=object)
+    s, p = tree.query(pts, predicate="dwithin", distance=join_m)
+    other = chain[p] != chain[owner[s]]
+    s, p = s[other], p[other]
+    # The nearest piece of each other chain: sort by sample, chain, distance; keep firsts.
+    order = np.lexsort((shapely.distance(pts[s], geoms[p]), chain[p], s))
+    s, p = s[order], p[order]
+    first = np.ones(len(s), dtype=bool)
+    first[1:] = (s[1:] != s[:-1]) | (chain[p][1:] != chain[p][:-1])
+    s, p = s[first], p[first]
+    at = np.asarray(shapely.line_locate_point(geoms[p], pts[s]), dtype=float)
+    dot = np.einsum("ij,ij->i", heading[s], _on_lines(geoms, p, at)[1])
+    ok = oneway[p] & (hw[p] == hw[owner[s]]) & (dot <= _OPPOSITE_COS)
+    s, p = s[ok], p[ok]
+    covered = (
+        pd.DataFrame({"a": chain[owner[s]], "b": chain[p], "m": weight[s]})
+        .groupby(["a", "b"], as_index=False)["m"]
+        .sum()
+    )
+    chain_m = np.bincount(chain, weights=length)
+    la, lb = chain_m[covered["a"].to_numpy()], chain_m[covered["b"].to_numpy()]
+    # Measured on the shorter chain; each chain joins only the partner it runs along most.
+    keep = (la <= lb) & (covered["m"].to_numpy() >= _ALONG_SHARE * la)
+    best = covered[keep].sort_values(["a", "m"], ascending=[True, False]).drop_duplicates("a")
+    return best[["a", "b"]].to_numpy(dtype=np.int64)
+
+
+def _samples(geoms: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return points every ~``_ALONG_STEP_M`` along lines: owner, position, metres stood for.
+
+    Each line is cut into equal steps of at most ``_ALONG_STEP_M``; a sample sits at the
+    middle of each step (position along the drawn line) and stands for the step's share
+    of ``length``.
+    """
+    drawn = shapely.length(geoms)
+    k = np.maximum(1, np.ceil(drawn / _ALONG_STEP_M)).astype(np.int64)
+    owner = np.repeat(np.arange(len(geoms)), k)
+    i = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)
+    pos = (i + 0.5) / k[owner] * drawn[owner]
+    return owner, pos, (length / k)[owner]
+
+
+def _on_lines(
+    lines: np.ndarray, which: np.ndarray, pos: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the point ``pos`` metres along each ``lines[which]`` and its unit direction.
+
+    The direction is that of the straight segment holding the point (zero on a segment
+    of no length). Both come from the lines' vertices for all points at once.
+    """
+    xy, owner = shapely.get_coordinates(lines, return_index=True)
+    step = np.diff(xy, axis=0)
+    seg = np.hypot(step[:, 0], step[:, 1])
+    seg[owner[1:] != owner[:-1]] = 0.0  # from one line's last vertex to the next's first
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    ids = np.arange(len(lines))
+    first = np.searchsorted(owner, ids)[which]
+    last = np.searchsorted(owner, ids, side="right")[which] - 1
+    at = cum[first] + np.clip(pos, 0.0, cum[last] - cum[first])
+    k = np.clip(np.searchsorted(cum, at, side="right") - 1, first, last - 1)
+    unit = np.divide(step[k], seg[k][:, None], out=np.zeros((len(k), 2)), where=seg[k][:, None] > 0)
+    return xy[k] + unit * (at - cum[k])[:, None], unit
+
+
+def _components(n: int, i: np.ndarray, j: np.ndarray) -> tuple[int, np.ndarray]:
+    """Return the number of connected components of ``n`` items linked ``i``-``j``, and labels."""
+    link = sparse.csr_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
+    n_comp, label = csgraph.connected_components(link, directed=False)
+    return int(n_comp), label
+
+
+def _by_length(group: np.ndarray, value: np.ndarray, length: np.ndarray) -> pd.Series:
+    """Return, per group, the value carried by most of its length (ties: the first value)."""
+    return (
+        pd.DataFrame({"group": group, "value": value, "m": length})
+        .groupby(["group", "value"], sort=True)["m"]
+        .sum()
+        .reset_index()
+        .sort_values(["group", "m"], ascending=[True, False], kind="stable")
+        .drop_duplicates("group")
+        .set_index("group")["value"]
     )
