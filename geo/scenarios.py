@@ -15,6 +15,7 @@ file), so it is small, reviewable and diffable::
         {"op": "close_road", "osm_ways": [1042]},
         {"op": "set_speed", "edges": [17, 18], "kmh": 20},
         {"op": "mark_lit", "osm_ways": [1107]},
+        {"op": "mark_lit", "stretches": [{"road": 412, "from_m": 17.5, "to_m": 227.5}]},
         {"op": "move_team", "id": "T-03", "lon": 114.35, "lat": 31.0}
       ]
     }
@@ -24,6 +25,10 @@ The ``base`` is an area (the same keys as an area file, :class:`geo.area.AreaSpe
 or a table with ``path``, ``crs``, ``encoding``). Road edits select roads by ``edges`` (edge
 ids of the routing network of the base mode), ``osm_ways`` (OSM way ids) or ``roads``
 (rows of the area's road view, every road of the file: what a lamp plan names).
+``mark_lit`` may instead name ``stretches``: parts of roads of the road view, each
+``{"road": r, "from_m": a, "to_m": b}`` in metres from the road's ``u`` end, which is
+what :func:`lamp_edit` writes for a lamp plan (ends to the centimetre; an end within
+1 cm of the road's end is its end); lit km then count those metres only.
 
 Edits never touch the stored base files: :func:`apply_edits` returns a new area.
 """
@@ -66,6 +71,7 @@ __all__ = [
     "compare",
     "evaluate",
     "lamp_edit",
+    "lit_km",
     "load_inputs",
     "load_scenario",
     "propose_post_and_lamps",
@@ -88,6 +94,11 @@ OPS: dict[str, tuple[str, ...]] = {
 _ROAD_OPS = ("close_road", "set_speed", "mark_lit")
 #: How a road edit names its roads.
 _SELECTORS = ("edges", "osm_ways", "roads")
+#: Column of a scenario's edge table holding the lit parts of a road that is not lit
+#: whole: per directed edge, a tuple of (from_m, to_m) in its own direction, or None.
+LIT_STRETCHES = "lit_stretches"
+#: A stretch end this close to its road's end is at the end (lamp_edit writes cm).
+_END_TOL_M = 0.01
 
 
 @dataclass(frozen=True)
@@ -106,14 +117,29 @@ class Edit:
             msg = f"edit {self.op!r} lacks field(s) {', '.join(missing)}"
             raise ScenarioError(msg)
         if self.op in _ROAD_OPS:
-            has = [k for k in _SELECTORS if k in self.fields]
+            if "stretches" in self.fields and self.op != "mark_lit":
+                msg = f"edit {self.op!r}: 'stretches' (parts of roads) only apply to mark_lit"
+                raise ScenarioError(msg)
+            has = [k for k in (*_SELECTORS, "stretches") if k in self.fields]
             if len(has) != 1:
-                msg = f"edit {self.op!r} needs exactly one of 'edges', 'osm_ways' or 'roads'"
+                msg = (
+                    "edit 'mark_lit' needs exactly one of 'edges', 'osm_ways', 'roads' or "
+                    "'stretches'"
+                    if self.op == "mark_lit"
+                    else f"edit {self.op!r} needs exactly one of 'edges', 'osm_ways' or 'roads'"
+                )
                 raise ScenarioError(msg)
-            ids = self.fields[has[0]]
-            if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
-                msg = f"edit {self.op!r}: {has[0]!r} must be a non-empty list of integers"
-                raise ScenarioError(msg)
+            if has[0] == "stretches":
+                _check_stretches(self.fields["stretches"])
+            else:
+                ids = self.fields[has[0]]
+                if (
+                    not isinstance(ids, list)
+                    or not ids
+                    or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
+                ):
+                    msg = f"edit {self.op!r}: {has[0]!r} must be a non-empty list of integers"
+                    raise ScenarioError(msg)
         if self.op == "set_speed":
             has = [k for k in ("kmh", "factor") if k in self.fields]
             if len(has) != 1:
@@ -138,6 +164,34 @@ class Edit:
     def to_dict(self) -> dict[str, Any]:
         """Return the edit as it appears in scenario JSON."""
         return {"op": self.op, **self.fields}
+
+
+def _check_stretches(stretches: object) -> None:
+    """Check the form of a ``mark_lit`` edit's stretches (the roads are checked on apply)."""
+    where = "edit 'mark_lit'"
+    if not isinstance(stretches, list) or not stretches:
+        msg = f"{where}: 'stretches' must be a non-empty list of {{road, from_m, to_m}}"
+        raise ScenarioError(msg)
+    for i, st in enumerate(stretches):
+        if not isinstance(st, Mapping) or set(st) != {"road", "from_m", "to_m"}:
+            got = sorted(st) if isinstance(st, Mapping) else type(st).__name__
+            msg = f"{where}: stretch {i} must have exactly 'road', 'from_m' and 'to_m', got {got}"
+            raise ScenarioError(msg)
+        road = st["road"]
+        if isinstance(road, bool) or not isinstance(road, int) or road < 0:
+            msg = f"{where}: stretch {i}: 'road' must be a road number (0 or more), got {road!r}"
+            raise ScenarioError(msg)
+        for key in ("from_m", "to_m"):
+            v = st[key]
+            if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
+                msg = f"{where}: stretch {i}: {key!r} must be a number of metres, got {v!r}"
+                raise ScenarioError(msg)
+        if st["from_m"] < 0:
+            msg = f"{where}: stretch {i}: from_m {st['from_m']} is before the road's start (0)"
+            raise ScenarioError(msg)
+        if st["from_m"] >= st["to_m"]:
+            msg = f"{where}: stretch {i}: from_m {st['from_m']} must be less than to_m {st['to_m']}"
+            raise ScenarioError(msg)
 
 
 #: A scenario's base is an area; the old name stays for scenario code written against it.
@@ -254,23 +308,32 @@ def load_inputs(scenario: Scenario, *, cache_dir: str | Path | None = None) -> A
 
 
 def lamp_edit(plan: LampPlan) -> Edit:
-    """Return the ``mark_lit`` edit of the roads a lamp plan lights.
+    """Return the ``mark_lit`` edit of the stretches a lamp plan lights.
 
-    The plan names rows of the road view it was placed on (every road of the file), so
-    the edit applies to the area the plan was made for.
+    One stretch per run of lamps, ``{"road", "from_m", "to_m"}``, its ends rounded to
+    the centimetre for a readable file. The plan names rows of the road view it was
+    placed on (every road of the file), so the edit applies to the area the plan was
+    made for; evaluated, it lights exactly those metres (a road lit end to end turns
+    ``lit = yes`` whole, a part of a road counts by its length).
 
     Raises
     ------
     ScenarioError
-        If no road reaches the plan's ``lit_share`` (there is nothing to mark).
+        If the plan has no lamp (there is nothing to mark).
     """
-    if not plan.lit_roads:
-        msg = (
-            f"the plan lights no road to {plan.params.lit_share:.0%} of its length, "
-            "so there is nothing to mark lit"
-        )
+    st = plan.stretches
+    if not len(st):
+        msg = "the plan places no lamp, so there is nothing to mark lit"
         raise ScenarioError(msg)
-    return Edit("mark_lit", {"roads": [int(r) for r in plan.lit_roads]})
+    return Edit(
+        "mark_lit",
+        {
+            "stretches": [
+                {"road": int(r), "from_m": round(float(a), 2), "to_m": round(float(b), 2)}
+                for r, a, b in zip(st["road"], st["from_m"], st["to_m"], strict=True)
+            ]
+        },
+    )
 
 
 def _way_selection(net: RoadNetwork, ways: list[int]) -> np.ndarray:
@@ -337,6 +400,129 @@ def _selection(area: Area, edit: Edit, index: int) -> tuple[np.ndarray, np.ndarr
             twin = edge_twins(n_)[s_]
             s_[twin[twin >= 0]] = True
     return np.flatnonzero(sel), np.flatnonzero(full_sel)
+
+
+def _mark_stretches(
+    area: Area, edges: pd.DataFrame, full_edges: pd.DataFrame, edit: Edit, index: int
+) -> None:
+    """Light the stretches of a ``mark_lit`` edit in both edge tables (copies owned here).
+
+    Stretches join those lit by earlier edits; a road lit end to end becomes ``lit =
+    yes`` in both directions, like a ``roads`` edit, and any other keeps its class and
+    records its lit parts in :data:`LIT_STRETCHES`.
+    """
+    roads = area.roads
+    where = f"edit {index} (mark_lit)"
+    st = pd.DataFrame(list(edit.fields["stretches"]))
+    road = st["road"].to_numpy(dtype=np.int64)
+    bad = np.flatnonzero(road >= len(roads))
+    if len(bad):
+        i = int(bad[0])
+        msg = (
+            f"{where}: stretch {i}: road {road[i]} not in the area's road view "
+            f"(roads run 0..{len(roads) - 1})"
+        )
+        raise ScenarioError(msg)
+    length = roads.length_m[road]
+    lo = st["from_m"].to_numpy(dtype=float)
+    hi = st["to_m"].to_numpy(dtype=float)
+    over = np.flatnonzero(hi > length + _END_TOL_M)
+    if len(over):
+        i = int(over[0])
+        msg = (
+            f"{where}: stretch {i}: to_m {hi[i]:g} is beyond the end of road {road[i]} "
+            f"({length[i]:.2f} m long)"
+        )
+        raise ScenarioError(msg)
+    # Ends are written to the centimetre: within that of a road's end is its end.
+    hi = np.where(hi >= length - _END_TOL_M, length, hi)
+    lo = np.where(lo <= _END_TOL_M, 0.0, lo)
+    # A road lit already stays lit; a stretch on it changes nothing.
+    dark = full_edges["lit"].to_numpy(dtype=object)[roads.edge[road]] != "yes"
+    road, lo, hi = road[dark], lo[dark], hi[dark]
+    if not len(road):
+        return
+    if LIT_STRETCHES in full_edges.columns:
+        # Stretches lit by earlier edits on the same roads join the union.
+        touched = np.unique(road)
+        held = full_edges[LIT_STRETCHES].to_numpy(dtype=object)[roads.edge[touched]]
+        earlier = [
+            (r, a, b) for r, parts in zip(touched, held, strict=True) for a, b in parts or ()
+        ]
+        if earlier:
+            er, ea, eb = (np.asarray(c) for c in zip(*earlier, strict=True))
+            road = np.concatenate([road, er]).astype(np.int64)
+            lo, hi = np.concatenate([lo, ea]), np.concatenate([hi, eb])
+    union = _union(road, lo, hi)
+    lit_m = union.groupby("road")["length_m"].sum()
+    r_all = lit_m.index.to_numpy(dtype=np.int64)
+    whole = lit_m.to_numpy() >= roads.length_m[r_all] - 1e-9
+    if whole.any():
+        _edit_roads(edges, roads.routing_edges(r_all[whole]), edit, area.net.mode)
+        _edit_roads(full_edges, roads.directed_edges(r_all[whole]), edit, roads.net.mode)
+    for table, is_full in ((full_edges, True), (edges, False)):
+        col = (
+            table[LIT_STRETCHES].to_numpy(dtype=object).copy()
+            if LIT_STRETCHES in table.columns
+            else np.full(len(table), None, dtype=object)
+        )
+        for r, is_whole in zip(r_all, whole, strict=True):
+            forward: tuple[tuple[float, float], ...] | None = None
+            backward: tuple[tuple[float, float], ...] | None = None
+            if not is_whole:
+                parts = union.loc[union["road"] == r, ["from_m", "to_m"]].to_numpy(dtype=float)
+                end = float(roads.length_m[r])
+                forward = tuple((float(a), float(b)) for a, b in parts)
+                # The other direction runs from the road's v end.
+                backward = tuple((end - float(b), end - float(a)) for a, b in parts[::-1])
+            ids = (
+                (roads.edge[r], roads.twin[r])
+                if is_full
+                else (roads.routing_edge[r], roads.routing_twin[r])
+            )
+            for e, value in zip(ids, (forward, backward), strict=True):
+                if e >= 0:
+                    col[e] = value
+        table[LIT_STRETCHES] = col
+
+
+def _union(road: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> pd.DataFrame:
+    """Merge overlapping or touching intervals per road: ``road``, ``from_m``, ``to_m``."""
+    order = np.lexsort((lo, road))
+    r, a, b = road[order], lo[order], hi[order]
+    reach = pd.Series(b).groupby(r).cummax().to_numpy()
+    new = np.ones(len(r), dtype=bool)
+    new[1:] = (r[1:] != r[:-1]) | (a[1:] > reach[:-1])
+    grp = np.cumsum(new) - 1
+    out = (
+        pd.DataFrame({"road": r, "from_m": a, "to_m": b, "grp": grp})
+        .groupby("grp")
+        .agg(road=("road", "first"), from_m=("from_m", "min"), to_m=("to_m", "max"))
+    )
+    out["length_m"] = out["to_m"] - out["from_m"]
+    return out.reset_index(drop=True)
+
+
+def lit_km(roads: Roads) -> dict[str, float]:
+    """Return km of road per lighting class, counting lit stretches of a scenario.
+
+    A road lit over part of its length (a ``mark_lit`` edit with ``stretches``) counts
+    those metres as ``yes`` and the rest in its own class; without stretches this is
+    :meth:`geo.network.Roads.lit_km`.
+    """
+    km = roads.lit_km()
+    e = roads.net.edges
+    if LIT_STRETCHES not in e.columns:
+        return km
+    parts = e[LIT_STRETCHES].to_numpy(dtype=object)[roads.edge]
+    lit = roads.lit
+    for r in np.flatnonzero(pd.notna(parts)):
+        if lit[r] == "yes":
+            continue
+        metres = sum(b - a for a, b in parts[r])
+        km[str(lit[r])] -= metres / 1000.0
+        km["yes"] += metres / 1000.0
+    return km
 
 
 def _routing_to_full(roads: Roads, sel: np.ndarray) -> np.ndarray:
@@ -427,7 +613,9 @@ def apply_edits(area: Area, edits: Sequence[Edit]) -> Area:
     edges, full_edges = net.edges.copy(), full.edges.copy()
     stations, teams = area.stations, area.teams
     for i, edit in enumerate(edits):
-        if edit.op in _ROAD_OPS:
+        if edit.op == "mark_lit" and "stretches" in edit.fields:
+            _mark_stretches(area, edges, full_edges, edit, i)
+        elif edit.op in _ROAD_OPS:
             rows, full_rows = _selection(area, edit, i)
             _edit_roads(edges, rows, edit, net.mode)
             _edit_roads(full_edges, full_rows, edit, full.mode)
@@ -462,8 +650,9 @@ def apply_edits(area: Area, edits: Sequence[Edit]) -> Area:
 class ScenarioResult(Result):
     """Coverage of a scenario by stations and posts and by team bases, and road lighting.
 
-    ``lit_km`` counts every road of the file (the area's road view), ``closed_km`` the
-    roads whose every direction the scenario closed.
+    ``lit_km`` counts every road of the file (the area's road view), a road lit over
+    part of its length by its lit metres (:func:`lit_km`); ``closed_km`` the roads whose
+    every direction the scenario closed.
     """
 
     name: str
@@ -518,7 +707,7 @@ def evaluate(
         else None
     )
     roads = edited.roads
-    lit_km = {c: round(v, 3) for c, v in roads.lit_km().items()}
+    lit = {c: round(v, 3) for c, v in lit_km(roads).items()}
     e = roads.net.edges
     t = e["travel_time_s"].to_numpy()
     tw = roads.twin
@@ -527,7 +716,7 @@ def evaluate(
         name=scenario.name,
         stations=by_station,
         teams=by_team,
-        lit_km=lit_km,
+        lit_km=lit,
         closed_km=round(float(roads.length_m[closed].sum() / 1000), 3),
         n_stations=len(stations),
         n_teams=0 if edited.teams is None else len(edited.teams),

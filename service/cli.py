@@ -461,7 +461,9 @@ def cmd_unlit(args: argparse.Namespace) -> int:
     area = area_from_args(args, needs=("villages",), command="unlit", progress=Progress(args.quiet))
     villages = area.require("villages")
     lit = lit_km_by_area(area.roads, villages)
-    risk = road_risk(area.roads, villages, area.incidents, engine=area.distances)
+    risk = road_risk(
+        area.roads, area.village_shapes(), area.incidents, engine=area.distances, groups=area.groups
+    )
     print(f"Road lighting by district (km), every road of {area.name}:")
     print(markdown_table(lit.district))
     print("\nBy township (km):")
@@ -486,7 +488,7 @@ def cmd_unlit(args: argparse.Namespace) -> int:
         out = Output(args.out)
         for level, table in lit.by_level().items():
             out.csv(f"lit_km_by_{level}.csv", table)
-        out.csv("unlit_roads_risk.csv", risk.roads)
+        out.csv("unlit_roads_risk.csv", risk.pieces(ranked))
         out.csv("dark_roads_ranked.csv", ranked)
         m = hotspots_map(
             roads=area.roads.frame(),
@@ -510,13 +512,16 @@ def cmd_lamps(args: argparse.Namespace) -> int:
     from service.run import credit
 
     area = area_from_args(args, needs=("villages",), command="lamps", progress=Progress(args.quiet))
-    villages = area.require("villages")
-    risk = road_risk(area.roads, villages, area.incidents, engine=area.distances)
+    # The same inputs as the main job's night step: village polygons, groups where known.
+    risk = road_risk(
+        area.roads, area.village_shapes(), area.incidents, engine=area.distances, groups=area.groups
+    )
     plan = place_lamps(
         area.roads,
         risk,
         budget=args.budget,
         spacing_m=args.spacing,
+        households=area.groups,
         params=LampParams(method=args.method),
         engine=area.distances,
     )
@@ -527,14 +532,15 @@ def cmd_lamps(args: argparse.Namespace) -> int:
         f"village(s) and reach {s['night_incidents_reached']} night incidents."
     )
     print(f"placement: {s['method']}; {s['guarantee']}; gap to bound {100 * s['gap_bound']:.2f} %")
-    print(f"households are counted from the {risk.household_basis}")
+    print(f"households are counted from the {plan.household_basis}")
     print(
         f"unlit or unknown km: {s['dark_km_before']:.2f} before, "
-        f"{plan.dark_km_uncovered:.2f} after counting the stretches the lamps light "
-        f"({s['newly_lit_km']:.2f} km of whole roads become lit)"
+        f"{plan.dark_km_after:.2f} after, in {s['runs']} continuous stretch(es) "
+        f"({s['lit_roads']} road(s) lit over at least {plan.params.lit_share:.0%} of their length)"
     )
     lamps = plan.lamps
-    cols = ["lamp", "name", "highway", "position_m", "risk_covered", "night_incidents_near"]
+    cols = ["lamp", "run", "name", "highway", "position_m", "households_near"]
+    cols += ["night_incidents_near", "risk_covered"]
     shown = lamps[cols].assign(
         lat=lamps["lat"].map("{:.6f}".format), lon=lamps["lon"].map("{:.6f}".format)
     )
@@ -696,7 +702,7 @@ def build_parser() -> argparse.ArgumentParser:
     lamps.add_argument("--out", help="output folder")
     lamps.add_argument("--budget", type=int, default=30, help="number of lamps (30)")
     lamps.add_argument("--spacing", type=float, default=35.0, help="metres between lamps (35)")
-    lamps.add_argument("--method", choices=("greedy", "exact"), default="greedy")
+    lamps.add_argument("--method", choices=("exact", "greedy"), default="exact")
     lamps.set_defaults(func=cmd_lamps)
 
     scen = sub.add_parser("scenario", help="scenario commands")
@@ -715,7 +721,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = lay_sub.add_parser("check", help="validate a layer file and list what is wrong")
     check.add_argument("file")
     check.add_argument(
-        "--kind", required=True, choices=("villages", "incidents", "stations", "teams")
+        "--kind",
+        required=True,
+        choices=("villages", "incidents", "stations", "teams", "groups", "boundaries"),
     )
     check.add_argument("--crs", help="CRS of the coordinates: wgs84, cgcs2000, gcj02, bd09, EPSG")
     check.add_argument("--encoding", help="CSV text encoding (default: detect)")

@@ -99,6 +99,7 @@ def run_night_job(
         spacing_m=spacing_m,
         params=lamp_params,
         engine=area.distances,
+        households=area.groups,
     )
     try:
         edit: Edit | None = lamp_edit(plan)
@@ -195,7 +196,7 @@ def night_markdown(r: NightReport, *, top: int = 10, villages: Any = None) -> st
         "",
         "## Lamp plan",
         "",
-        f"Households are counted from the {r.risk.household_basis}.",
+        f"Households are counted from the {r.lamps.household_basis}.",
         "",
         markdown_table(
             pd.DataFrame([r.lamps.summary()])

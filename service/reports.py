@@ -70,7 +70,12 @@ def road_names(roads: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None) -> pd
     hw = roads["highway"] if "highway" in roads.columns else blank
     label = road_label(names, hw)
     near = np.full(len(roads), "", dtype=object)
-    if villages is not None and len(villages) and len(roads):
+    if "village_name" in roads.columns:
+        # A table that already names each road's village (the risk tables) is followed,
+        # so the label and the village column never disagree.
+        given = roads["village_name"].astype("string").fillna("").to_numpy(dtype=object)
+        near = np.where(given != "", " near " + given, "").astype(object)
+    elif villages is not None and len(villages) and len(roads):
         mid = places(roads, wgs84=False).to_numpy()
         pts = villages.to_crs(roads.crs).geometry.representative_point().to_numpy()
         idx = shapely.STRtree(pts).query_nearest(mid, all_matches=False)

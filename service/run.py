@@ -321,7 +321,7 @@ def _lamp_scenario(
     spec = area.spec.relative_to(folder)
     lamps = Scenario(
         name="lamps",
-        description="The lamp plan's roads marked lit.",
+        description="The lamp plan's lit stretches marked lit.",
         base=spec,
         edits=(edit,),
         thresholds_min=cov.thresholds_min,

@@ -27,7 +27,7 @@ from geo.lighting import (
     road_risk,
 )
 from geo.network import DroppedReport, RoadNetwork, SourceInfo
-from geo.scenarios import apply_edits, lamp_edit
+from geo.scenarios import apply_edits, lamp_edit, lit_km
 
 CRS = pyproj.CRS.from_epsg(32650)  # UTM 50N, where Wuhan lies
 X0, Y0 = 500_000.0, 3_400_000.0
@@ -245,22 +245,25 @@ def test_villages_sharing_a_point_share_its_roads():
 
 
 def test_night_incidents_are_counted_by_network_distance(hand):
-    """Hand counts: night window 19:00-06:00 and a 300 m network distance."""
+    """Hand counts: night window 19:00-06:00, a 300 m network distance, closeness."""
     net, _, _, risk = hand
     # w6: A (5 m), B (100 m via N2), C (200 m via N2); D at noon and F at 06:00 are out
     # of the window, E is 150 + 250 = 400 m away along roads.
-    assert row(risk, net, 6)["incidents_raw"] == 3
+    assert row(risk, net, 6)["incidents_n"] == 3
     # w4: B (150 m to N1), E and H (on it), G (5 + 100 m to N3); A is 5 + 100 + 250 m.
-    assert row(risk, net, 4)["incidents_raw"] == 4
+    assert row(risk, net, 4)["incidents_n"] == 4
     # w2: A (105 to N2), B (on it), C (200 to N2), E (150 to N1); G is 705 m away and H
     # 298 m along roads plus 5 m off them: 303 m.
-    assert row(risk, net, 2)["incidents_raw"] == 4
+    assert row(risk, net, 2)["incidents_n"] == 4
     # w3: A, B, C; E is 400 m from N2 and 450 m from N0.
-    assert row(risk, net, 3)["incidents_raw"] == 3
+    assert row(risk, net, 3)["incidents_n"] == 3
     # w5 and w7: only G (E is 450 m from N3, H 5 + 302 m).
-    assert row(risk, net, 5)["incidents_raw"] == 1
-    assert row(risk, net, 7)["incidents_raw"] == 1
-    assert risk.scale["incidents"] == 4
+    assert row(risk, net, 5)["incidents_n"] == 1
+    assert row(risk, net, 7)["incidents_n"] == 1
+    # Each counts by closeness, 1 - d / 300 m: on w6 A, B and C weigh 295, 200, 100 / 300.
+    assert row(risk, net, 6)["incidents_raw"] == pytest.approx((295 + 200 + 100) / 300)
+    assert row(risk, net, 5)["incidents_raw"] == pytest.approx(1 - 5 / 300)  # G, 5 m off
+    assert risk.scale["incidents"] == pytest.approx(risk.roads["incidents_raw"].max())
     assert set(risk.night_incidents["id"]) == {"A", "B", "C", "E", "G", "H"}
 
 
@@ -276,13 +279,18 @@ def test_households_road_class_and_score_by_hand(hand):
     assert w6["households_raw"] == 10
     assert risk.scale["households"] == 70
     assert w2["road_class_raw"] == 0.9 and w6["road_class_raw"] == 0.6
-    # w6: 3/4 incidents, track 0.6, 10/70 households, cuts off 10 of the 30 most.
-    expected = 0.40 * 0.75 + 0.20 * 0.6 + 0.25 * (10 / 70) + 0.15 * (10 / 30)
+    # w6: its closeness-weighted incidents over the largest, track 0.6, 10/70
+    # households, cuts off 10 of the 30 most.
+    inc = risk.scale["incidents"]
+    expected = 0.40 * w6["incidents_raw"] / inc + 0.20 * 0.6 + 0.25 * (10 / 70) + 0.15 * (10 / 30)
     assert w6["score"] == pytest.approx(expected)
-    assert w2["score"] == pytest.approx(0.40 + 0.20 * 0.9 + 0.25)
+    assert w2["score"] == pytest.approx(0.40 * w2["incidents_raw"] / inc + 0.20 * 0.9 + 0.25)
     for c in COMPONENTS:
         assert w6[f"{c}_contrib"] == pytest.approx(w6[f"{c}_norm"] * w6[f"{c}_weight"])
-    assert w6["explanation"].startswith("3 night incidents within 300 m (0.75×0.40=0.30)")
+    norm = w6["incidents_raw"] / inc
+    assert w6["explanation"].startswith(
+        f"3 night incidents within 300 m (weighted by closeness: 2.0) ({norm:.2f}×0.40="
+    )
     assert "farm track (0.60×0.20=0.12)" in w6["explanation"]
     assert "only link to 10 households" in w6["explanation"]
     assert risk.roads["rank"].iloc[0] == 1 and risk.roads["edge"].iloc[0] == road_of(net, 2)
@@ -366,66 +374,185 @@ def lamp_distances(net, lamps):
     return out
 
 
-def star(lit_arm="no", arm=60):
-    """Four arms round a junction, all equally risky; one arm's lighting given."""
-    nodes = {"c": (0, 0), "e": (arm, 0), "n": (0, arm), "w": (-arm, 0), "s": (0, -arm)}
-    ways = [(1, "c", "e", "residential", lit_arm)]
-    ways += [(k, "c", t, "residential", "no") for k, t in ((2, "n"), (3, "w"), (4, "s"))]
-    net = make_net(nodes, ways)
-    return net, road_risk(net, make_villages([("V", 500, 500, 10, "T1")]))
+def grid(length, spacing=35.0):
+    """Slot positions on a road: floor(L / s) slots s apart, centred (L >= s)."""
+    n = int(length // spacing)
+    return [(length - n * spacing) / 2 + (k + 0.5) * spacing for k in range(n)]
 
 
-def test_lamps_never_go_on_a_lit_road(sample_net, sample_risk):
-    """No lamp, on any setting, stands on a road whose lit is yes."""
-    lit = sample_net.edges["lit"].to_numpy()
-    for step in (None, 7.0):
-        plan = place_lamps(sample_net, sample_risk, budget=40, params=LampParams(step_m=step))
-        assert len(plan.lamps) == 40
-        assert (lit[plan.lamps["edge"].to_numpy()] != "yes").all()
-    net, risk = star(lit_arm="yes")
-    plan = place_lamps(net, risk, budget=10, params=LampParams(step_m=5.0))
-    assert road_of(net, 1) not in set(plan.lamps["edge"])
-    assert len(plan.lamps) > 0
+def assert_runs(plan, min_run=3, min_gap=3):
+    """Each run is consecutive slots of one road, min_run long (or the whole road), and
+    two runs of one road are min_gap empty slots apart."""
+    s = plan.spacing_m
+    for road, lamps in plan.lamps.groupby("road"):
+        length = float(plan.roads.set_index("road").loc[road, "length_m"])
+        slots = grid(length, s) or [length / 2]
+        pos = lamps["position_m"].to_numpy()
+        k = np.array([int(np.argmin(np.abs(np.asarray(slots) - p))) for p in pos])
+        np.testing.assert_allclose(np.asarray(slots)[k], pos, atol=1e-6)  # on the grid
+        runs = lamps["run"].to_numpy()
+        for r in np.unique(runs):
+            kr = np.sort(k[runs == r])
+            assert (np.diff(kr) == 1).all(), "a run is consecutive slots"
+            pr = np.sort(pos[runs == r])
+            np.testing.assert_allclose(np.diff(pr), s, atol=1e-6)
+            assert len(kr) >= min(min_run, len(slots)), "no run below the minimum"
+        starts = sorted((k[runs == r].min(), k[runs == r].max()) for r in np.unique(runs))
+        for (_, end), (start, _) in itertools.pairwise(starts):
+            assert start - end - 1 >= min_gap, "runs of one road are min_gap slots apart"
+    # A stretch per run, lit from its first lamp's start to its last lamp's end.
+    st = plan.stretches.set_index("run")
+    by_run = plan.lamps.groupby("run")
+    np.testing.assert_allclose(st["from_m"], by_run["covered_from_m"].min())
+    np.testing.assert_allclose(st["to_m"], by_run["covered_to_m"].max())
+    np.testing.assert_allclose(st["length_m"], by_run["lit_m"].sum())
 
 
-def test_spacing_holds_along_roads_and_across_junctions():
-    """Lamps are at least spacing_m apart along the network, also round the junction."""
-    # On 20 m arms the best stretch of each arm starts at the junction, so only the
-    # network check keeps lamps on different arms apart; 60 m arms hold two lamps each.
-    for arm, budget in ((20, 4), (60, 12)):
-        net, risk = star(arm=arm)
-        plan = place_lamps(net, risk, budget=budget, params=LampParams(step_m=2.5))
-        assert plan.n_conflicts > 0 and len(plan.lamps) >= 2
-        d = lamp_distances(net, plan.lamps)
-        assert np.min(d[np.triu_indices(len(d), 1)]) >= 35.0 - 1e-6
-        for _, grp in plan.lamps.groupby("edge"):
-            pos = np.sort(grp["position_m"].to_numpy())
-            assert (np.diff(pos) >= 35.0 - 1e-6).all()
+def lamp_xy(plan):
+    """The lamps' points, rounded to the millimetre, in a canonical order."""
+    xy = np.round(shapely.get_coordinates(plan.lamps.geometry.to_numpy()), 3)
+    return sorted(map(tuple, xy.tolist()))
 
 
-def test_default_grid_is_conflict_free_and_greedy_is_optimal(sample_net, sample_risk):
-    """Candidates spacing apart, lighting disjoint stretches: greedy is the exact optimum."""
-    plan = place_lamps(sample_net, sample_risk, budget=30)
-    assert plan.n_conflicts == 0 and plan.ratio_bound == 1.0
-    assert plan.covered_risk == pytest.approx(plan.upper_bound)
+# A village street: one 700 m road with a group of 40 households 30 m off it at 400 m.
+STREET = ({"a": (0, 0), "b": (700, 0)}, [(1, "a", "b", "unclassified", "no")])
+
+
+def test_a_run_is_centred_on_the_houses_and_greedy_agrees():
+    """Six lamps light one continuous run round the houses; greedy finds the same."""
+    net = make_net(*STREET)
+    risk = road_risk(net, make_villages([("V", 400, 30, 40, "T1")]))
+    plans = [
+        place_lamps(net, risk, budget=6, params=LampParams(method=m)) for m in ("exact", "greedy")
+    ]
+    for plan in plans:
+        assert len(plan.lamps) == 6 and len(plan.stretches) == 1
+        assert_runs(plan)
+        pos = plan.lamps["position_m"].to_numpy()
+        # Slots at 17.5 + 35 k: the six nearest 400 m are 297.5 .. 472.5 (297.5 is 102.5 m
+        # from the houses' foot, 507.5 is 107.5 m: the nearer wins).
+        np.testing.assert_allclose(pos, 297.5 + 35 * np.arange(6))
+        assert plan.stretches["from_m"].item() == pytest.approx(280.0)
+        assert plan.stretches["to_m"].item() == pytest.approx(490.0)
+        assert plan.covered_km == pytest.approx(6 * 0.035)
+    assert lamp_xy(plans[0]) == lamp_xy(plans[1])
+    assert plans[0].method == "exact" and plans[0].ratio_bound == 1.0
+    assert plans[0].covered_risk == pytest.approx(plans[0].upper_bound, rel=1e-8)
+
+
+def test_worth_per_metre_is_score_plus_the_distance_weighted_people():
+    """A lamp's worth: lit metres x (road score + households and incidents by distance)."""
+    net = make_net(*STREET)
+    villages = make_villages([("V", 400, 30, 40, "T1"), ("W", 100, -150, 20, "T1")])
+    incidents = make_incidents([("A", 402.5, 10, "22:00"), ("B", 420, 0, "23:00")])
+    risk = road_risk(net, villages, incidents)
+    score = float(risk.roads["score"].item())
+    plan = place_lamps(net, risk, budget=3)
+    lamp = plan.lamps.set_index("position_m").loc[402.5]
+    # Households: V at 30.1 m, W out of reach (302 m); incidents: A at 10 m, B at 17.5 m.
+    h = 40 * (1 - math.hypot(2.5, 30) / 200)
+    i = (1 - 10 / 50) + (1 - 17.5 / 50)
+    # The lamp at 402.5 has the most of both (the largest sums over all slots).
+    assert lamp["households_term"] == pytest.approx(1.0)
+    assert lamp["incidents_term"] == pytest.approx(0.5)
+    assert lamp["worth_per_m"] == pytest.approx(score + 1.0 + 0.5)
+    assert lamp["risk_covered"] == pytest.approx(35.0 * lamp["worth_per_m"])
+    assert lamp["households_near"] == 40 and lamp["night_incidents_near"] == 2
+    nxt = plan.lamps.set_index("position_m").loc[437.5]
+    h_next = 40 * (1 - math.hypot(37.5, 30) / 200)
+    i_next = (1 - math.hypot(35, 10) / 50) + (1 - 17.5 / 50)
+    assert nxt["households_term"] == pytest.approx(h_next / h)
+    assert nxt["incidents_term"] == pytest.approx(0.5 * i_next / i)
     assert plan.covered_risk == pytest.approx(plan.lamps["risk_covered"].sum())
-    assert plan.covered_km == pytest.approx(30 * 35.0 / 1000)
 
 
-# Random small instances: a random tree plus a few extra roads, each road with its own
-# class whose exposure is its score (all other weights zero).
+def test_ties_go_to_the_run_nearer_the_houses():
+    """On a road nobody lives near, every run is worth the same: the one nearer the
+    village (600 m beyond the east end) is chosen, by either method."""
+    net = make_net(*STREET)
+    risk = road_risk(net, make_villages([("V", 1300, 0, 50, "T1")]))
+    for method in ("exact", "greedy"):
+        plan = place_lamps(net, risk, budget=4, params=LampParams(method=method))
+        assert (plan.lamps["households_near"] == 0).all()
+        np.testing.assert_allclose(plan.lamps["position_m"], 577.5 + 35 * np.arange(4))
 
 
-def random_instance(seed, n_nodes=6, extra=2):
+def test_exact_ties_follow_the_stated_rule_in_both_methods():
+    """Where mirror-image plans are worth exactly the same and are as near the houses, both
+    methods take the same one: the lower road id, and on it the run nearer its u end."""
+    # Two parallel 210 m streets with the houses half-way between and across them: each
+    # street's best three lamps are 52.5-122.5 or 87.5-157.5, on either street.
+    nodes = {"a": (0, 0), "b": (210, 0), "c": (0, 400), "d": (210, 400)}
+    ways = [(1, "a", "b", "unclassified", "no"), (2, "c", "d", "unclassified", "no")]
+    net = make_net(nodes, ways)
+    risk = road_risk(net, make_villages([("V", 105, 200, 50, "T1")]))
+    for method in ("exact", "greedy"):
+        plan = place_lamps(net, risk, budget=3, params=LampParams(method=method))
+        assert set(plan.lamps["edge"]) == {road_of(net, 1)}
+        np.testing.assert_allclose(plan.lamps["position_m"], [52.5, 87.5, 122.5])
+
+
+def village_streets(order=1):
+    """Three village streets off one lane, each with its own group; ways in given order."""
+    nodes = {"o": (0, 0), "a": (600, 0), "b": (0, 500), "c": (-400, -300)}
+    ways = [
+        (1, "o", "a", "unclassified", "no"),
+        (2, "o", "b", "residential", "unknown"),
+        (3, "c", "o", "residential", "no"),
+    ][::order]
+    villages = make_villages(
+        [("V1", 350, 20, 60, "T1"), ("V2", -30, 260, 35, "T1"), ("V3", -250, -180, 25, "T1")]
+    )
+    incidents = make_incidents([("A", 10, 300, "21:00"), ("B", -200, -160, "01:00")])
+    net = make_net(nodes, ways)
+    return net, road_risk(net, villages, incidents)
+
+
+@pytest.mark.parametrize("budget", [3, 7, 10, 16])
+def test_greedy_and_exact_agree_on_village_streets(budget):
+    """Groups on separate streets: both methods light the same continuous runs."""
+    net, risk = village_streets()
+    exact = place_lamps(net, risk, budget=budget)
+    greedy = place_lamps(net, risk, budget=budget, params=LampParams(method="greedy"))
+    assert len(exact.lamps) == budget
+    assert_runs(exact)
+    assert_runs(greedy)
+    assert lamp_xy(exact) == lamp_xy(greedy)
+    assert greedy.covered_risk == pytest.approx(exact.covered_risk, rel=1e-12)
+
+
+def test_the_plan_does_not_depend_on_the_order_of_the_roads():
+    """Listing the ways in reverse (other road ids) or shuffling the risk table gives the
+    same lamps: nothing is left to a tie-break on road ids."""
+    import dataclasses
+
+    for budget in (5, 9, 14):
+        net, risk = village_streets()
+        net_r, risk_r = village_streets(order=-1)
+        base = place_lamps(net, risk, budget=budget)
+        assert lamp_xy(place_lamps(net_r, risk_r, budget=budget)) == lamp_xy(base)
+        shuffled = dataclasses.replace(risk, roads=risk.roads.iloc[::-1].reset_index(drop=True))
+        again = place_lamps(net, shuffled, budget=budget)
+        assert lamp_xy(again) == lamp_xy(base)
+        assert list(again.lamps["road"]) == list(base.lamps["road"])
+
+
+def random_streets(seed):
+    """2-3 straight dark roads from one junction, random lengths, scores and houses."""
     rng = np.random.default_rng(seed)
-    xy = rng.uniform(0, 160, size=(n_nodes, 2))
-    nodes = {f"n{i}": tuple(p) for i, p in enumerate(xy)}
-    pairs = {(int(rng.integers(0, i)), i) for i in range(1, n_nodes)}
-    while len(pairs) < n_nodes - 1 + extra:
-        a, b = sorted(rng.choice(n_nodes, 2, replace=False).tolist())
-        pairs.add((a, b))
-    ways = [(k + 1, f"n{a}", f"n{b}", f"c{k}", "no") for k, (a, b) in enumerate(sorted(pairs))]
-    exposure = {f"c{k}": float(s) for k, s in enumerate(rng.uniform(0.1, 1.0, len(ways)))}
+    n_roads = int(rng.integers(2, 4))
+    nodes = {"o": (0.0, 0.0)}
+    ways = []
+    for r in range(n_roads):
+        length = float(rng.uniform(36, 330))
+        angle = 2 * np.pi * r / n_roads + rng.uniform(-0.4, 0.4)
+        nodes[f"e{r}"] = (length * np.cos(angle), length * np.sin(angle))
+        ways.append((r + 1, "o", f"e{r}", f"c{r}", "no"))
+    exposure = {f"c{r}": float(s) for r, s in enumerate(rng.uniform(0.1, 1.0, n_roads))}
+    houses = [
+        (f"V{j}", *rng.uniform(-250, 250, 2), int(rng.integers(5, 120)), "T1")
+        for j in range(int(rng.integers(1, 4)))
+    ]
     net = make_net(nodes, ways)
     params = RiskParams(
         incidents_weight=0,
@@ -434,128 +561,263 @@ def random_instance(seed, n_nodes=6, extra=2):
         bridge_weight=0,
         road_class=exposure,
     )
-    return net, road_risk(net, make_villages([("V", 0, 0, 1, "T1")]), params=params)
+    villages = make_villages(houses)
+    return net, road_risk(net, villages, params=params), villages
 
 
-def brute_force(net, risk, budget, spacing, cover, step):
-    """Best covered risk over every feasible lamp set, from first principles."""
-    dist = undirected(net)
-    e = net.edges
-    cands = []
+def brute_force(net, risk, villages, budget, spacing, cover, min_run, min_gap):
+    """Best worth over every valid plan, enumerated from the model's definition."""
+    e, nodes = net.edges, net.nodes
+    hx = villages.geometry.x.to_numpy()
+    hy = villages.geometry.y.to_numpy()
+    hh = villages["households"].to_numpy(dtype=float)
+    roads = []
     for edge, length, score in zip(
         risk.roads["edge"], risk.roads["length_m"], risk.roads["score"], strict=True
     ):
-        n = int(length // step)
-        pos = (
-            [length / 2]
-            if n == 0
-            else [(length - n * step) / 2 + (k + 0.5) * step for k in range(n)]
-        )
-        cands += [(int(edge), p, float(length), float(score)) for p in pos]
-
-    def gap(a, b):
-        best = abs(a[1] - b[1]) if a[0] == b[0] else np.inf
-        for ua, ca in ((e.at[a[0], "u"], a[1]), (e.at[a[0], "v"], a[2] - a[1])):
-            for ub, cb in ((e.at[b[0], "u"], b[1]), (e.at[b[0], "v"], b[2] - b[1])):
-                best = min(best, ca + dist[ua].get(ub, np.inf) + cb)
-        return best
-
-    ok = {
-        (i, j): gap(cands[i], cands[j]) >= spacing - 1e-6
-        for i, j in itertools.combinations(range(len(cands)), 2)
-    }
-
-    def value(subset):
-        total = 0.0
-        for edge in {cands[i][0] for i in subset}:
-            iv = sorted(
-                (max(cands[i][1] - cover, 0), min(cands[i][1] + cover, cands[i][2]))
-                for i in subset
-                if cands[i][0] == edge
+        u, v = int(e.at[edge, "u"]), int(e.at[edge, "v"])
+        a = nodes.loc[u, ["x", "y"]].to_numpy(dtype=float)
+        b = nodes.loc[v, ["x", "y"]].to_numpy(dtype=float)
+        pos = np.array(grid(length, spacing))
+        xy = a + np.outer(pos / length, b - a)
+        d = np.hypot(xy[:, [0]] - hx, xy[:, [1]] - hy)
+        h = (hh * np.clip(1 - d / 200.0, 0, None)).sum(axis=1)
+        head = np.maximum(np.minimum(cover, pos) - spacing / 2, 0)
+        tail = np.maximum(np.minimum(cover, length - pos) - spacing / 2, 0)
+        roads.append((float(score), h, head, tail))
+    h_max = max(r[1].max() for r in roads) or 1.0
+    per_road = []
+    for score, h, head, tail in roads:
+        w = score + h / h_max
+        n = len(w)
+        best = {0: 0.0}
+        for mask in range(1, 1 << n):
+            on = [(mask >> t) & 1 for t in range(n)]
+            runs, t = [], 0
+            while t < n:
+                if on[t]:
+                    s0 = t
+                    while t < n and on[t]:
+                        t += 1
+                    runs.append((s0, t - 1))
+                t += 1
+            if any(j - i + 1 < min(min_run, n) for i, j in runs):
+                continue
+            if any(b0 - a1 - 1 < min_gap for (_, a1), (b0, _) in itertools.pairwise(runs)):
+                continue
+            value = sum(
+                w[t] * (spacing + (head[t] if t == i else 0) + (tail[t] if t == j else 0))
+                for i, j in runs
+                for t in range(i, j + 1)
             )
-            lit, end = 0.0, -np.inf
-            for lo, hi in iv:
-                lit += max(0.0, hi - max(lo, end))
-                end = max(end, hi)
-            total += lit * next(cands[i][3] for i in subset if cands[i][0] == edge)
-        return total
-
-    best = 0.0
-    for k in range(1, budget + 1):
-        for subset in itertools.combinations(range(len(cands)), k):
-            if all(ok[p] for p in itertools.combinations(subset, 2)):
-                best = max(best, value(subset))
-    return best, len(cands)
+            k = sum(on)
+            best[k] = max(best.get(k, -1.0), value)
+        per_road.append(best)
+    top = 0.0
+    for combo in itertools.product(*(list(b.items()) for b in per_road)):
+        if sum(k for k, _ in combo) <= budget:
+            top = max(top, sum(v for _, v in combo))
+    return top
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_exact_matches_brute_force_and_greedy_keeps_its_guarantee(seed):
-    """On tiny instances the MILP equals exhaustive search; greedy meets its bound."""
-    net, risk = random_instance(seed, n_nodes=4, extra=1)
-    spacing, cover, step = 60.0, 40.0, 45.0
-    opt, n_cand = brute_force(net, risk, 3, spacing, cover, step)
-    kw = {"budget": 3, "spacing_m": spacing, "coverage_m": cover}
-    exact = place_lamps(net, risk, **kw, params=LampParams(step_m=step, method="exact"))
-    greedy = place_lamps(net, risk, **kw, params=LampParams(step_m=step))
-    assert exact.n_candidates == n_cand
-    assert exact.method == "exact"
-    assert exact.covered_risk == pytest.approx(opt, rel=1e-6)
-    assert greedy.covered_risk >= greedy.ratio_bound * opt - 1e-9
+@pytest.mark.parametrize("seed", range(30))
+def test_exact_matches_brute_force_on_small_random_instances(seed):
+    """The dynamic programme finds the best plan an exhaustive search finds; greedy is
+    never better and its bound holds."""
+    rng = np.random.default_rng(1000 + seed)
+    min_run, min_gap = [(3, 3), (1, 1), (2, 1), (3, 2), (1, 3), (2, 2)][seed % 6]
+    spacing = 35.0
+    cover = float(rng.choice([17.5, 17.5, 22.0, 35.0 * (min_gap + 1) / 2]))
+    budget = int(rng.integers(1, 12))
+    net, risk, villages = random_streets(seed)
+    opt = brute_force(net, risk, villages, budget, spacing, cover, min_run, min_gap)
+    kw = {"budget": budget, "spacing_m": spacing, "coverage_m": cover}
+    exact = place_lamps(net, risk, **kw, params=LampParams(min_run=min_run, min_gap=min_gap))
+    greedy = place_lamps(
+        net, risk, **kw, params=LampParams(min_run=min_run, min_gap=min_gap, method="greedy")
+    )
+    assert exact.covered_risk == pytest.approx(opt, rel=1e-7, abs=1e-9)
+    assert exact.upper_bound >= opt - 1e-9
+    assert greedy.covered_risk <= opt + 1e-6
     assert greedy.upper_bound >= opt - 1e-6
+    for plan in (exact, greedy):
+        assert_runs(plan, min_run, min_gap)
+        assert len(plan.lamps) <= budget
 
 
-@pytest.mark.parametrize("seed", range(10, 16))
-def test_greedy_is_near_the_milp_optimum_on_random_instances(seed):
-    """Greedy reaches at least 1 - 1/e of the MILP optimum, and its bound is valid."""
-    net, risk = random_instance(seed)
-    kw = {"budget": 6, "spacing_m": 35.0, "coverage_m": 25.0}
-    exact = place_lamps(net, risk, **kw, params=LampParams(step_m=15.0, method="exact"))
-    greedy = place_lamps(net, risk, **kw, params=LampParams(step_m=15.0))
-    assert exact.method == "exact"
-    assert greedy.n_conflicts > 0  # the finer grid makes spacing bind
+def test_lamps_never_go_on_a_lit_road(sample_net, sample_risk):
+    """No lamp, with either method, stands on a road whose lit is yes."""
+    lit = sample_net.edges["lit"].to_numpy()
+    for method in ("exact", "greedy"):
+        plan = place_lamps(sample_net, sample_risk, budget=40, params=LampParams(method=method))
+        assert len(plan.lamps) == 40
+        assert (lit[plan.lamps["edge"].to_numpy()] != "yes").all()
+        assert_runs(plan)
+    net = make_net(
+        {"c": (0, 0), "e": (200, 0), "n": (0, 200)},
+        [(1, "c", "e", "residential", "yes"), (2, "c", "n", "residential", "no")],
+    )
+    risk = road_risk(net, make_villages([("V", 100, 20, 10, "T1")]))
+    plan = place_lamps(net, risk, budget=10)
+    assert set(plan.lamps["edge"]) == {road_of(net, 2)}
+    assert len(plan.lamps) == 5  # the dark road's five slots; the rest is the lit road
+
+
+def star(arms):
+    """Roads from a junction, one per arm length given, all dark and equally risky."""
+    ends = [(a * np.cos(k * np.pi / 2), a * np.sin(k * np.pi / 2)) for k, a in enumerate(arms)]
+    nodes = {"c": (0, 0), **{f"t{k}": xy for k, xy in enumerate(ends)}}
+    ways = [(k + 1, "c", f"t{k}", "residential", "no") for k in range(len(arms))]
+    net = make_net(nodes, ways)
+    return net, road_risk(net, make_villages([("V", 5, 5, 10, "T1")]))
+
+
+def test_spacing_holds_along_roads_and_across_junctions():
+    """Lamps are at least spacing_m apart along the network, also round the junction; a
+    road shorter than the spacing keeps its middle slot only where nothing is that near."""
+    # Arms of 100 m: first slots 32.5 m from the junction; the 20 m arm's middle is 10 m
+    # out, 42.5 m from them: it stays.
+    net, risk = star([100, 100, 20, 100])
+    plan = place_lamps(net, risk, budget=12)
+    assert plan.n_conflicts == 0 and plan.n_candidates == 3 * 2 + 1
+    assert road_of(net, 3) in set(plan.lamps["edge"])
+    d = lamp_distances(net, plan.lamps)
+    assert np.min(d[np.triu_indices(len(d), 1)]) >= 35.0 - 1e-6
+    # Arms of 80 m: first slots 22.5 m out, 32.5 m from the short arm's middle: dropped.
+    net, risk = star([80, 80, 80, 20])
+    plan = place_lamps(net, risk, budget=12)
+    assert plan.n_conflicts == 3 and plan.n_candidates == 3 * 2
+    assert road_of(net, 4) not in set(plan.lamps["edge"])
+    d = lamp_distances(net, plan.lamps)
+    assert np.min(d[np.triu_indices(len(d), 1)]) >= 35.0 - 1e-6
+    # Four 20 m arms: every middle slot is 20 m from the others; no lamp fits.
+    net, risk = star([20, 20, 20, 20])
+    plan = place_lamps(net, risk, budget=4)
+    assert len(plan.lamps) == 0 and "shorter than spacing_m" in plan.reason
+
+
+def test_households_in_a_village_polygon_count_though_its_centre_is_far():
+    """A road through a village's houses serves them although its point is 300 m away;
+    counted from the point, the same lamps serve nobody."""
+    net = make_net({"A": (0, 0), "B": (600, 0)}, [(1, "A", "B", "unclassified", "no")])
+    as_point = make_villages([("C", 300, 300, 40, "T1")])
+    plan = place_lamps(net, road_risk(net, as_point), budget=6)
+    assert plan.household_basis == "village points" and plan.households_served == 0
+    poly = as_point.copy()
+    # Houses from 100 m to 500 m along the road and 0-400 m north of it.
+    poly["geometry"] = [shapely.box(X0 + 100, Y0, X0 + 500, Y0 + 400)]
+    plan = place_lamps(net, road_risk(net, poly), budget=6)
+    assert plan.household_basis == "village polygons"
+    assert_runs(plan)
+    # Spread evenly: the share of the polygon within 200 m of the lit stretch [a, b] of
+    # the road along its south edge, a rectangle and two clipped quarter discs.
+    a, b = plan.stretches[["from_m", "to_m"]].to_numpy()[0]
+
+    def disc(w, r=200.0):  # area under the quarter circle from 0 to w
+        return 0.5 * (w * math.sqrt(r * r - w * w) + r * r * math.asin(w / r))
+
+    share = ((b - a) * 200 + disc(a - 100) + disc(500 - b)) / (400 * 400)
+    assert 0 < share < 1
+    assert plan.villages_served["households"].item() == pytest.approx(40 * share, rel=1e-4)
+    assert plan.households_served == round(40 * share)
+    # The run sits among the houses, not at either end of the road.
+    pos = plan.lamps["position_m"]
+    assert pos.min() > 100 and pos.max() < 500
+
+
+def groups_layer(rows, crs=CRS):
+    """Village groups from (village code, x, y, households) tuples."""
+    return gpd.GeoDataFrame(
+        {
+            "code": [f"{r[0]}-{k}" for k, r in enumerate(rows)],
+            "village_code": [r[0] for r in rows],
+            "households": [r[3] for r in rows],
+        },
+        geometry=[shapely.Point(X0 + r[1], Y0 + r[2]) for r in rows],
+        crs=crs,
+    )
+
+
+def test_village_groups_place_the_households_and_the_basis_says_so():
+    """Given the groups, the run goes to the group's houses, not to the village point,
+    and households served are the groups within serve_m of the stretch."""
+    net = make_net(*STREET)
+    villages = make_villages([("V", 100, 20, 80, "T1")])
+    risk = road_risk(net, villages)
+    by_point = place_lamps(net, risk, budget=4)
+    assert by_point.household_basis == "village points"
+    assert by_point.lamps["position_m"].max() < 200
+    groups = groups_layer([("V", 600, 40, 50), ("V", 380, 250, 30)])
+    plan = place_lamps(net, risk, budget=4, households=groups)
+    assert plan.household_basis == "village groups"
+    np.testing.assert_allclose(plan.lamps["position_m"], 542.5 + 35 * np.arange(4))
+    # The first group (40 m off the road) is served; the second is 250 m from the road.
+    assert plan.households_served == 50
+    served = plan.villages_served.set_index("code").loc["V"]
+    assert served["village_households"] == 80 and served["share"] == pytest.approx(50 / 80)
+    # Groups without a village code join the village nearest to them.
+    plan2 = place_lamps(net, risk, budget=4, households=groups.drop(columns="village_code"))
+    assert lamp_xy(plan2) == lamp_xy(plan) and plan2.households_served == 50
+    # Villages without groups keep their own point, and the basis names both.
+    two = make_villages([("V", 100, 20, 80, "T1"), ("W", 300, -20, 10, "T1")])
+    plan3 = place_lamps(net, road_risk(net, two), budget=4, households=groups)
+    assert plan3.household_basis == "village groups (1 village) and village points (1 village)"
+
+
+def test_bad_village_groups_are_errors():
+    net = make_net(*STREET)
+    risk = road_risk(net, make_villages([("V", 100, 20, 80, "T1")]))
+    groups = groups_layer([("V", 600, 40, 50)])
+    with pytest.raises(LightingError, match="lacks column 'households'"):
+        place_lamps(net, risk, households=groups.drop(columns="households"))
+    with pytest.raises(LightingError, match=r"village code\(s\) \['X'\] not in the villages"):
+        place_lamps(net, risk, households=groups.assign(village_code="X"))
+    with pytest.raises(LightingError, match="missing or negative in rows \\[0\\]"):
+        place_lamps(net, risk, households=groups.assign(households=-1))
+    with pytest.raises(LightingError, match="village groups layer is in"):
+        place_lamps(net, risk, households=groups.to_crs(4326))
+    with pytest.raises(LightingError, match="village groups layer is empty"):
+        place_lamps(net, risk, households=groups.iloc[:0])
+
+
+def test_sample_plan_is_optimal_and_greedy_keeps_its_bound(sample_net, sample_risk):
+    """On the sample, the exact plan is proven optimal, runs are continuous, and greedy
+    is no better than it and within its own proven bound."""
+    exact = place_lamps(sample_net, sample_risk, budget=30)
+    greedy = place_lamps(sample_net, sample_risk, budget=30, params=LampParams(method="greedy"))
     assert exact.covered_risk >= greedy.covered_risk - 1e-9
-    assert greedy.covered_risk >= (1 - 1 / math.e) * exact.covered_risk
-    assert greedy.covered_risk >= greedy.ratio_bound * exact.covered_risk - 1e-9
+    assert exact.covered_risk == pytest.approx(exact.upper_bound, rel=1e-7)
     assert greedy.upper_bound >= exact.covered_risk - 1e-6
-    assert exact.upper_bound >= exact.covered_risk - 1e-9
+    for plan in (exact, greedy):
+        assert_runs(plan)
+        assert plan.covered_km == pytest.approx(30 * 35.0 / 1000)
+        assert plan.newly_lit_km == pytest.approx(plan.covered_km)
 
 
-@pytest.mark.parametrize("seed", range(20, 24))
-def test_greedy_equals_the_milp_in_the_modular_case(seed):
-    """Disjoint stretches and no conflicts: greedy is optimal, as the MILP confirms."""
-    net, risk = random_instance(seed)
-    exact = place_lamps(net, risk, budget=5, params=LampParams(method="exact"))
-    greedy = place_lamps(net, risk, budget=5)
-    if greedy.n_conflicts == 0:
-        assert greedy.ratio_bound == 1.0
-    assert greedy.covered_risk == pytest.approx(exact.covered_risk, rel=1e-9)
-
-
-def test_plan_edit_changes_lit_km_by_the_reported_amount(sample_net, sample_layers, sample_risk):
-    """Applying lamp_edit(plan) lights exactly newly_lit_km of road, changing no travel time."""
+def test_plan_edit_changes_lit_km_by_the_lit_metres(sample_net, sample_layers, sample_risk):
+    """Applying lamp_edit(plan) lights the stretches' metres (to the cm its ends are
+    written to), changing no travel time."""
     plan = place_lamps(sample_net, sample_risk, budget=40)
-    assert plan.newly_lit_km > 0
     edit = lamp_edit(plan)
-    assert edit.op == "mark_lit"
+    assert edit.op == "mark_lit" and len(edit.fields["stretches"]) == len(plan.stretches)
     villages, stations, teams = sample_layers
     before = Area.from_network(sample_net, villages=villages, stations=stations, teams=teams)
-    after = apply_edits(before, [edit]).net
-
-    def km(net, lit):
-        e = net.edges
-        return e.loc[~e["reversed"] & (e["lit"] == lit), "length_m"].sum() / 1000
-
-    assert km(after, "yes") - km(sample_net, "yes") == pytest.approx(plan.newly_lit_km, abs=1e-9)
-    dark_after = km(after, "no") + km(after, "unknown")
-    assert dark_after == pytest.approx(plan.dark_km_after, abs=1e-9)
+    after = apply_edits(before, [edit])
+    km_before, km_after = lit_km(before.roads), lit_km(after.roads)
+    tol = 0.01 * len(plan.stretches) / 1000
+    assert km_after["yes"] - km_before["yes"] == pytest.approx(plan.newly_lit_km, abs=tol)
+    dark_after = km_after["no"] + km_after["unknown"]
+    assert dark_after == pytest.approx(plan.dark_km_after, abs=tol)
     for col in ("travel_time_s", "time_car_s", "time_foot_s", "length_m"):
-        pd.testing.assert_series_equal(after.edges[col], sample_net.edges[col])
-    # Twins go into the edit too, so both directions of each road read lit.
-    e = sample_net.edges
-    marked = set(plan.lit_edges)
-    assert all(int(t) in marked for t in plan.roads.loc[plan.roads["lit_after"] == "yes", "twin"])
-    assert (after.edges.loc[list(marked), "lit"] == "yes").all()
-    assert len(marked) == 2 * (~e.loc[list(marked), "reversed"]).sum()
+        pd.testing.assert_series_equal(after.net.edges[col], sample_net.edges[col])
+    # Roads lit end to end read lit = yes in both directions; the others keep their class.
+    whole = plan.roads[plan.roads["covered_share"] >= 1 - 1e-9]
+    e = after.roads.net.edges
+    for col in ("edge", "twin"):
+        ids = whole[col].to_numpy()
+        assert (e.loc[ids[ids >= 0], "lit"] == "yes").all()
+    part = plan.roads[plan.roads["covered_share"] < 1 - 1e-9]
+    assert (e.loc[part["edge"], "lit"].to_numpy() == part["lit_before"].to_numpy()).all()
 
 
 def test_plan_reports_what_the_lamps_reach(sample_net, sample_risk):
@@ -565,17 +827,17 @@ def test_plan_reports_what_the_lamps_reach(sample_net, sample_risk):
     np.testing.assert_allclose(
         plan.stretches.geometry.length.to_numpy(), plan.stretches["length_m"].to_numpy(), rtol=1e-6
     )
-    lamps = plan.lamps.geometry.union_all()
+    lit = plan.stretches.geometry.union_all()
     vil = sample_risk.villages
-    d = vil.geometry.distance(lamps).to_numpy()
+    assert plan.household_basis == "village points"  # the sample's villages layer
+    d = vil.geometry.distance(lit).to_numpy()
     assert set(plan.villages_served["code"]) == set(vil["code"][d <= 200.0])
     assert plan.households_served == int(vil["households"][d <= 200.0].sum())
-    lit = plan.stretches.geometry.union_all()
     night = sample_risk.night_incidents
     di = night.geometry.distance(lit).to_numpy()
     assert set(plan.incidents_reached["id"]) == set(night["id"][di <= 50.0])
-    assert len(plan.incidents_reached) > 50  # the lamps go to the planted dark-road cluster
     assert plan.summary()["lamps"] == 30
+    assert plan.summary()["household_basis"] == plan.household_basis
 
 
 # --------------------------------------------------------------------------- errors
@@ -596,6 +858,16 @@ def test_budget_zero_gives_an_empty_plan_and_negative_is_an_error(hand):
         place_lamps(net, risk, budget=True)
 
 
+def test_a_budget_too_small_for_a_run_says_why():
+    """Two lamps cannot make a run of three on a long road: nothing, with the reason."""
+    net = make_net(*STREET)
+    risk = road_risk(net, make_villages([("V", 400, 30, 40, "T1")]))
+    plan = place_lamps(net, risk, budget=2)
+    assert len(plan.lamps) == 0 and "runs of at least 3 lamps" in plan.reason
+    plan = place_lamps(net, risk, budget=2, params=LampParams(min_run=2))
+    assert len(plan.lamps) == 2 and plan.reason == ""
+
+
 def test_bad_spacing_and_options_are_errors(hand):
     net, _, _, risk = hand
     with pytest.raises(LightingError, match="spacing_m must be a positive"):
@@ -604,12 +876,20 @@ def test_bad_spacing_and_options_are_errors(hand):
         place_lamps(net, risk, spacing_m=float("nan"))
     with pytest.raises(LightingError, match="coverage_m must be a positive"):
         place_lamps(net, risk, coverage_m=-5)
-    with pytest.raises(LightingError, match="step_m"):
-        LampParams(step_m=0)
+    with pytest.raises(LightingError, match="less than half the spacing"):
+        place_lamps(net, risk, coverage_m=10)
+    with pytest.raises(LightingError, match="two runs on one road would light the same"):
+        place_lamps(net, risk, coverage_m=80)
     with pytest.raises(LightingError, match="lit_share"):
         LampParams(lit_share=1.5)
     with pytest.raises(LightingError, match="method"):
         LampParams(method="best")  # type: ignore[arg-type]
+    with pytest.raises(LightingError, match="min_run must be a whole number"):
+        LampParams(min_run=0)
+    with pytest.raises(LightingError, match="min_gap must be a whole number"):
+        LampParams(min_gap=1.5)  # type: ignore[arg-type]
+    with pytest.raises(LightingError, match="households_weight must be a non-negative"):
+        LampParams(households_weight=-1)
 
 
 def test_no_dark_road_gives_an_empty_plan_with_a_reason():
@@ -726,5 +1006,6 @@ def test_lamps_use_one_default_wherever_they_run(sample_net, sample_layers):
     risk = road_risk(area.roads, villages, engine=area.distances)
     cli = place_lamps(area.roads, risk, engine=area.distances)
     assert job.lamps.lit_roads == cli.lit_roads and cli.lit_roads
+    assert lamp_xy(job.lamps) == lamp_xy(cli)
     assert job.lamps.newly_lit_km == pytest.approx(cli.newly_lit_km)
-    assert lamp_edit(cli).fields["roads"] == list(cli.lit_roads)
+    assert job.lamp_edit == lamp_edit(cli)

@@ -290,3 +290,19 @@ def test_pieces_carry_the_rank_of_their_whole_road(sample_full_area) -> None:
     # the riskiest road of the sample, and says where its households come from.
     assert ranked.iloc[0]["name"].endswith("通组路")
     assert risk.household_basis.startswith("village groups")
+
+
+def test_the_lamp_plan_finds_the_dark_road_through_four_groups(sample_full_area) -> None:
+    """The night job's default lamp plan puts a continuous run on the planted 通组路."""
+    from service.night import run_night_job
+
+    report = run_night_job(sample_full_area)
+    plan = report.lamps
+    on_road = plan.lamps[plan.lamps["name"].fillna("").str.endswith("通组路")]
+    assert len(on_road) >= 5
+    # Runs on it are continuous: consecutive lamps one spacing apart along each piece.
+    for _, run in on_road.groupby("run"):
+        gaps = np.diff(np.sort(run["position_m"].to_numpy()))
+        assert len(run) >= 3 and np.allclose(gaps, plan.spacing_m)
+    assert plan.household_basis.startswith("village groups")
+    assert plan.households_served >= 90

@@ -2,7 +2,7 @@
 
 The location model lives here (existing stations, thresholds, reductions, the per-point
 assignment); the max-cover search itself, greedy, swaps, bounds and the MILP, is
-:func:`geo.maxcover.solve_max_cover`, shared with the lamp planner.
+:func:`geo.maxcover.solve_max_cover`, the product's one max-cover solver.
 """
 
 from __future__ import annotations

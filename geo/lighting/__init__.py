@@ -5,11 +5,12 @@ Three questions a lighting programme asks, one room each:
 - :mod:`~geo.lighting.inventory` — how many km of road are lit, unlit or unsurveyed in
   each village, township and district (:func:`lit_km_by_area`);
 - :mod:`~geo.lighting.risk` — which dark roads matter most (:func:`road_risk`);
-- :mod:`~geo.lighting.lamps` — where ``budget`` lamps should go (:func:`place_lamps`).
+- :mod:`~geo.lighting.lamps` — where ``budget`` lamps should go, in continuous runs
+  near the houses (:func:`place_lamps`; worth in :mod:`~geo.lighting.benefit`).
 
 They read the area's road view (:class:`geo.network.Roads`, every road of the file, not
 only the routing core) and measure distances along roads with its distance engine. A lamp
-plan names the roads it lights; :func:`geo.scenarios.lamp_edit` turns that into a
+plan names the stretches it lights; :func:`geo.scenarios.lamp_edit` turns them into a
 scenario edit, so this package does not depend on scenarios.
 """
 

@@ -1,122 +1,112 @@
-"""Lamp candidates: points along dark roads, what each lights, and which conflict.
+"""Lamp slots: where lamps may stand along dark roads, and what each would light.
 
-A candidate lights a stretch of its own road; stretches are cut into elementary pieces
-(the elements of a max-cover problem) weighted by length x risk per metre. Two candidates
-conflict when their distance along the roads is below the lamp spacing: on one road, or
-through a junction, measured by the area's distance engine.
+Slots are ``spacing`` apart along each road, centred on it, so a run of lamps in
+consecutive slots lights one continuous stretch and lamps on two roads meeting at a
+junction are at least ``spacing`` apart. Only a road shorter than the spacing (one slot,
+at its middle) can come closer than that to another road's slot; the distance engine
+finds those, and such a slot is dropped.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
+import shapely
 
 from geo.engine import Engine
-from geo.lighting.risk import RoadRisk
 from geo.network import Roads
 
-if TYPE_CHECKING:
-    from geo.lighting.lamps import LampParams
-
-__all__ = ["Instance", "build_instance"]
+__all__ = ["Slots", "build_slots"]
 
 #: Distances within this of a limit count as equal to it (metres).
 _TOL_M = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
-class Instance:
-    """Candidates, the road elements they light, and the spacing conflicts."""
+class Slots:
+    """Lamp slots in road order (the order of ``rows``), then from the road's ``u`` end.
 
-    road: np.ndarray  # per candidate: row of the risk table
+    Per slot: ``row`` (row of the dark-road table), ``pos`` (metres from ``u``), ``x``,
+    ``y``, and the metres a lamp there lights: ``mid_m`` between the midpoints to its
+    neighbouring slots (the whole road for a road shorter than the spacing), plus
+    ``head_m`` before it when it starts a run and ``tail_m`` after it when it ends one
+    (both 0 when ``coverage_m`` is half the spacing, up to the road's ends). Per road:
+    ``first`` slot and ``count``. ``n_conflicts`` pairs of slots were closer than the
+    spacing, and ``n_dropped`` short roads lost their slot to them.
+    """
+
+    row: np.ndarray
     pos: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
-    cover: sparse.csr_array  # candidate x element
-    weight: np.ndarray  # per element: metres x score
-    conflict_i: np.ndarray
-    conflict_j: np.ndarray
-    tiebreak: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    mid_m: np.ndarray
+    head_m: np.ndarray
+    tail_m: np.ndarray
+    first: np.ndarray
+    count: np.ndarray
+    n_conflicts: int
+    n_dropped: int
+
+    def __len__(self) -> int:
+        return len(self.row)
 
 
-def build_instance(
+def build_slots(
     roads: Roads,
     engine: Engine,
     rows: pd.DataFrame,
-    risk: RoadRisk,
     *,
-    step: float,
     spacing: float,
     cover_m: float,
-    p: LampParams,
-) -> Instance:
-    """Build candidates, their coverage of road elements, conflicts and tie-breaks.
+) -> Slots:
+    """Lay lamp slots every ``spacing`` along each road of ``rows``.
 
     ``rows`` are the dark roads that may take a lamp (rows of the risk table, with
-    ``road``, ``length_m`` and ``score``); a candidate's ``road`` indexes ``rows``.
+    ``road`` and ``length_m``); ``cover_m`` is the length lit on each side of a lamp,
+    at least ``spacing / 2``.
     """
     length = rows["length_m"].to_numpy(dtype=float)
-    score = rows["score"].to_numpy(dtype=float)
-    # A centred grid: floor(L / step) candidates step apart, the leftover split between
-    # both ends, so every candidate is at least step/2 from its road's ends and two
-    # candidates across a junction are at least step apart. A road shorter than step
-    # gets one candidate at its middle (the only source of conflicts when step >= spacing).
-    n_per = np.floor(length / step).astype(np.int64)
+    # floor(L / spacing) slots spacing apart with the leftover split between both ends:
+    # every slot is at least spacing/2 from its road's ends, so two slots on roads that
+    # meet are at least spacing apart along the network. A road shorter than the
+    # spacing gets one slot at its middle, the only kind that can come closer.
+    n_per = np.floor(length / spacing + 1e-9).astype(np.int64)
     short = n_per == 0
     counts = np.where(short, 1, n_per)
-    road = np.repeat(np.arange(len(rows)), counts)
+    row = np.repeat(np.arange(len(rows)), counts)
     k = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    margin = 0.5 * (length - n_per * step)
-    pos = np.where(short[road], 0.5 * length[road], margin[road] + (k + 0.5) * step)
-    pos = np.clip(pos, 0.0, length[road])
-    lo = np.maximum(pos - cover_m, 0.0)
-    hi = np.minimum(pos + cover_m, length[road])
+    margin = 0.5 * (length - n_per * spacing)
+    pos = np.where(short[row], 0.5 * length[row], margin[row] + (k + 0.5) * spacing)
+    half = 0.5 * spacing
+    mid = np.where(short[row], length[row], spacing)
+    head = np.where(short[row], 0.0, np.maximum(np.minimum(cover_m, pos) - half, 0.0))
+    tail = np.where(short[row], 0.0, np.maximum(np.minimum(cover_m, length[row] - pos) - half, 0.0))
 
-    # Lay the roads end to end on one axis (with gaps) so a sorted search finds the
-    # elementary pieces between consecutive stretch ends on every road at once.
-    gap = 2 * (cover_m + p.reach_m) + 1.0
-    base = np.concatenate([[0.0], np.cumsum(length + gap)[:-1]])
-    g_lo = np.round(base[road] + lo, 6)
-    g_hi = np.round(base[road] + hi, 6)
-    bp = np.unique(np.concatenate([g_lo, g_hi]))
-    first = np.searchsorted(bp, g_lo)
-    last = np.searchsorted(bp, g_hi)
-    n_el = last - first
-    cand = np.repeat(np.arange(len(pos)), n_el)
-    el = np.repeat(first, n_el) + (np.arange(n_el.sum()) - np.repeat(np.cumsum(n_el) - n_el, n_el))
-    used, el = np.unique(el, return_inverse=True)
-    el_road = np.searchsorted(base, bp[used], side="right") - 1
-    weight = (bp[used + 1] - bp[used]) * score[el_road]
-    cover = sparse.csr_array((np.ones(len(cand)), (cand, el.ravel())), shape=(len(pos), len(used)))
+    ci, cj = _conflicts(roads, engine, rows, row, pos, spacing)
+    pair = np.concatenate([ci, cj])
+    drop = np.zeros(len(pos), dtype=bool)
+    drop[pair[short[row[pair]]]] = True
+    keep = ~drop
+    row, pos, mid, head, tail = row[keep], pos[keep], mid[keep], head[keep], tail[keep]
+    count = np.bincount(row, minlength=len(rows))
+    first = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
 
-    ci, cj = _conflicts(roads, engine, rows, road, pos, spacing)
-
-    # Night incidents on the candidate's road, within reach of its stretch.
-    night = risk.night_incidents
-    edge_to_row = pd.Series(np.arange(len(rows)), index=rows["edge"].to_numpy())
-    inc_edge = night["edge"].to_numpy(dtype=np.int64) if len(night) else np.zeros(0, np.int64)
-    inc_row = edge_to_row.reindex(inc_edge).to_numpy()
-    ok = ~np.isnan(inc_row)
-    if len(night):
-        ok &= night["offroad_m"].to_numpy(dtype=float) <= p.reach_m
-    inc_g = np.sort(base[inc_row[ok].astype(np.int64)] + night["along_m"].to_numpy()[ok])
-    tiebreak = np.searchsorted(inc_g, base[road] + hi + p.reach_m, side="right") - np.searchsorted(
-        inc_g, base[road] + lo - p.reach_m, side="left"
-    )
-    return Instance(
-        road=road,
+    grow = rows["road"].to_numpy(dtype=np.int64)[row]
+    pts = shapely.line_interpolate_point(roads.geometry[grow], pos)
+    return Slots(
+        row=row,
         pos=pos,
-        lo=lo,
-        hi=hi,
-        cover=cover,
-        weight=weight,
-        conflict_i=ci,
-        conflict_j=cj,
-        tiebreak=tiebreak.astype(np.int64),
+        x=np.asarray(shapely.get_x(pts), dtype=float),
+        y=np.asarray(shapely.get_y(pts), dtype=float),
+        mid_m=mid,
+        head_m=head,
+        tail_m=tail,
+        first=first,
+        count=count,
+        n_conflicts=len(ci),
+        n_dropped=int(drop.sum()),
     )
 
 
@@ -128,13 +118,13 @@ def _conflicts(
     pos: np.ndarray,
     spacing: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return candidate pairs (i < j) closer than ``spacing`` along the network."""
+    """Return slot pairs (i < j) closer than ``spacing`` along the network."""
     limit = spacing - _TOL_M
     length = rows["length_m"].to_numpy(dtype=float)
     grow = rows["road"].to_numpy(dtype=np.int64)[road]
     to_u, to_v = pos, length[road] - pos
     parts_i, parts_j = [], []
-    # Same road, straight along it: candidates are sorted by road, then position.
+    # Same road, straight along it: slots are sorted by road, then position.
     order = np.lexsort((pos, road))
     r_s, p_s = road[order], pos[order]
     for lag in range(1, len(pos)):
@@ -143,7 +133,7 @@ def _conflicts(
             break
         parts_i.append(order[:-lag][near])
         parts_j.append(order[lag:][near])
-    # Through the network: only candidates within spacing of a road end take part.
+    # Through the network: only slots within spacing of a road end take part.
     seeds = np.column_stack([roads.u[grow], roads.v[grow]])
     costs = np.column_stack([to_u, to_v])
     near_end = np.flatnonzero(np.minimum(to_u, to_v) < limit)

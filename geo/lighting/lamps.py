@@ -1,9 +1,10 @@
-"""Lamp placement: where a budget of street lamps lights the most dark-road risk.
+"""Lamp placement: where a budget of street lamps lights continuous runs where people walk.
 
-Candidates every ``step_m`` along dark roads (:mod:`~geo.lighting.candidates`), a lazy
-greedy max-cover with spacing conflicts and a proven bound (:mod:`~geo.lighting.solve`),
-and the plan: lamps, lit stretches, the roads that count as lit afterwards, villages and
-night incidents reached, and the km of dark road before and after.
+Slots every ``spacing_m`` along dark roads (:mod:`~geo.lighting.candidates`), each worth
+its metres lit times the road's risk plus the households and night incidents near it
+(:mod:`~geo.lighting.benefit`), and runs of consecutive slots chosen exactly or greedily
+(:mod:`~geo.lighting.solve`). The plan: lamps, the stretches they light, the households
+and night incidents they reach, and the km of dark road before and after.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import shapely
 
 from geo.engine import Engine
 from geo.errors import LightingError
-from geo.lighting.candidates import build_instance
+from geo.lighting.benefit import Homes, Nearby, homes, nearby, per_metre, served
+from geo.lighting.candidates import Slots, build_slots
 from geo.lighting.inputs import as_roads, distance_engine
 from geo.lighting.risk import RoadRisk
-from geo.lighting.solve import Outcome, solve
+from geo.lighting.solve import NEAR_LEVELS, Outcome, solve
 from geo.network import DARK_CLASSES, RoadNetwork, Roads
 from geo.results import Result
 from geo.validate import positive
@@ -38,45 +40,59 @@ class LampParams:
 
     Parameters
     ----------
-    step_m
-        Distance between candidate points along a road; ``None`` uses ``spacing_m``
-        (then candidates on one road never conflict).
     lit_share
-        A road counts as lit after installation (and goes into the scenario edit of
-        :func:`geo.scenarios.lamp_edit`) when lamps light at least this share of its
-        length. Half by default, for ``pingan lamps`` and the main job alike.
+        A road is reported as lit as a whole (``lit_after``, ``lit_roads``) when lamps
+        light at least this share of its length. Half by default, for ``pingan lamps``
+        and the main job alike. It labels roads only: the scenario edit and
+        ``newly_lit_km`` count the metres actually lit.
     serve_m
-        A village is served when it (its polygon where it has one, else its point) lies
-        within this distance of a lamp.
+        Households within this distance of a lamp count for it (weighted by distance),
+        and within this distance of a lit stretch are served.
     reach_m
-        A night incident is within reach when it lies within this distance of a lit
-        stretch; also the tie-break radius between equally valuable candidates.
+        Night incidents within this distance of a lamp count for it (weighted by
+        distance), and within this distance of a lit stretch are reached.
+    households_weight, incidents_weight
+        Worth of a lit metre at the spot with the most households (night incidents)
+        near it, on top of the road's risk score (at most 1). Households weigh most: a
+        lamp is for the people walking home to their houses.
+    min_run
+        Fewest lamps in a run (consecutive slots on one road); a road with fewer slots
+        is lit whole or not at all.
+    min_gap
+        Fewest empty slots between two runs on one road: a gap of one or two lamps in
+        a lit stretch is a dark hole, so it is either filled or wide.
     method
-        ``"greedy"`` (lazy greedy, any size) or ``"exact"`` (MILP with HiGHS; for
-        village-sized problems, falls back to greedy's answer if HiGHS finds nothing
-        better within ``time_limit_s``).
-    time_limit_s
-        Wall-clock limit of the exact method.
+        ``"exact"`` (dynamic programme, optimal; fast at any realistic size) or
+        ``"greedy"`` (grows runs by the best worth per lamp, with a proven bound).
     """
 
-    step_m: float | None = None
     lit_share: float = 0.5
     serve_m: float = 200.0
     reach_m: float = 50.0
-    method: Literal["greedy", "exact"] = "greedy"
-    time_limit_s: float = 30.0
+    households_weight: float = 1.0
+    incidents_weight: float = 0.5
+    min_run: int = 3
+    min_gap: int = 3
+    method: Literal["greedy", "exact"] = "exact"
 
     def __post_init__(self) -> None:
-        if self.step_m is not None and not (np.isfinite(self.step_m) and self.step_m > 0):
-            msg = f"step_m must be a positive number of metres or None, got {self.step_m}"
-            raise LightingError(msg)
         if not (np.isfinite(self.lit_share) and 0 < self.lit_share <= 1):
             msg = f"lit_share must be in (0, 1], got {self.lit_share}"
             raise LightingError(msg)
-        for name in ("serve_m", "reach_m", "time_limit_s"):
+        for name in ("serve_m", "reach_m"):
             value = getattr(self, name)
             if not (np.isfinite(value) and value > 0):
                 msg = f"{name} must be a positive number, got {value}"
+                raise LightingError(msg)
+        for name in ("households_weight", "incidents_weight"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                msg = f"{name} must be a non-negative number, got {value}"
+                raise LightingError(msg)
+        for name in ("min_run", "min_gap"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                msg = f"{name} must be a whole number of lamp slots, at least 1, got {value!r}"
                 raise LightingError(msg)
         if self.method not in ("greedy", "exact"):
             msg = f"method must be 'greedy' or 'exact', got {self.method!r}"
@@ -90,53 +106,62 @@ class LampPlan(Result):
     Attributes
     ----------
     lamps
-        GeoDataFrame of Points (network CRS), in the order chosen: ``lamp`` (1..n),
-        ``road`` (row of the road view), ``edge`` (its representative edge), ``twin``,
-        ``osm_ways``, ``name``, ``highway``, ``lit``
-        (before), ``position_m`` (from the road's ``u`` end), ``covered_from_m``,
-        ``covered_to_m``, ``score`` (the road's risk per metre), ``risk_covered`` (risk-
-        metres this lamp adds to those chosen before it; they sum to ``covered_risk``),
-        ``night_incidents_near`` (night incidents snapped to this road within ``reach_m``
-        of the lamp's stretch), ``lon``, ``lat``.
+        GeoDataFrame of Points (network CRS), along each road in road order: ``lamp``
+        (1..n), ``run`` (its stretch, 1..), ``road`` (row of the road view), ``edge``
+        (its representative edge), ``twin``, ``osm_ways``, ``name``, ``highway``,
+        ``lit`` (before), ``position_m`` (from the road's ``u`` end),
+        ``covered_from_m``, ``covered_to_m`` (the part of the stretch nearest this
+        lamp), ``lit_m`` (their difference), ``score`` (the road's risk per metre),
+        ``households_near`` (households within ``serve_m``), ``households_term``,
+        ``night_incidents_near`` (night incidents within ``reach_m``),
+        ``incidents_term``, ``worth_per_m`` (score plus the two terms, see
+        :func:`place_lamps`), ``risk_covered`` (``lit_m`` x ``worth_per_m``; they sum
+        to ``covered_risk``), ``lon``, ``lat``.
     stretches
-        GeoDataFrame of LineStrings: the lit stretches, merged per road: ``edge``,
-        ``from_m``, ``to_m``, ``length_m``, ``lamps``, ``risk`` (length x score).
+        GeoDataFrame of LineStrings, one per run: ``run``, ``road``, ``edge``,
+        ``from_m``, ``to_m``, ``length_m``, ``lamps``, ``risk`` (the worth of its lamps).
     roads
         One row per road with a lamp: ``road``, ``edge``, ``twin``, ``length_m``,
-        ``lit_before``,
-        ``covered_m``, ``covered_share``, ``lit_after`` (``"yes"`` once ``covered_share``
-        reaches ``lit_share``, else unchanged).
+        ``lit_before``, ``covered_m``, ``covered_share``, ``lit_after`` (``"yes"`` once
+        ``covered_share`` reaches ``lit_share``, else unchanged).
     lit_roads
-        Roads (rows of the road view) that count as lit after installation: those
-        reaching ``lit_share``. :func:`geo.scenarios.lamp_edit` turns them into a
-        ``mark_lit`` edit, so the plan can be compared like any other scenario.
+        Roads (rows of the road view) lit over at least ``lit_share`` of their length.
     lit_edges
         The directed edges of those roads (both directions) in the network analysed.
     villages_served
-        Villages within ``serve_m`` of a lamp: ``code``, ``name``, ``households``,
-        ``distance_m`` (to the nearest lamp).
+        Villages with households within ``serve_m`` of a lit stretch: ``code``,
+        ``name``, ``households`` (those served: see ``household_basis``),
+        ``village_households``, ``share`` and ``distance_m`` (from its nearest
+        household point, or polygon, to a lit stretch).
     incidents_reached
         Night incidents within ``reach_m`` of a lit stretch: ``id``, ``time``,
         ``category``, ``distance_m``.
+    household_basis
+        Where households were placed, for the worth of a lamp and for those served:
+        "village groups", "village polygons" (spread evenly over each polygon),
+        "village points", or a mix naming how many villages each.
     dark_km_before
         Km of road with ``lit`` no or unknown before installation.
     covered_km
-        Km of dark road actually lit by the lamps (the stretches' length).
+        Km of dark road the lamps light (the stretches' length).
     newly_lit_km
-        Km of road that counts as lit after installation (whole roads passing
-        ``lit_share``): exactly what marking ``lit_roads`` lit moves to ``lit = yes``.
+        Km of road that is lit after installation: the stretches, exactly what the
+        scenario edit of :func:`geo.scenarios.lamp_edit` moves to lit (equal to
+        ``covered_km``).
+    lit_roads_km
+        Km of the roads in ``lit_roads``, counted whole.
     covered_risk, upper_bound
-        Risk-metres lit, and a proven upper bound on what any plan within the budget
-        and spacing could light (see :func:`place_lamps`).
+        Worth lit (see :func:`place_lamps`), and a proven upper bound on what any plan
+        within the budget could light.
     guarantee, ratio_bound
-        The worst-case guarantee that applies to this instance, in words and as a
-        fraction of the optimum.
+        What is proven about the plan, in words and as a fraction of the optimum.
     budget, spacing_m, coverage_m, params
         The settings used.
     n_candidates, n_conflicts
-        Candidate points considered, and pairs of them closer than ``spacing_m``.
+        Lamp slots considered, and pairs of them closer than ``spacing_m`` (only a road
+        shorter than the spacing can cause one; its slot is then dropped).
     method
-        ``"greedy"``, ``"exact"`` (MILP proved optimal) or ``"exact-timeout"``.
+        ``"exact"`` or ``"greedy"``.
     reason
         Why fewer lamps than the budget were placed ("" when the budget is used).
     """
@@ -148,9 +173,11 @@ class LampPlan(Result):
     lit_edges: tuple[int, ...]
     villages_served: pd.DataFrame
     incidents_reached: pd.DataFrame
+    household_basis: str
     dark_km_before: float
     covered_km: float
     newly_lit_km: float
+    lit_roads_km: float
     covered_risk: float
     upper_bound: float
     guarantee: str
@@ -180,6 +207,16 @@ class LampPlan(Result):
         if self.covered_km > self.dark_km_before + 1e-9:
             msg = "lamps cover more km than there is dark road"
             raise LightingError(msg)
+        if abs(self.newly_lit_km - self.covered_km) > 1e-9:
+            msg = "newly lit km must be the km the stretches light"
+            raise LightingError(msg)
+        if len(lamps):
+            # A run is one continuous stretch: its lamps stand exactly spacing_m apart.
+            pos = lamps["position_m"].to_numpy(dtype=float)
+            same = lamps["run"].to_numpy()[1:] == lamps["run"].to_numpy()[:-1]
+            if (np.abs(np.diff(pos)[same] - self.spacing_m) > 1e-6).any():
+                msg = "lamps of one run are not spacing_m apart"
+                raise LightingError(msg)
         if len(set(self.lit_edges)) != len(self.lit_edges):
             msg = "lit_edges has duplicates"
             raise LightingError(msg)
@@ -192,18 +229,18 @@ class LampPlan(Result):
 
     @property
     def dark_km_after(self) -> float:
-        """Km of dark road after installation, counting whole roads (see ``lit_share``)."""
+        """Km of dark road after installation (the lit stretches no longer count)."""
         return self.dark_km_before - self.newly_lit_km
 
     @property
     def dark_km_uncovered(self) -> float:
-        """Km of dark road no lamp lights (counting lit stretches exactly)."""
+        """Km of dark road no lamp lights (the same as :attr:`dark_km_after`)."""
         return self.dark_km_before - self.covered_km
 
     @property
     def households_served(self) -> int:
-        """Households of the villages within ``serve_m`` of a lamp."""
-        return int(self._frame("villages_served")["households"].sum())
+        """Households within ``serve_m`` of a lit stretch (rounded to whole households)."""
+        return int(round(float(self._frame("villages_served")["households"].sum())))
 
     @property
     def gap_bound(self) -> float:
@@ -220,6 +257,7 @@ class LampPlan(Result):
             "spacing_m": self.spacing_m,
             "coverage_m": self.coverage_m,
             "method": self.method,
+            "runs": len(self._frame("stretches")),
             "covered_risk": round(self.covered_risk, 3),
             "upper_bound": round(self.upper_bound, 3),
             "gap_bound": round(self.gap_bound, 4),
@@ -229,10 +267,12 @@ class LampPlan(Result):
             "covered_km": round(self.covered_km, 3),
             "newly_lit_km": round(self.newly_lit_km, 3),
             "dark_km_after": round(self.dark_km_after, 3),
+            "household_basis": self.household_basis,
             "villages_served": len(self._frame("villages_served")),
             "households_served": self.households_served,
             "night_incidents_reached": len(self._frame("incidents_reached")),
             "lit_roads": len(self.lit_roads),
+            "lit_roads_km": round(self.lit_roads_km, 3),
             "lit_edges": len(self.lit_edges),
             "reason": self.reason,
         }
@@ -248,28 +288,35 @@ def place_lamps(
     budget: int = 30,
     spacing_m: float = 35.0,
     coverage_m: float | None = None,
+    households: gpd.GeoDataFrame | None = None,
     params: LampParams | None = None,
     engine: Engine | None = None,
 ) -> LampPlan:
-    """Choose up to ``budget`` lamp points on dark roads to light the most risk.
+    """Choose up to ``budget`` lamps, in continuous runs, where they are worth most.
 
     Parameters
     ----------
     roads
         The road view (or network) ``risk`` was computed on (same roads and CRS).
     risk
-        Dark-road scores from :func:`road_risk`; a road's ``score`` is read as its risk
-        per metre, so lighting ``m`` metres of it is worth ``m x score`` risk-metres.
+        Dark-road scores from :func:`road_risk`: each road's ``score`` is the base worth
+        of a lit metre of it; its villages and night incidents place the people.
     budget
         Number of lamps (0 gives an empty plan).
     spacing_m
-        Least distance between two lamps along the network, on one road or across a
-        junction.
+        Distance between consecutive lamps of a run, and least distance between any
+        two lamps along the network.
     coverage_m
         Length lit on each side of a lamp, along its own road; ``None`` uses
-        ``spacing_m / 2``.
+        ``spacing_m / 2`` (a run of ``n`` lamps lights ``n x spacing_m``). At least
+        ``spacing_m / 2`` (or a run would have dark holes) and at most
+        ``(min_gap + 1) x spacing_m / 2`` (or two runs would light the same metres).
+    households
+        Village groups (村民小组): points with a ``households`` column in the roads'
+        CRS, and optionally ``village_code``. Villages with groups are represented by
+        them; the others by their polygon or point (``household_basis`` says which).
     params
-        Candidate step, lit share, service and reach distances, method.
+        Lit share, distances, weights, run rules and method.
     engine
         The distance engine of ``roads`` (:attr:`geo.area.Area.distances`); built when
         not given.
@@ -282,69 +329,90 @@ def place_lamps(
     Raises
     ------
     LightingError
-        On a bad budget, spacing or coverage, or a risk table from another network.
+        On a bad budget, spacing or coverage, a bad households layer, or a risk table
+        from another network.
 
     Notes
     -----
-    *Candidates.* Every ``step_m`` along each road whose ``lit`` is no or unknown in
-    ``roads`` (never on a lit road): ``floor(L / step)`` points ``step`` apart, centred on
-    the road (the leftover shared by both ends), or one at the middle of a road shorter
-    than ``step``. A lamp lights
-    ``[p - coverage_m, p + coverage_m]`` of its own road; light spilling round a corner
-    onto another road is not credited (conservative).
+    *Slots.* ``floor(L / spacing)`` slots ``spacing`` apart along each dark road (``lit``
+    no or unknown), centred on it, the leftover shared by both ends; every slot is then
+    at least ``spacing / 2`` from its road's ends, so lamps on roads meeting at a junction
+    are at least ``spacing`` apart and roads can be planned independently. A road shorter
+    than the spacing has one slot at its middle lighting all of it; if that slot is
+    closer than ``spacing`` along the network (the distance engine's bounded search) to
+    another slot, it is dropped.
 
-    *Spacing.* Two lamps conflict when their network distance (undirected, any road,
-    lit or not) is below ``spacing_m``: along one road, through a shared junction, or
-    through a short third road. Distances come from the distance engine's bounded
-    searches (:meth:`geo.engine.Engine.near`), as for risk.
+    *Runs.* A plan is runs of consecutive slots, each of at least ``min_run`` lamps (all
+    of a road's slots when it has fewer), at least ``min_gap`` empty slots apart on one
+    road. A run of lamps ``i..j`` lights ``[p_i - c, p_j + c]`` of its road (``c`` =
+    ``coverage_m``, clipped to the road): one continuous stretch.
 
-    *Objective.* Covered risk is the length-times-score of the union of lit stretches,
-    a weighted coverage function: monotone and submodular. Greedy (lazy evaluation
-    with a priority queue, Minoux 1978) then guarantees:
+    *Worth.* Each lamp is credited with the part of its stretch nearest to it (``spacing``
+    metres inside a run, plus what the first and last lamp light beyond) at the worth of
+    a metre where it stands:
 
-    - without conflicts, at least ``1 - 1/e`` (63 %) of the optimum for any budget
-      (Nemhauser, Wolsey & Fisher 1978);
-    - with the defaults (``step_m = spacing_m``, ``coverage_m = spacing_m / 2``) each
-      candidate lights its own disjoint ``spacing_m`` stretch, so the objective is
-      modular, and the centred grid keeps candidates ``spacing_m`` apart across
-      junctions too; unless a road shorter than ``spacing_m`` puts its midpoint
-      candidate too close to a neighbour, no two candidates conflict and the problem is
-      "take the N most valuable candidates": greedy is optimal;
-    - with conflicts, the feasible sets (at most ``budget`` lamps, pairwise
-      ``spacing_m`` apart) form an independence system but not a matroid. If every
-      candidate conflicts with at most ``k`` others, it is a ``k``-system and greedy
-      gets at least ``1/(k+1)`` of the optimum (Fisher, Nemhauser & Wolsey 1978, part
-      II), ``1/k`` when the objective is modular (Jenkyns 1976). On a single road
-      ``k <= 2`` is typical; at junctions it grows. This worst case is loose, so the plan
-      also reports a bound proven on this instance: by submodularity the optimum is at
-      most the greedy value plus the ``budget`` largest remaining marginal gains, and at
-      most the sum of the ``budget`` largest single-lamp values; the smaller bound is
-      ``upper_bound``.
+    ::
 
-    Ties between equally valuable candidates (common: every full stretch of a road is
-    worth the same) go to the one with more night incidents snapped to its road within
-    ``reach_m`` of its stretch (so lamps go where the incidents are along a long road),
-    then to the one conflicting with the fewest other candidates (so a lamp does not
-    needlessly block a junction), then to the lowest candidate. Tie-breaking never
-    lowers the guarantees.
+        worth per metre = s_r + w_h * H / H_max + w_i * I / I_max
+        H = sum_j h_j * max(0, 1 - d_j / R_h)      I = sum_k max(0, 1 - d_k / R_i)
 
-    ``method="exact"`` solves the same problem as a MILP (candidates binary, elements
-    of road continuous in [0, 1], one row per spacing conflict) with
-    :func:`scipy.optimize.milp`; its ``upper_bound`` is HiGHS's proven bound.
+    with ``s_r`` the road's risk score (so roads with nobody near still order by risk),
+    ``h_j`` the households of household point ``j`` at straight-line distance ``d_j``
+    from the lamp, ``R_h = serve_m``, ``R_i = reach_m``, the sums over night incidents
+    ``k``, ``H_max`` and ``I_max`` the largest sums over all slots, ``w_h`` and ``w_i``
+    :attr:`LampParams.households_weight` and ``incidents_weight``. Household points are
+    the village groups when given, else each village polygon's households spread evenly
+    over a grid inside it (``serve_m / 4`` apart), else the village point.
+
+    *Exact.* Roads being independent, a dynamic programme over each road's slots gives
+    the best worth for every number of lamps on it (states: free, in a gap of fewer than
+    ``min_gap`` slots, in a run of fewer than or at least ``min_run`` lamps), and a
+    knapsack over roads merges them; ``O(slots x budget x (min_run + min_gap))``,
+    vectorised over roads and lamp counts.
+
+    *Ties.* Worths are compared in integer units of ``1 / 2**k`` of the most a single
+    lamp can be worth (``k`` up to 32, smaller for budgets in the thousands), so sums
+    are exact and equal plans are equal. A tie goes to the plan whose lamps are nearer
+    the houses (each lamp adds ``1023 R_h / (R_h + d)``, rounded, ``d`` the distance to
+    the nearest household point, at any distance), then to lower road ids and slots
+    nearer the roads' ``u`` ends. Plans worth more by a unit are never decided by ties,
+    and the order of the input roads does not matter.
+
+    *Greedy.* Repeatedly take the move adding most worth per lamp (open a run, extend
+    one by a lamp, or fill the gap between two): no a priori guarantee, but the bound
+    (the ``budget`` best lamps alone: no lamp adds more than it is worth alone) is
+    proven on each instance.
     """
     p = params or LampParams()
     _check_budget(budget)
     spacing = _positive("spacing_m", spacing_m)
     cover_m = spacing / 2 if coverage_m is None else _positive("coverage_m", coverage_m)
-    step = spacing if p.step_m is None else float(p.step_m)
+    if cover_m < spacing / 2 - _TOL_M:
+        msg = (
+            f"coverage_m {cover_m:g} is less than half the spacing ({spacing / 2:g} m): "
+            "a run of lamps would leave dark holes between them"
+        )
+        raise LightingError(msg)
+    if cover_m > (p.min_gap + 1) * spacing / 2 + _TOL_M:
+        msg = (
+            f"coverage_m {cover_m:g} exceeds (min_gap + 1) x spacing / 2 = "
+            f"{(p.min_gap + 1) * spacing / 2:g} m: two runs on one road would light the "
+            "same metres; raise min_gap or lower coverage_m"
+        )
+        raise LightingError(msg)
     view = as_roads(roads)
     _check_risk(view, risk)
     eng = distance_engine(view, engine)
+    where = homes(risk.villages, households, view.net.crs, grid_m=p.serve_m / 4)
     lit_now = view.lit
     rows = risk.roads.reset_index(drop=True)
     rows = rows[np.isin(lit_now[rows["road"].to_numpy(dtype=np.int64)], DARK_CLASSES)]
-    rows = rows.reset_index(drop=True)
+    # Road id order: the plan must not depend on the order of the risk table.
+    rows = rows.sort_values("road", kind="stable").reset_index(drop=True)
 
+    slots: Slots | None = None
+    per_m = h_term = i_term = np.zeros(0)
+    near: Nearby | None = None
     if budget == 0:
         out = Outcome.nothing("budget is 0", p.method)
     elif len(rows) == 0:
@@ -352,40 +420,97 @@ def place_lamps(
             "no road is unlit or of unknown lighting: there is nowhere to put a lamp", p.method
         )
     else:
-        inst = build_instance(
-            view, eng, rows, risk, step=step, spacing=spacing, cover_m=cover_m, p=p
+        slots = build_slots(view, eng, rows, spacing=spacing, cover_m=cover_m)
+        near = nearby(
+            slots.x,
+            slots.y,
+            where,
+            risk.night_incidents.geometry.to_numpy(),
+            serve_m=p.serve_m,
+            reach_m=p.reach_m,
         )
-        out = solve(inst, budget, p)
-    return _plan(view, risk, rows, out, budget=budget, spacing=spacing, cover_m=cover_m, params=p)
+        score = rows["score"].to_numpy(dtype=float)[slots.row]
+        per_m, h_term, i_term = per_metre(
+            score, near, households_weight=p.households_weight, incidents_weight=p.incidents_weight
+        )
+        nearness = np.rint(NEAR_LEVELS * p.serve_m / (p.serve_m + near.home_m))
+        if len(slots) == 0:
+            out = Outcome.nothing(
+                "every dark road is shorter than spacing_m and too close to another slot",
+                p.method,
+            )
+        else:
+            out = solve(
+                slots,
+                slots.mid_m * per_m,
+                slots.head_m * per_m,
+                slots.tail_m * per_m,
+                nearness,
+                budget,
+                p,
+            )
+    return _plan(
+        view,
+        risk,
+        rows,
+        slots,
+        out,
+        near_parts=(per_m, h_term, i_term),
+        near=near,
+        where=where,
+        budget=budget,
+        spacing=spacing,
+        cover_m=cover_m,
+        params=p,
+    )
 
 
 def _plan(
     view: Roads,
     risk: RoadRisk,
     rows: pd.DataFrame,
+    slots: Slots | None,
     out: Outcome,
     *,
+    near_parts: tuple[np.ndarray, np.ndarray, np.ndarray],
+    near: Nearby | None,
+    where: Homes,
     budget: int,
     spacing: float,
     cover_m: float,
     params: LampParams,
 ) -> LampPlan:
-    """Assemble the plan's tables from the chosen candidates."""
+    """Assemble the plan's tables from the lit slots."""
     net = view.net
     crs = net.crs
-    road, pos, lo, hi = out.road, out.pos, out.lo, out.hi
-    road_id = rows["road"].to_numpy(dtype=np.int64)[road] if len(road) else np.zeros(0, np.int64)
+    idx = out.lit
+    if slots is None:
+        row = pos = np.zeros(0, np.int64)
+        lo = hi = np.zeros(0)
+    else:
+        row, pos = slots.row[idx], slots.pos[idx]
+        run = out.run
+        starts = np.ones(len(idx), dtype=bool)
+        starts[1:] = run[1:] != run[:-1]
+        ends = np.ones(len(idx), dtype=bool)
+        ends[:-1] = run[1:] != run[:-1]
+        own = 0.5 * slots.mid_m[idx]
+        lo = pos - own - np.where(starts, slots.head_m[idx], 0.0)
+        hi = pos + own + np.where(ends, slots.tail_m[idx], 0.0)
+    road_id = rows["road"].to_numpy(dtype=np.int64)[row] if len(row) else np.zeros(0, np.int64)
     edge = view.edge[road_id]
     pts = np.asarray(shapely.line_interpolate_point(view.geometry[road_id], pos), dtype=object)
     lonlat = gpd.GeoSeries(pts, crs=crs).to_crs(4326)
-    score = rows["score"].to_numpy(dtype=float)[road] if len(road) else np.zeros(0)
+    score = rows["score"].to_numpy(dtype=float)[row] if len(row) else np.zeros(0)
+    per_m, h_term, i_term = (a[idx] if len(a) else np.zeros(0) for a in near_parts)
 
     def col(name: str) -> np.ndarray:
-        return rows[name].to_numpy(dtype=object)[road] if len(road) else np.zeros(0, object)
+        return rows[name].to_numpy(dtype=object)[row] if len(row) else np.zeros(0, object)
 
     lamps = gpd.GeoDataFrame(
         {
-            "lamp": np.arange(1, len(road) + 1),
+            "lamp": np.arange(1, len(row) + 1),
+            "run": out.run + 1,
             "road": road_id,
             "edge": edge,
             "twin": view.twin[road_id],
@@ -393,12 +518,19 @@ def _plan(
             "name": col("name"),
             "highway": col("highway"),
             "lit": col("lit"),
-            "position_m": pos,
+            "position_m": pos.astype(float),
             "covered_from_m": lo,
             "covered_to_m": hi,
+            "lit_m": hi - lo,
             "score": score,
-            "risk_covered": out.gain,
-            "night_incidents_near": out.near,
+            "households_near": near.households[idx] if near is not None else np.zeros(0),
+            "households_term": h_term,
+            "night_incidents_near": (
+                near.incidents[idx].astype(np.int64) if near is not None else np.zeros(0, np.int64)
+            ),
+            "incidents_term": i_term,
+            "worth_per_m": per_m,
+            "risk_covered": out.value,
             "lon": lonlat.x.to_numpy(),
             "lat": lonlat.y.to_numpy(),
         },
@@ -406,40 +538,46 @@ def _plan(
         crs=crs,
     )
 
-    # Merge each road's lit intervals into stretches.
-    order = np.lexsort((lo, edge))
-    e_s, lo_s, hi_s = edge[order], lo[order], hi[order]
-    run_hi = pd.Series(hi_s).groupby(e_s).cummax().to_numpy() if len(e_s) else np.zeros(0)
-    new = np.ones(len(e_s), dtype=bool)
-    new[1:] = (e_s[1:] != e_s[:-1]) | (lo_s[1:] > run_hi[:-1] + _TOL_M)
-    grp = np.cumsum(new) - 1
-    st = pd.DataFrame({"edge": e_s, "from_m": lo_s, "to_m": hi_s, "grp": grp})
-    st = st.groupby("grp").agg(
-        edge=("edge", "first"),
-        from_m=("from_m", "min"),
-        to_m=("to_m", "max"),
-        lamps=("edge", "size"),
+    # One stretch per run.
+    st = (
+        pd.DataFrame(
+            {
+                "run": out.run + 1,
+                "road": road_id,
+                "edge": edge,
+                "from_m": lo,
+                "to_m": hi,
+                "risk": out.value,
+            }
+        )
+        .groupby("run", sort=True)
+        .agg(
+            road=("road", "first"),
+            edge=("edge", "first"),
+            from_m=("from_m", "min"),
+            to_m=("to_m", "max"),
+            lamps=("road", "size"),
+            risk=("risk", "sum"),
+        )
+        .reset_index()
     )
     st["length_m"] = st["to_m"] - st["from_m"]
-    st_score = pd.Series(rows["score"].to_numpy(dtype=float), index=rows["edge"].to_numpy())
-    st["risk"] = st["length_m"] * st_score.reindex(st["edge"].to_numpy()).to_numpy()
     st_geom = _substrings(
         net, st["edge"].to_numpy(dtype=np.int64), st["from_m"].to_numpy(), st["to_m"].to_numpy()
     )
     stretches = gpd.GeoDataFrame(
-        st[["edge", "from_m", "to_m", "length_m", "lamps", "risk"]].reset_index(drop=True),
+        st[["run", "road", "edge", "from_m", "to_m", "length_m", "lamps", "risk"]],
         geometry=st_geom,
         crs=crs,
     )
 
     lit_now = net.edges["lit"].to_numpy(dtype=object)
-    length_all = net.edges["length_m"].to_numpy(dtype=float)
     dark_km = float(view.length_m[np.isin(view.lit, DARK_CLASSES)].sum()) / 1000.0
-    covered = stretches.groupby("edge")["length_m"].sum()
-    r_edge = covered.index.to_numpy(dtype=np.int64)
-    r_road = view.road_of_edge[r_edge]
-    r_len = length_all[r_edge]
-    share = np.divide(covered.to_numpy(), r_len, out=np.ones(len(r_edge)), where=r_len > 0)
+    covered = stretches.groupby("road")["length_m"].sum()
+    r_road = covered.index.to_numpy(dtype=np.int64)
+    r_edge = view.edge[r_road]
+    r_len = view.length_m[r_road]
+    share = np.divide(covered.to_numpy(), r_len, out=np.ones(len(r_road)), where=r_len > 0)
     share = np.minimum(share, 1.0)
     lit_after = share >= params.lit_share - 1e-9
     roads = pd.DataFrame(
@@ -454,47 +592,53 @@ def _plan(
             "lit_after": np.where(lit_after, "yes", lit_now[r_edge]),
         }
     )
-    lit_roads = tuple(int(r) for r in np.unique(r_road[lit_after]))
+    lit_roads = tuple(int(r) for r in r_road[lit_after])
     lit_edges = tuple(int(i) for i in view.directed_edges(list(lit_roads)))
 
     vil = risk.villages
-    served = pd.DataFrame(columns=["code", "name", "households", "distance_m"])
+    hh_served, dist = served(where, stretches.geometry.to_numpy(), params.serve_m)
+    ok = hh_served > 0
+    village_hh = vil["households"].to_numpy(dtype=float)
+    villages_served = pd.DataFrame(
+        {
+            "code": vil["code"].to_numpy()[ok],
+            "name": vil["name"].to_numpy()[ok],
+            "households": hh_served[ok],
+            "village_households": village_hh[ok],
+            "share": np.divide(
+                hh_served[ok], village_hh[ok], out=np.ones(int(ok.sum())), where=village_hh[ok] > 0
+            ),
+            "distance_m": dist[ok],
+        }
+    )
     reached = pd.DataFrame(columns=["id", "time", "category", "distance_m"])
-    if len(lamps):
-        d_v = _nearest_distance(pts, vil.geometry.to_numpy())
-        ok = d_v <= params.serve_m
-        served = pd.DataFrame(
+    night = risk.night_incidents
+    if len(stretches) and len(night):
+        d_i = _nearest_distance(stretches.geometry.to_numpy(), night.geometry.to_numpy())
+        hit = d_i <= params.reach_m
+        reached = pd.DataFrame(
             {
-                "code": vil["code"].to_numpy()[ok],
-                "name": vil["name"].to_numpy()[ok],
-                "households": vil["households"].to_numpy()[ok],
-                "distance_m": d_v[ok],
+                "id": night["id"].to_numpy()[hit],
+                "time": night["time"].to_numpy()[hit],
+                "category": night["category"].to_numpy()[hit],
+                "distance_m": d_i[hit],
             }
         )
-        night = risk.night_incidents
-        if len(night):
-            d_i = _nearest_distance(stretches.geometry.to_numpy(), night.geometry.to_numpy())
-            ok = d_i <= params.reach_m
-            reached = pd.DataFrame(
-                {
-                    "id": night["id"].to_numpy()[ok],
-                    "time": night["time"].to_numpy()[ok],
-                    "category": night["category"].to_numpy()[ok],
-                    "distance_m": d_i[ok],
-                }
-            )
+    covered_km = float(stretches["length_m"].sum()) / 1000.0
     return LampPlan(
         lamps=lamps,
         stretches=stretches,
         roads=roads,
         lit_roads=lit_roads,
         lit_edges=lit_edges,
-        villages_served=served,
+        villages_served=villages_served,
         incidents_reached=reached,
+        household_basis=where.basis,
         dark_km_before=dark_km,
-        covered_km=float(stretches["length_m"].sum()) / 1000.0,
-        newly_lit_km=float(r_len[lit_after].sum()) / 1000.0,
-        covered_risk=float(out.gain.sum()),
+        covered_km=covered_km,
+        newly_lit_km=covered_km,
+        lit_roads_km=float(r_len[lit_after].sum()) / 1000.0,
+        covered_risk=float(out.value.sum()),
         upper_bound=out.upper,
         guarantee=out.guarantee,
         ratio_bound=float(out.ratio),
@@ -502,8 +646,8 @@ def _plan(
         spacing_m=spacing,
         coverage_m=cover_m,
         params=params,
-        n_candidates=out.n_candidates,
-        n_conflicts=out.n_conflicts,
+        n_candidates=0 if slots is None else len(slots),
+        n_conflicts=0 if slots is None else slots.n_conflicts,
         method=out.method,
         reason=out.reason,
     )

@@ -371,11 +371,7 @@ class RoadRisk(Result):
                 .reindex(idx)
                 .to_numpy(),
             },
-            geometry=gpd.GeoSeries(geoms, crs=crs)
-            .groupby(group)
-            .agg(shapely.union_all)
-            .reindex(idx)
-            .to_numpy(),
+            geometry=_gather(geoms, group).reindex(idx).to_numpy(),
             crs=crs,
         )
         merged = merged.sort_values(["score", "risk_m"], ascending=[False, False], kind="stable")
@@ -505,8 +501,10 @@ def road_risk(
     # Villages with groups are counted through their groups, where the houses are.
     g_xy, g_hh = _group_households(groups, view)
     own = np.ones(len(vil), dtype=bool)
-    if g_hh is not None:
-        own = ~np.isin(vil["code"].astype(str).to_numpy(), groups["village_code"].astype(str))
+    g_codes = np.zeros(0, dtype=object)
+    if g_hh is not None and groups is not None:
+        g_codes = groups["village_code"].astype(str).to_numpy(dtype=object)
+        own = ~np.isin(vil["code"].astype(str).to_numpy(), g_codes)
         n_g = len(g_hh)
         basis = (
             f"village groups ({n_g})"
@@ -559,8 +557,9 @@ def road_risk(
         # A road among a village's groups belongs to that village, though its committee's
         # point may be nearer to the next village's.
         code_row = pd.Series(np.arange(len(vil)), index=vil["code"].astype(str).to_numpy())
-        g_row = code_row.reindex(groups["village_code"].astype(str).to_numpy()).to_numpy()
-        near_g, d_g = shapely.STRtree(shapely.points(g_xy)).query_nearest(
+        g_row = code_row.reindex(g_codes).to_numpy()
+        g_pts = np.asarray(shapely.points(g_xy), dtype=object)
+        near_g, d_g = shapely.STRtree(g_pts).query_nearest(
             mid, all_matches=False, return_distance=True
         )
         dist_v = np.full(len(rows), np.inf)
@@ -815,6 +814,22 @@ def _carriageway_pairs(
     keep = (la <= lb) & (covered["m"].to_numpy() >= _ALONG_SHARE * la)
     best = covered[keep].sort_values(["a", "m"], ascending=[True, False]).drop_duplicates("a")
     return best[["a", "b"]].to_numpy(dtype=np.int64)
+
+
+def _gather(geoms: np.ndarray, group: np.ndarray) -> pd.Series:
+    """Return each group's pieces as one geometry (a piece alone stays a LineString).
+
+    One vectorised MultiLineString build instead of a union per road: the pieces of a
+    road only touch at junctions, so there is nothing to dissolve.
+    """
+    ug, inv, counts = np.unique(group, return_inverse=True, return_counts=True)
+    order = np.argsort(inv, kind="stable")
+    multi = np.asarray(shapely.multilinestrings(geoms[order], indices=inv[order]), dtype=object)
+    single = counts == 1
+    first = np.zeros(len(ug), dtype=np.int64)
+    first[inv[order][::-1]] = order[::-1]
+    multi[single] = geoms[first[single]]
+    return pd.Series(multi, index=ug)
 
 
 def _samples(geoms: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,9 +1,18 @@
-"""Choosing the lamps: the product's one max-cover solver, with spacing conflicts.
+"""Choosing the lamps: runs of consecutive slots, exactly or greedily.
 
-The lamp problem is a weighted max-cover (:mod:`geo.maxcover`): candidates cover pieces
-of dark road weighted by length x risk, at most ``budget`` are chosen, and two closer
-than the spacing conflict. Ties go to the candidate with more night incidents near its
-stretch, so lamps go where the incidents are along a long road.
+A plan is a set of runs: consecutive slots on one road, at least ``min_run`` lamps long
+(all the road's slots when it has fewer) and at least ``min_gap`` empty slots apart on
+one road. A lamp's worth is its metres lit times the worth of a metre where it stands
+(:mod:`~geo.lighting.benefit`); the first and last lamp of a run add what they light
+beyond their neighbours' midpoints. Roads are independent (their slots are spacing
+apart across junctions), so the exact plan is a dynamic programme over the slots of each
+road, for every number of lamps, then a knapsack over roads.
+
+Values are compared as integers: each lamp's worth in units of ``1 / P`` of the most a
+single lamp can be worth, times ``M``, plus its nearness to the houses (0..1023). Sums are
+exact, so two plans tie only when they are worth the same to that unit; then the one
+nearer the houses wins, and a remaining tie goes to the plan lighting lower road ids
+first and, on a road, the slots nearest its ``u`` end (greedy: the earlier slot).
 """
 
 from __future__ import annotations
@@ -12,95 +21,443 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
-from geo.lighting.candidates import Instance
-from geo.maxcover import solve_max_cover
+from geo.lighting.candidates import Slots
 
 if TYPE_CHECKING:
     from geo.lighting.lamps import LampParams
 
-__all__ = ["Outcome", "solve"]
+__all__ = ["NEAR_LEVELS", "Outcome", "solve"]
+
+#: Nearness to the houses is compared in this many steps (0 = none near at all).
+NEAR_LEVELS = 1023
+_NEG = -np.inf
 
 
 @dataclass(frozen=True, eq=False)
 class Outcome:
-    """The chosen candidates (in pick order) and what can be proved about them."""
+    """The lit slots (in slot order), their runs, and what is proven about the plan."""
 
-    road: np.ndarray  # row of the risk table
-    pos: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
-    gain: np.ndarray
-    near: np.ndarray  # night incidents near each lamp's stretch
+    lit: np.ndarray  # slot indices
+    run: np.ndarray  # per lit slot: run number (0-based, in slot order)
+    value: np.ndarray  # per lit slot: the worth it adds (true, not rounded)
     upper: float
     guarantee: str
     ratio: float
-    n_candidates: int
-    n_conflicts: int
     method: str
     reason: str
 
     @staticmethod
     def nothing(reason: str, method: str) -> Outcome:
         """Return the outcome of placing nothing, with the reason."""
-        none = np.zeros(0)
+        none = np.zeros(0, np.int64)
         return Outcome(
-            road=np.zeros(0, np.int64),
-            pos=none,
-            lo=none,
-            hi=none,
-            gain=none,
-            near=np.zeros(0, np.int64),
+            lit=none,
+            run=none,
+            value=np.zeros(0),
             upper=0.0,
             guarantee="optimal (nothing to place)",
             ratio=1.0,
-            n_candidates=0,
-            n_conflicts=0,
             method=method,
             reason=reason,
         )
 
 
-def solve(inst: Instance, budget: int, p: LampParams) -> Outcome:
-    """Choose the lamps with :func:`geo.maxcover.solve_max_cover` and state its guarantee.
+@dataclass(frozen=True, eq=False)
+class _Keys:
+    """Per slot, the integer keys the solver compares (as exact floats)."""
 
-    Picks are kept as chosen (``prune=False``): a lamp whose stretch later picks overlap
-    still lights what it lights, and the plan lists every lamp the budget pays for.
+    mid: np.ndarray  # worth of the lamp's own metres, times M, plus its nearness
+    head: np.ndarray  # worth of what a run's first lamp lights before it, times M
+    tail: np.ndarray  # worth of what a run's last lamp lights after it, times M
+    unit_mid: np.ndarray  # the same worths in units, without the nearness
+    unit_head: np.ndarray
+    unit_tail: np.ndarray
+    unit: float  # the worth of one unit
+
+
+def _keys(mid: np.ndarray, head: np.ndarray, tail: np.ndarray, near: np.ndarray, k: int) -> _Keys:
+    """Round the worths to integer units and combine them with the nearness."""
+    best = float((mid + head + tail).max())
+    scale = float(k * NEAR_LEVELS + 1)  # more than k lamps' nearness: worth always decides
+    # Units fine enough to tell plans apart, coarse enough for exact sums below 2**52.
+    units = min(2.0**32, 2.0 ** np.floor(np.log2(2.0**50 / (k * scale))))
+    unit = best / units
+
+    def q(v: np.ndarray) -> np.ndarray:
+        return np.rint(v / unit)
+
+    q_mid, q_head, q_tail = q(mid), q(head), q(tail)
+    # A lamp worth nothing adds no nearness either, so it is never placed for it.
+    bonus = np.where(q_mid > 0, near, 0)
+    return _Keys(
+        mid=q_mid * scale + bonus,
+        head=q_head * scale,
+        tail=q_tail * scale,
+        unit_mid=q_mid,
+        unit_head=q_head,
+        unit_tail=q_tail,
+        unit=unit,
+    )
+
+
+def solve(
+    slots: Slots,
+    mid: np.ndarray,
+    head: np.ndarray,
+    tail: np.ndarray,
+    near: np.ndarray,
+    budget: int,
+    p: LampParams,
+) -> Outcome:
+    """Choose the runs of lamps within ``budget``.
+
+    ``mid``, ``head`` and ``tail`` are the worths of each slot's own metres and of what it
+    adds when it starts or ends a run; ``near`` its nearness to the houses
+    (0..:data:`NEAR_LEVELS`).
     """
-    conflicts = (
-        np.column_stack([inst.conflict_i, inst.conflict_j]) if len(inst.conflict_i) else None
-    )
-    res = solve_max_cover(
-        inst.cover,
-        inst.weight,
-        budget,
-        conflicts=conflicts,
-        priority=inst.tiebreak,
-        method=p.method,
-        time_limit_s=p.time_limit_s,
-        prune=False,
-    )
-    pick = res.chosen
-    proven = "exact" if res.optimal else "exact-timeout"
-    method = proven if p.method == "exact" else "greedy"
+    k = min(budget, len(slots))
+    single = mid + head + tail
+    if k == 0 or single.max() <= 0:
+        return Outcome.nothing("no lamp slot is worth anything (every road scores 0)", p.method)
+    keys = _keys(mid, head, tail, near, k)
+    if p.method == "exact":
+        lit = _exact(slots, keys, k, p.min_run, p.min_gap)
+    else:
+        lit = _greedy(slots, keys, k, p.min_run, p.min_gap)
+    idx = np.flatnonzero(lit)
+    run = _runs(slots, idx)
+    starts = np.ones(len(idx), dtype=bool)
+    starts[1:] = run[1:] != run[:-1]
+    ends = np.ones(len(idx), dtype=bool)
+    ends[:-1] = run[1:] != run[:-1]
+    value = mid[idx] + np.where(starts, head[idx], 0.0) + np.where(ends, tail[idx], 0.0)
+    covered = float(value.sum())
+    # No lamp adds more than it lights alone, so the k best lamps alone bound any plan.
+    top = float(np.sort(single)[::-1][:k].sum())
+    if p.method == "exact":
+        # Optimal to the unit: each of at most 3 rounded terms per lamp is off by half
+        # a unit, for this plan and for the best one.
+        upper = min(top, covered + 3.0 * k * keys.unit)
+        guarantee = "optimal (dynamic programme over each road's slots, knapsack over roads)"
+        ratio = 1.0
+    else:
+        upper = top
+        guarantee = "none a priori (greedy growth of runs); the bound is proven on this instance"
+        ratio = covered / upper if upper > 0 else 1.0
     reason = ""
-    if len(pick) < budget:
+    if len(idx) < budget:
         reason = (
-            f"only {len(pick)} of {budget} lamps light any risk: every other candidate "
-            "is closer than spacing_m to a chosen lamp or lights only zero-risk road"
+            f"only {len(idx)} of {budget} lamps are worth placing: every other slot is worth "
+            f"nothing, or runs of at least {p.min_run} lamps {p.min_gap}+ slots apart do "
+            "not fit the rest of the budget"
         )
     return Outcome(
-        road=inst.road[pick],
-        pos=inst.pos[pick],
-        lo=inst.lo[pick],
-        hi=inst.hi[pick],
-        gain=np.asarray(res.gains, dtype=float),
-        near=inst.tiebreak[pick],
-        upper=max(res.bound, float(res.value)),
-        guarantee=res.guarantee,
-        ratio=float(res.ratio),
-        n_candidates=len(inst.road),
-        n_conflicts=len(inst.conflict_i),
-        method=method,
+        lit=idx,
+        run=run,
+        value=value,
+        upper=float(max(upper, covered)),
+        guarantee=guarantee,
+        ratio=min(ratio, 1.0),
+        method=p.method,
         reason=reason,
     )
+
+
+def _runs(slots: Slots, idx: np.ndarray) -> np.ndarray:
+    """Return the run of each lit slot: runs are consecutive slots of one road."""
+    if not len(idx):
+        return np.zeros(0, np.int64)
+    new = np.ones(len(idx), dtype=bool)
+    new[1:] = (slots.row[idx[1:]] != slots.row[idx[:-1]]) | (idx[1:] != idx[:-1] + 1)
+    return np.cumsum(new) - 1
+
+
+# --------------------------------------------------------------------------- exact
+
+
+def _exact(slots: Slots, keys: _Keys, k: int, min_run: int, min_gap: int) -> np.ndarray:
+    """Return the lit mask of the best plan: per-road curves, knapsack, trace back.
+
+    Among plans of equal key the one chosen lights lower road ids first and, on a road,
+    the slots nearest its ``u`` end first (the lexicographically first plan).
+    """
+    count, first = slots.count, slots.first
+    n_roads = len(count)
+    curves: list[np.ndarray] = [np.zeros(1)] * n_roads
+    # A road with fewer slots than min_run is lit whole or not at all.
+    few = np.flatnonzero((count > 0) & (count < min_run) & (count <= k))
+    cs = np.concatenate([[0.0], np.cumsum(keys.mid)])
+    a, b = first[few], first[few] + count[few]
+    whole = cs[b] - cs[a] + keys.head[a] + keys.tail[b - 1]
+    for f, value in zip(few, whole, strict=True):
+        c = np.full(count[f] + 1, _NEG)
+        c[0], c[-1] = 0.0, value
+        curves[f] = c
+    dp = np.flatnonzero(count >= min_run)
+    # The programme scans each road from its v end, so that tracing back walks from the
+    # u end and can take the slot nearest it whenever that costs nothing.
+    owner = np.repeat(np.arange(n_roads), count)
+    local = np.arange(len(slots)) - first[owner]
+    rev = first[owner] + count[owner] - 1 - local
+    flipped = _Keys(
+        mid=keys.mid[rev],
+        head=keys.tail[rev],
+        tail=keys.head[rev],
+        unit_mid=keys.unit_mid[rev],
+        unit_head=keys.unit_tail[rev],
+        unit_tail=keys.unit_head[rev],
+        unit=keys.unit,
+    )
+    traced = _RoadDP(slots, flipped, k, min_run, min_gap, dp) if len(dp) else None
+    if traced is not None:
+        for d, road in enumerate(dp):
+            curves[road] = traced.curve[d]
+
+    # Knapsack over roads from the highest id; on a tie a road takes the most lamps, and
+    # tracing from road 0 then gives lower road ids their lamps first.
+    total = np.full(k + 1, _NEG)
+    total[0] = 0.0
+    choice = np.zeros((n_roads, k + 1), dtype=np.int64)
+    for r in range(n_roads - 1, -1, -1):
+        c = curves[r]
+        if len(c) == 1:
+            continue
+        pad = np.concatenate([np.full(len(c) - 1, _NEG), total])
+        cand = sliding_window_view(pad, len(c))  # cand[b, j] = total[b - K + j] + c[K - j]
+        cand = cand + c[::-1]
+        pick = len(c) - 1 - np.argmax(cand, axis=1)  # the first maximum: the most lamps
+        choice[r] = pick
+        total = cand[np.arange(k + 1), len(c) - 1 - pick]
+    b = int(np.argmax(total))  # the fewest lamps reaching the best key
+    take = np.zeros(n_roads, dtype=np.int64)
+    for r in range(n_roads):
+        take[r] = choice[r, b]
+        b -= take[r]
+
+    lit = np.zeros(len(slots), dtype=bool)
+    for f in few[take[few] > 0]:
+        lit[first[f] : first[f] + count[f]] = True
+    if traced is not None:
+        lit |= traced.trace(take[dp])[rev]
+    return lit
+
+
+class _RoadDP:
+    """Best key per road for every number of lamps, over the roads with ``min_run`` slots.
+
+    Scanning each road's slots in order, the state after a slot is: free (no run yet, or
+    ``min_gap`` empty slots since the last), in a gap of ``1..min_gap-1`` empty slots, or
+    in a run of ``1..min_run-1`` lamps or of ``min_run`` or more. All roads advance
+    together, the longest first, vectorised over roads and lamp counts. Where two ways
+    into a state are worth the same, the one whose previous slot (or, for two lit ones,
+    the slot before the run) is lit is kept, so tracing back from the last slot lights
+    the slots it meets first whenever that costs nothing.
+    """
+
+    def __init__(
+        self, slots: Slots, keys: _Keys, k: int, min_run: int, min_gap: int, roads: np.ndarray
+    ) -> None:
+        g, m = min_gap, min_run
+        self.g, self.m = g, m
+        self.order = roads[np.argsort(-slots.count[roads], kind="stable")]
+        n = slots.count[self.order]
+        self.n = n
+        first = slots.first[self.order]
+        self.free, self.full = 0, g + m - 1  # state numbers: gaps 1..g-1, runs g..g+m-1
+        n_states = g + m
+        value = np.full((n_states, len(n), k + 1), _NEG)
+        value[self.free, :, 0] = 0.0
+        self.from_free: list[np.ndarray] = []
+        self.from_full: list[np.ndarray] = []
+        self.end: list[np.ndarray] = [np.zeros(0)] * len(n)
+        curve: list[np.ndarray] = [np.zeros(0)] * len(n)
+        run1 = g  # state of a run with one lamp
+
+        def shift(x: np.ndarray) -> np.ndarray:
+            out = np.full_like(x, _NEG)
+            out[..., 1:] = x[..., :-1]
+            return out
+
+        def best(options: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+            stack = np.stack(options)
+            pick = np.argmax(stack, axis=0)  # the first of equal options
+            return np.take_along_axis(stack, pick[None], axis=0)[0], pick.astype(np.int8)
+
+        for t in range(int(n[0])):
+            a = int((n > t).sum())
+            at = first[:a] + t
+            mid = keys.mid[at][:, None]
+            head = keys.head[at][:, None]
+            tail_prev = keys.tail[at - 1][:, None] if t else np.zeros((a, 1))
+            old = value[:, :a]
+            new = np.full_like(old, _NEG)
+            closing = old[self.full] + tail_prev
+            # Empty slot: free stays free; a gap grows; a run of min_run or more ends.
+            # Preferred: a lit slot before (g == 1), else a run nearer (the last gap).
+            if g == 1:
+                new[self.free], pick = best([closing, old[self.free]])
+            else:
+                new[self.free], pick = best([old[g - 1], old[self.free]])
+                new[1] = closing
+                new[2:g] = old[1 : g - 1]
+            self.from_free.append(pick)
+            # Lit slot: a run starts (from free) or grows; preferred: the longer run.
+            start = shift(old[self.free]) + mid + head
+            grow_short = start if m == 1 else shift(old[self.full - 1]) + mid
+            if m > 1:
+                new[run1] = start
+                new[run1 + 1 : self.full] = shift(old[run1 : self.full - 1]) + mid
+            new[self.full], pick = best([shift(old[self.full]) + mid, grow_short])
+            self.from_full.append(pick)
+            value[:, :a] = new
+            # Roads ending here: after a run long enough, in a gap, or free (preferred in
+            # that order: the nearer the last slot is to a lamp, the better).
+            for d in np.flatnonzero(n[:a] == t + 1):
+                last = keys.tail[first[d] + t]
+                ends = np.vstack([value[self.full, d] + last, value[1:g, d], value[self.free, d]])
+                pick_end = np.argmax(ends, axis=0)
+                self.end[d] = pick_end
+                curve[d] = ends[pick_end, np.arange(k + 1)]
+        self.first = first
+        self.n_slots = len(slots)
+        # Back in the caller's road order.
+        back = np.empty(len(roads), dtype=np.int64)
+        back[np.searchsorted(roads, self.order)] = np.arange(len(roads))
+        self.back = back
+        self.curve = [curve[back[i]] for i in range(len(roads))]
+
+    def trace(self, take: np.ndarray) -> np.ndarray:
+        """Return the lit mask of the plans with ``take`` lamps per road (caller's order)."""
+        g, m = self.g, self.m
+        lit = np.zeros(self.n_slots, dtype=bool)
+        lamps = np.zeros(len(self.order), dtype=np.int64)
+        lamps[self.back] = take
+        chosen = np.flatnonzero(lamps > 0)
+        if not len(chosen):
+            return lit
+        k = lamps[chosen]
+        pick = np.array([self.end[d][kk] for d, kk in zip(chosen, k, strict=True)])
+        # End choices: 0 a run of min_run or more, 1..g-1 the gap states, g free.
+        state = np.where(pick == 0, self.full, np.where(pick == g, self.free, pick))
+        for t in range(int(self.n[chosen].max()) - 1, -1, -1):
+            on = self.n[chosen] > t
+            d, s, kk = chosen[on], state[on], k[on]
+            is_lit = s >= g
+            lit[self.first[d[is_lit]] + t] = True
+            prev = s.copy()
+            # Free came from the last gap state (a run when min_gap is 1), or from free.
+            f = s == self.free
+            src = self.from_free[t][d[f], kk[f]]
+            prev[f] = np.where(src == 1, self.free, self.full if g == 1 else g - 1)
+            gap = (s >= 1) & (s < g)
+            prev[gap] = np.where(s[gap] == 1, self.full, s[gap] - 1)
+            run = (s > g) & (s < self.full)
+            prev[run] = s[run] - 1
+            if m > 1:
+                prev[s == g] = self.free
+            full = s == self.full
+            src = self.from_full[t][d[full], kk[full]]
+            prev[full] = np.where(src == 0, self.full, self.full - 1 if m > 1 else self.free)
+            state[on] = prev
+            k[on] = kk - is_lit
+        return lit
+
+
+# --------------------------------------------------------------------------- greedy
+
+
+def _greedy(slots: Slots, keys: _Keys, k: int, min_run: int, min_gap: int) -> np.ndarray:
+    """Grow runs by the best worth per lamp until the budget or the worth runs out.
+
+    A step opens a new run (``min_run`` lamps, or a short road whole), extends a run by
+    one lamp at either end, or fills the gap between two runs of one road, whichever
+    keeps the plan valid and adds the most per lamp; ties go to the earlier slot.
+    """
+    n = len(slots)
+    row = slots.row
+    local = np.arange(n) - slots.first[row]
+    size = slots.count[row]
+    need = np.minimum(min_run, size)
+    g = min_gap
+    none = n + g + 10  # "no lit slot this way": farther than any slot
+    # Offsets keep roads apart in running maxima and minima over the whole slot array.
+    offset = row.astype(np.int64) * (4 * none)
+    cs_key = np.concatenate([[0.0], np.cumsum(keys.mid)])
+    cs_unit = np.concatenate([[0.0], np.cumsum(keys.unit_mid)])
+    idx = np.arange(n)
+    lit = np.zeros(n, dtype=bool)
+    left = k
+    while left > 0:
+        # Local index of the nearest lit slot of the same road at or before / after each.
+        at_or_before = np.maximum.accumulate(np.where(lit, offset + local, offset - none)) - offset
+        at_or_after = (
+            np.minimum.accumulate(np.where(lit, offset + local, offset + none)[::-1])[::-1] - offset
+        )
+        before = np.concatenate([[-none], at_or_before[:-1]])
+        before[local == 0] = -none
+        after = np.concatenate([at_or_after[1:], [none]])
+        after[local == size - 1] = none
+        # Moves as (first slot, last slot, key gained, units gained).
+        moves: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+        # A new run of `need` lamps from each free slot, min_gap clear of other runs.
+        end = idx + need - 1
+        ok = (local + need <= size) & (need <= left) & (before <= local - g - 1)
+        ok &= at_or_after >= local + need + g
+        s = np.flatnonzero(ok)
+        e = end[s]
+        moves.append(
+            (
+                s,
+                e,
+                cs_key[e + 1] - cs_key[s] + keys.head[s] + keys.tail[e],
+                cs_unit[e + 1] - cs_unit[s] + keys.unit_head[s] + keys.unit_tail[e],
+            )
+        )
+        run_end = np.flatnonzero(lit & (local + 1 < size))
+        run_end = run_end[~lit[run_end + 1]]
+        run_start = np.flatnonzero(lit & (local > 0))
+        run_start = run_start[~lit[run_start - 1]]
+        # One more lamp after a run's end, or before its start.
+        e = run_end[after[run_end + 1] >= local[run_end] + 2 + g]
+        moves.append(
+            (
+                e + 1,
+                e + 1,
+                keys.mid[e + 1] + keys.tail[e + 1] - keys.tail[e],
+                keys.unit_mid[e + 1] + keys.unit_tail[e + 1] - keys.unit_tail[e],
+            )
+        )
+        b = run_start[before[run_start - 1] <= local[run_start] - 2 - g]
+        moves.append(
+            (
+                b - 1,
+                b - 1,
+                keys.mid[b - 1] + keys.head[b - 1] - keys.head[b],
+                keys.unit_mid[b - 1] + keys.unit_head[b - 1] - keys.unit_head[b],
+            )
+        )
+        # The whole gap between a run and the next one on its road.
+        nxt = after[run_end]
+        j = run_end[(nxt < none) & (nxt - local[run_end] - 1 <= left)]
+        s = j + (after[j] - local[j])  # the next run's first slot
+        moves.append(
+            (
+                j + 1,
+                s - 1,
+                cs_key[s] - cs_key[j + 1] - keys.tail[j] - keys.head[s],
+                cs_unit[s] - cs_unit[j + 1] - keys.unit_tail[j] - keys.unit_head[s],
+            )
+        )
+        first, last, key, unit = (np.concatenate(c) for c in zip(*moves, strict=True))
+        span = last - first + 1
+        live = unit > 0
+        if not live.any():
+            break
+        first, span, key = first[live], span[live], key[live]
+        best = np.lexsort((first, -(key / span)))[0]
+        lit[first[best] : first[best] + span[best]] = True
+        left -= int(span[best])
+    return lit

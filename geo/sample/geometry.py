@@ -97,11 +97,15 @@ def curve(p: FloatArray, q: FloatArray, coef: FloatArray, spacing: float) -> Flo
     return np.asarray(p + np.outer(t, d) + np.outer(lateral, normal), dtype=np.float64)
 
 
+# The sine series of :func:`bend` at 41 points along a road, computed once: thousands of
+# lanes are bent, and the table is the same for all.
+_BEND_TABLE = np.sin(np.pi * np.outer(np.linspace(0.0, 1.0, 41), [1.0, 2.0, 3.0, 5.0]))
+
+
 def bend(rng: np.random.Generator, length: float, wiggle: float) -> FloatArray:
     """Draw sine-series coefficients of a gentle bend, capped at 12 % of the chord."""
     coef = rng.normal(0.0, [0.05, 0.025, 0.012, 0.004]) * wiggle
-    t = np.linspace(0.0, 1.0, 41)
-    peak = float(np.abs(np.sin(np.pi * np.outer(t, [1.0, 2.0, 3.0, 5.0])) @ coef).max())
+    peak = float(np.abs(_BEND_TABLE @ coef).max())
     cap = min(0.12, 250.0 / max(length, 1.0))
     if peak > cap:
         coef *= cap / peak

@@ -1,0 +1,318 @@
+"""What a lamp is worth where it stands: its road's risk, and the people near it.
+
+A lamp lights metres of its road. A metre is worth the road's risk score (so roads
+nobody lives on still rank by risk) plus the households and night incidents near the
+lamp, each weighted by its distance to the lamp (:func:`per_metre`). Households are
+points with a count (:func:`homes`): the village groups (村民小组) when given, else a
+village polygon's households spread evenly over the polygon, else the village point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from geo.errors import LightingError
+from geo.validate import point_xy, same_crs
+
+__all__ = ["Homes", "Nearby", "homes", "nearby", "per_metre", "served"]
+
+#: A village polygon's households are spread over at most about this many grid points.
+_MAX_POINTS = 400
+_KINDS = ("groups", "polygon", "point")
+_BASIS = {"groups": "village groups", "polygon": "village polygons", "point": "village points"}
+
+
+@dataclass(frozen=True, eq=False)
+class Homes:
+    """Households as weighted points, the village each belongs to, and how they were placed.
+
+    ``x``, ``y``, ``households`` and ``village`` (row of the villages table) are per
+    point; ``kind`` (``"groups"``, ``"polygon"`` or ``"point"``) and ``area`` (the
+    polygon, or None) are per village; ``basis`` says in words which way was used.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    households: np.ndarray
+    village: np.ndarray
+    kind: np.ndarray
+    area: np.ndarray
+    basis: str
+
+
+def homes(
+    villages: gpd.GeoDataFrame,
+    groups: gpd.GeoDataFrame | None,
+    crs: pyproj.CRS,
+    *,
+    grid_m: float,
+) -> Homes:
+    """Place every village's households as points.
+
+    Parameters
+    ----------
+    villages
+        ``code``, ``households`` and geometry (polygon or point) per village, as
+        :attr:`geo.lighting.RoadRisk.villages` holds them.
+    groups
+        Village groups: points (or areas, read at a point inside) with ``households``,
+        in ``crs``. With a ``village_code`` column each group belongs to the village of
+        that code; without, to the village whose polygon holds it (else the nearest).
+        A village with at least one group is represented by its groups only.
+    crs
+        The roads' CRS.
+    grid_m
+        Spacing of the grid spreading a polygon's households (coarser for polygons so
+        large that the grid would exceed about 400 points).
+
+    Returns
+    -------
+    Homes
+        The points, their villages, and the basis in words.
+
+    Raises
+    ------
+    LightingError
+        On a groups layer in another CRS, without or with bad ``households``, naming
+        unknown village codes, or with rows without geometry.
+    """
+    n_v = len(villages)
+    v_geom = villages.geometry.to_numpy()
+    v_hh = villages["households"].to_numpy(dtype=float)
+    # A degenerate polygon (no area) stands for a point.
+    is_area = np.isin(shapely.get_type_id(v_geom), (3, 6)) & (shapely.area(v_geom) > 0)
+    kind = np.where(is_area, "polygon", "point").astype(object)
+    parts_x, parts_y, parts_h, parts_v = [], [], [], []
+    if groups is not None:
+        gx, gy, gh, gv = _groups(groups, villages, crs)
+        kind[np.unique(gv)] = "groups"
+        parts_x.append(gx)
+        parts_y.append(gy)
+        parts_h.append(gh)
+        parts_v.append(gv)
+    poly = np.flatnonzero(kind == "polygon")
+    if len(poly):
+        px, py, ph, pv = _spread(v_geom[poly], v_hh[poly], grid_m)
+        parts_x.append(px)
+        parts_y.append(py)
+        parts_h.append(ph)
+        parts_v.append(poly[pv])
+    pts = np.flatnonzero(kind == "point")
+    if len(pts):
+        vx, vy = point_xy(v_geom[pts], "villages", LightingError)
+        parts_x.append(vx)
+        parts_y.append(vy)
+        parts_h.append(v_hh[pts])
+        parts_v.append(pts)
+    counts = {k: int((kind == k).sum()) for k in _KINDS}
+    used = [k for k in _KINDS if counts[k]]
+    if len(used) == 1:
+        basis = _BASIS[used[0]]
+    else:
+        words = [f"{_BASIS[k]} ({counts[k]} village{'s' if counts[k] != 1 else ''})" for k in used]
+        basis = ", ".join(words[:-1]) + " and " + words[-1]
+    area = np.full(n_v, None, dtype=object)
+    area[is_area] = v_geom[is_area]
+    return Homes(
+        x=np.concatenate(parts_x),
+        y=np.concatenate(parts_y),
+        households=np.concatenate(parts_h),
+        village=np.concatenate(parts_v).astype(np.int64),
+        kind=kind,
+        area=area,
+        basis=basis,
+    )
+
+
+def _groups(
+    groups: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, crs: pyproj.CRS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Check the village-groups layer; return its points, households and villages."""
+    same_crs(groups, crs, "village groups", LightingError)
+    if "households" not in groups.columns:
+        msg = "village groups layer lacks column 'households'"
+        raise LightingError(msg)
+    if len(groups) == 0:
+        msg = "village groups layer is empty; pass None to use the villages layer"
+        raise LightingError(msg)
+    hh = pd.to_numeric(groups["households"], errors="coerce")
+    bad = (hh.isna() | (hh < 0)).to_numpy()
+    if bad.any():
+        rows = np.flatnonzero(bad)[:5].tolist()
+        msg = f"village groups column 'households' is missing or negative in rows {rows}"
+        raise LightingError(msg)
+    x, y = point_xy(groups.geometry, "village groups", LightingError)
+    if "village_code" in groups.columns:
+        codes = groups["village_code"].astype(str).str.strip().to_numpy()
+        village = pd.Index(villages["code"].astype(str)).get_indexer(codes)
+        if (village < 0).any():
+            unknown = sorted(set(codes[village < 0]))[:5]
+            msg = f"village groups name village code(s) {unknown} not in the villages layer"
+            raise LightingError(msg)
+    else:
+        # The village whose polygon holds the group (distance 0), else the nearest one.
+        found = shapely.STRtree(villages.geometry.to_numpy()).query_nearest(
+            shapely.points(x, y), all_matches=False
+        )
+        village = np.zeros(len(x), dtype=np.int64)
+        village[found[0]] = found[1]
+    return x, y, hh.to_numpy(dtype=float), village.astype(np.int64)
+
+
+def _spread(
+    polys: np.ndarray, hh: np.ndarray, grid_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Spread each polygon's households evenly over a grid of points inside it.
+
+    A polygon too small or thin to hold a grid point keeps its households at one point
+    inside it.
+    """
+    b = shapely.bounds(polys)
+    h = np.maximum(grid_m, np.sqrt(shapely.area(polys) / _MAX_POINTS))
+    nx = np.maximum(np.ceil((b[:, 2] - b[:, 0]) / h), 1).astype(np.int64)
+    ny = np.maximum(np.ceil((b[:, 3] - b[:, 1]) / h), 1).astype(np.int64)
+    count = nx * ny
+    owner = np.repeat(np.arange(len(polys)), count)
+    k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    # The grid is centred on the bounds, so a symmetric polygon gets a symmetric grid.
+    x0 = 0.5 * (b[:, 0] + b[:, 2]) - 0.5 * (nx - 1) * h
+    y0 = 0.5 * (b[:, 1] + b[:, 3]) - 0.5 * (ny - 1) * h
+    x = x0[owner] + (k % nx[owner]) * h[owner]
+    y = y0[owner] + (k // nx[owner]) * h[owner]
+    inside = shapely.contains_xy(polys[owner], x, y)
+    owner, x, y = owner[inside], x[inside], y[inside]
+    n_in = np.bincount(owner, minlength=len(polys))
+    empty = np.flatnonzero(n_in == 0)
+    if len(empty):
+        rep = shapely.point_on_surface(polys[empty])
+        owner = np.concatenate([owner, empty])
+        x = np.concatenate([x, shapely.get_x(rep)])
+        y = np.concatenate([y, shapely.get_y(rep)])
+        n_in[empty] = 1
+    return x, y, hh[owner] / n_in[owner], owner
+
+
+@dataclass(frozen=True, eq=False)
+class Nearby:
+    """Per lamp position: the households and night incidents near it, raw and weighted.
+
+    ``households`` counts the households within ``serve_m`` and ``incidents`` the night
+    incidents within ``reach_m``; the ``*_weighted`` sums weigh each by ``1 - d / R``
+    (``d`` its distance to the lamp, ``R`` the radius). ``home_m`` is the distance to
+    the nearest household point at any distance (inf when there is none).
+    """
+
+    households: np.ndarray
+    households_weighted: np.ndarray
+    incidents: np.ndarray
+    incidents_weighted: np.ndarray
+    home_m: np.ndarray
+
+
+def nearby(
+    x: np.ndarray,
+    y: np.ndarray,
+    where: Homes,
+    incidents: np.ndarray,
+    *,
+    serve_m: float,
+    reach_m: float,
+) -> Nearby:
+    """Sum the households and night incidents near each lamp position ``(x, y)``.
+
+    ``incidents`` holds the night incidents' point geometries.
+    """
+    lamps = np.asarray(shapely.points(x, y), dtype=object)
+    tree = shapely.STRtree(lamps)
+    live = where.households > 0
+    home_pts = np.asarray(shapely.points(where.x[live], where.y[live]), dtype=object)
+    hh = where.households[live]
+
+    def near(pts: np.ndarray, weight: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+        src, lamp = tree.query(pts, predicate="dwithin", distance=radius)
+        d = shapely.distance(pts[src], lamps[lamp])
+        kernel = np.clip(1.0 - d / radius, 0.0, 1.0)
+        raw = np.bincount(lamp, weights=weight[src], minlength=len(lamps))
+        weighted = np.bincount(lamp, weights=weight[src] * kernel, minlength=len(lamps))
+        return raw, weighted
+
+    h_raw, h_w = near(home_pts, hh, serve_m)
+    inc = np.asarray(incidents, dtype=object)
+    i_raw, i_w = near(inc, np.ones(len(inc)), reach_m)
+    home_m = np.full(len(lamps), np.inf)
+    if len(home_pts):
+        which, d = shapely.STRtree(home_pts).query_nearest(
+            lamps, return_distance=True, all_matches=False
+        )
+        home_m[which[0]] = d
+    return Nearby(
+        households=h_raw,
+        households_weighted=h_w,
+        incidents=i_raw,
+        incidents_weighted=i_w,
+        home_m=home_m,
+    )
+
+
+def per_metre(
+    score: np.ndarray,
+    near: Nearby,
+    *,
+    households_weight: float,
+    incidents_weight: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the worth of a lit metre at each lamp position, and its two people terms.
+
+    ``score + households_weight * H / H_max + incidents_weight * I / I_max``, with ``H``
+    and ``I`` the weighted sums of :class:`Nearby` and ``H_max``, ``I_max`` their
+    largest values over all positions (1 where all are zero), so the position with the
+    most households near it scores ``households_weight`` for them.
+    """
+    h, i = near.households_weighted, near.incidents_weighted
+    h_max = float(h.max()) if len(h) and h.max() > 0 else 1.0
+    i_max = float(i.max()) if len(i) and i.max() > 0 else 1.0
+    h_term = households_weight * h / h_max
+    i_term = incidents_weight * i / i_max
+    return score + h_term + i_term, h_term, i_term
+
+
+def served(where: Homes, lit: np.ndarray, serve_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return per village the households within ``serve_m`` of the lit stretches ``lit``.
+
+    Group and village points count whole when within ``serve_m``; a village polygon's
+    households count in proportion to the share of its area within ``serve_m`` (they
+    are spread evenly over it). Also returns, per village, the distance from its nearest
+    household point (or polygon) to a lit stretch.
+    """
+    n_v = len(where.kind)
+    households = np.zeros(n_v)
+    distance = np.full(n_v, np.inf)
+    if not len(lit):
+        return households, distance
+    tree = shapely.STRtree(lit)
+    pts = np.asarray(shapely.points(where.x, where.y), dtype=object)
+    which, d_found = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    d = np.full(len(pts), np.inf)
+    d[which[0]] = d_found
+    np.minimum.at(distance, where.village, d)
+    whole = where.kind[where.village] != "polygon"
+    ok = whole & (d <= serve_m)
+    households += np.bincount(where.village[ok], weights=where.households[ok], minlength=n_v)
+    poly = np.flatnonzero(where.kind == "polygon")
+    if len(poly):
+        areas = where.area[poly]
+        # Fine arcs: the share is an area, and 8 segments a quarter circle lose 0.3 %.
+        reach = shapely.buffer(shapely.union_all(lit), serve_m, quad_segs=64)
+        total = shapely.area(areas)
+        near = shapely.area(shapely.intersection(areas, reach))
+        share = near / total
+        village_hh = np.bincount(where.village, weights=where.households, minlength=n_v)
+        households[poly] = village_hh[poly] * share
+        distance[poly] = shapely.distance(areas, shapely.union_all(lit))
+    return households, distance
