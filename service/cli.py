@@ -455,7 +455,7 @@ def cmd_unlit(args: argparse.Namespace) -> int:
     """Report km of lit, unlit and unknown road by area and rank dark roads by risk."""
     from geo.lighting import lit_km_by_area, road_risk
     from service.output import Output
-    from service.reports import markdown_table, road_names, road_place
+    from service.reports import markdown_table, named_roads, road_names, road_place
     from service.run import credit
 
     area = area_from_args(args, needs=("villages",), command="unlit", progress=Progress(args.quiet))
@@ -492,7 +492,7 @@ def cmd_unlit(args: argparse.Namespace) -> int:
         out.csv("dark_roads_ranked.csv", ranked)
         m = hotspots_map(
             roads=area.roads.frame(),
-            risk=risk.roads,
+            risk=named_roads(ranked, villages),
             stations=area.stations,
             title=f"pingan — {area.name}: dark roads by risk",
             attribution=credit(area),
@@ -508,7 +508,7 @@ def cmd_lamps(args: argparse.Namespace) -> int:
     from geo.lighting import LampParams, place_lamps, road_risk
     from geo.scenarios import Scenario, lamp_edit, save_scenario
     from service.output import Output
-    from service.reports import markdown_table
+    from service.reports import lamp_runs, markdown_table, named_roads
     from service.run import credit
 
     area = area_from_args(args, needs=("villages",), command="lamps", progress=Progress(args.quiet))
@@ -539,20 +539,19 @@ def cmd_lamps(args: argparse.Namespace) -> int:
         f"({s['lit_roads']} road(s) lit over at least {plan.params.lit_share:.0%} of their length)"
     )
     lamps = plan.lamps
-    cols = ["lamp", "run", "name", "highway", "position_m", "households_near"]
-    cols += ["night_incidents_near", "risk_covered"]
-    shown = lamps[cols].assign(
-        lat=lamps["lat"].map("{:.6f}".format), lon=lamps["lon"].map("{:.6f}".format)
-    )
-    print(markdown_table(shown))
+    runs = lamp_runs(lamps, risk.roads, area.villages)
+    print("\nThe lamp runs (each lamp's position and worth: lamps.csv / lamps.geojson):")
+    print(markdown_table(runs))
     if args.out:
         from maps.hotspots import hotspots_map
 
         out = Output(args.out)
         out.geojson("lamps.geojson", lamps)
+        out.csv("lamps.csv", lamps)
+        out.csv("lamp_runs.csv", runs)
         m = hotspots_map(
             roads=area.roads.frame(),
-            risk=risk.roads,
+            risk=named_roads(risk.by_road(), area.villages),
             lamps=lamps,
             stations=area.stations,
             title=f"pingan — {area.name}: proposed lamps",

@@ -32,7 +32,7 @@ from geo.scenarios import Edit, lamp_edit
 from maps.hotspots import hotspots_map
 from maps.style import Lang
 from service.output import Output
-from service.reports import markdown_table, road_names, road_place
+from service.reports import markdown_table, named_roads, road_names, road_place
 
 #: The night of the night-safety job: the same window as the dark-road risk.
 NIGHT_HOURS = (19, 6)
@@ -246,7 +246,7 @@ def write_night_outputs(
         density=h.density if h is not None else None,
         cells=h.cells if h is not None else None,
         hot_roads=h.edges if h is not None else None,
-        risk=r.risk.roads,
+        risk=named_roads(r.dark_roads, area.villages),
         lamps=r.lamps.lamps,
         stations=area.stations,
         title=f"pingan — {area.name}: hotspots, dark roads and lamps",

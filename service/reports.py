@@ -226,3 +226,51 @@ def comparison_markdown(cmp: Comparison) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def lamp_runs(
+    lamps: gpd.GeoDataFrame, risk_roads: pd.DataFrame, villages: gpd.GeoDataFrame | None
+) -> pd.DataFrame:
+    """Return one row per run of lamps: which road, near which village, what it lights.
+
+    A planner orders lamps by the stretch, not by the pole: the road's name (or class
+    and village), how many lamps, the metres lit, the households and night incidents
+    near the run, and where its middle is.
+    """
+    cols = ["run", "road", "lamps", "lit_m", "households_near", "night_incidents", "where"]
+    if not len(lamps):
+        return pd.DataFrame(columns=cols)
+    village = pd.Series(
+        risk_roads["village_name"].to_numpy(), index=risk_roads["road"].to_numpy()
+    ).reindex(lamps["road"].to_numpy())
+    frame = lamps.assign(village_name=village.to_numpy())
+    g = frame.groupby("run", sort=True)
+    first = g.head(1).set_index("run")
+    middle = (
+        frame.sort_values(["run", "position_m"])
+        .groupby("run")
+        .apply(lambda r: r.iloc[len(r) // 2][["lat", "lon"]], include_groups=False)
+    )
+    out = pd.DataFrame(
+        {
+            "run": first.index.to_numpy(),
+            "road": road_names(first.reset_index(), villages).to_numpy(),
+            "lamps": g.size().to_numpy(),
+            "lit_m": g["lit_m"].sum().round(0).to_numpy(),
+            "households_near": g["households_near"].max().round(0).to_numpy(),
+            "night_incidents": g["night_incidents_near"].max().to_numpy(),
+            "where": (
+                middle["lat"].map("{:.5f}".format) + ", " + middle["lon"].map("{:.5f}".format)
+            ).to_numpy(),
+        }
+    )
+    return out
+
+
+def named_roads(ranked: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """Return ranked roads with every ``name`` filled in (class and village when unnamed).
+
+    Maps show the whole ranked roads, and a popup saying "unnamed village road near
+    宋家岗村" beats a blank one.
+    """
+    return ranked.assign(name=road_names(ranked, villages).to_numpy())

@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from service.cli import main
@@ -247,6 +248,16 @@ def test_hotspots_unlit_and_lamps_commands(tmp_path, capsys, shared_cache, share
     text = capsys.readouterr().out
     assert text.startswith("10 lamps every 35 m light 0.35 km of dark road")
     assert (out / "lamps.geojson").is_file()
+    # The runs table says which road each run lights: the planted 通组路 comes first,
+    # and no row is left without a name or a place.
+    runs = pd.read_csv(out / "lamp_runs.csv", dtype=str)
+    assert runs.iloc[0]["road"].endswith("通组路")
+    assert runs["road"].str.len().gt(0).all() and runs["where"].str.contains(", ").all()
+    assert int(runs["lamps"].astype(int).sum()) == 10
+    assert "| 1 | " in text and "通组路" in text
+    lamps_html = (out / "lamps.html").read_text(encoding="utf-8")
+    # The ranked roads are drawn whole, with their names (folium escapes non-ASCII).
+    assert "通组路" in lamps_html or json.dumps("通组路")[1:-1] in lamps_html
     assert main(["lamps", "--budget", "-1", *common]) == 2
     assert "budget" in capsys.readouterr().err
     assert main(["hotspots", "--hours", "25", "6", *common]) == 2

@@ -134,7 +134,7 @@ def test_failed_run_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(sample_mod, "_write_incidents", broken)
     with pytest.raises(OSError, match="disk full"):
-        generate_sample(tmp_path / "out", n_incidents=10)
+        generate_sample(tmp_path / "out", n_villages=60, n_incidents=10)
     assert list((tmp_path / "out").iterdir()) == []
 
 

@@ -164,13 +164,21 @@ def add_groups(
     first_of: dict[int, int] = {}
     for b in built:
         first_of[b.village] = len(village)
-        # Groups a village could not fit give their households to the ones it did.
-        spare = int(total[b.village]) - sum(g.households for g in b.groups)
+        # Groups a village could not fit leave their households to the ones it did, in
+        # proportion, so no group swells to a village's size. The planted road's four
+        # groups keep theirs: the case is "about 90 households along one road".
+        fixed = len(planted.hubs) if b.village == planted.village else 0
+        own = np.array([g.households for g in b.groups], dtype=np.float64)
+        spare = int(total[b.village]) - int(own.sum())
+        share = np.zeros(len(own))
+        if spare and len(own) > fixed:
+            w = own[fixed:] / own[fixed:].sum()
+            share[fixed:] = _largest_remainder(w * spare, spare)
         for k, g in enumerate(b.groups):
             village.append(b.village)
             number.append(k + 1)
             xy.append(g.xy)
-            households.append(g.households + (spare if k == 0 else 0))
+            households.append(g.households + int(share[k]))
     layer = Groups(
         village=np.array(village, dtype=np.int64),
         number=np.array(number, dtype=np.int64),
@@ -212,12 +220,15 @@ class _Planted:
 def _split(rng: np.random.Generator, total: int, n: int) -> list[int]:
     """Share ``total`` households over ``n`` groups, none tiny, summing exactly."""
     share = rng.dirichlet(np.full(n, 5.0))
-    raw = share * total
+    return [int(x) for x in _largest_remainder(share * total, total)]
+
+
+def _largest_remainder(raw: FloatArray, total: int) -> IntArray:
+    """Round ``raw`` to integers summing to ``total`` (largest remainders, lowest first)."""
     out = np.floor(raw).astype(np.int64)
-    # Largest remainders take the leftover households, lowest index first on ties.
     left = total - int(out.sum())
     out[np.argsort(-(raw - out), kind="stable")[:left]] += 1
-    return [int(x) for x in out]
+    return out
 
 
 def _piece(
