@@ -752,6 +752,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"pingan: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug of ours: say so in one line, keep the trace on file
+        log = _write_crash_log(argv)
+        print(
+            f"pingan: internal error ({type(exc).__name__}: {exc}). This is a bug in pingan, "
+            f"not in your data; the details are in {log}. Please report it with that file.",
+            file=sys.stderr,
+        )
+        return 70  # EX_SOFTWARE
+
+
+def _write_crash_log(argv: Sequence[str] | None) -> str:
+    """Write the traceback and the command line to a temporary file; return its path."""
+    import tempfile
+    import traceback
+
+    fd, path = tempfile.mkstemp(prefix="pingan-crash-", suffix=".txt")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("pingan " + " ".join(sys.argv[1:] if argv is None else argv) + "\n\n")
+        f.write(traceback.format_exc())
+    return path
 
 
 def _silence_stdout() -> None:

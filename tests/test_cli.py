@@ -438,3 +438,25 @@ def test_hotspots_filter_by_village_or_polygon_file(tmp_path, capsys, shared_cac
     assert 0 < inside < 5000
     assert main(["hotspots", "--village", "999", *common]) == 2
     assert "no village with code '999'" in capsys.readouterr().err
+
+
+def test_an_internal_error_is_one_line_and_a_crash_file(monkeypatch, capsys):
+    """A bug of ours ends in one line naming a crash file, never a traceback, status 70."""
+    import service.cli as cli
+
+    def broken(_args):
+        raise ZeroDivisionError("boom")
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    parser.set_defaults(func=broken)
+    for action in parser._subparsers._group_actions:  # every subcommand runs `broken`
+        for sub in action.choices.values():
+            sub.set_defaults(func=broken)
+    assert main(["coverage"]) == 70
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error (ZeroDivisionError: boom)" in err
+    log = err.split("the details are in ")[1].split(". Please")[0]
+    text = Path(log).read_text(encoding="utf-8")
+    assert text.startswith("pingan coverage") and "Traceback" in text
+    Path(log).unlink()

@@ -306,3 +306,18 @@ def test_the_lamp_plan_finds_the_dark_road_through_four_groups(sample_full_area)
         assert len(run) >= 3 and np.allclose(gaps, plan.spacing_m)
     assert plan.household_basis.startswith("village groups")
     assert plan.households_served >= 90
+
+
+def test_groups_for_every_village_count_households_where_they_live(sample_full_area) -> None:
+    """With groups for every village, households near a road are the groups' near it."""
+    area = sample_full_area
+    villages = area.villages[area.villages["kind"] == "village"]
+    groups = area.groups
+    risk = road_risk(area.roads, villages, None, engine=area.distances, groups=groups)
+    assert risk.household_basis == f"village groups ({len(groups)})"
+    r = risk.roads.iloc[:200]
+    near = shapely.dwithin(
+        r.geometry.to_numpy()[:, None], groups.geometry.to_numpy()[None, :], 200.0
+    )
+    want = (near * groups["households"].to_numpy()[None, :]).sum(axis=1)
+    np.testing.assert_allclose(r["households_raw"].to_numpy(), want)

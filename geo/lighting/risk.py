@@ -515,7 +515,9 @@ def road_risk(
     pairs = eng.snap.strtree.query(
         near_geom[own], predicate="dwithin", distance=p.household_distance_m
     )
-    hh_near = np.bincount(pairs[1], weights=hh[own][pairs[0]], minlength=n_roads)
+    # In floats: with no pair at all bincount answers in integers, whatever the weights.
+    hh_w = np.asarray(hh, dtype=np.float64)[own]
+    hh_near = np.bincount(pairs[1], weights=hh_w[pairs[0]], minlength=n_roads).astype(float)
     hx, hy, hw = vx[own], vy[own], hh[own]
     if g_hh is not None:
         g_pairs = eng.snap.strtree.query(
