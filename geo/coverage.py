@@ -338,7 +338,11 @@ def isochrones(
         frac = reach.edge_fraction
         full = frac >= 1.0
         part = np.flatnonzero((frac > 0) & ~full)
-        pieces = list(geoms[full])
+        # A two-way road reached whole in both directions is one strip: buffer it once
+        # (half the union's work; the area is the same).
+        twin = engine.twin
+        dup = full & (twin >= 0) & full[np.maximum(twin, 0)] & (twin < np.arange(len(frac)))
+        pieces = list(geoms[full & ~dup])
         if len(part):
             from shapely.ops import substring
 

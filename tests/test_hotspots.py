@@ -1230,3 +1230,18 @@ def test_trend_period_prefers_ten_periods_before_the_fallback(sample_incidents) 
         choose_trend_period(long, periods=("fortnight",))
     with pytest.raises(HotspotError, match="lack a 'time' column"):
         emerging_hotspots_auto(long.drop(columns="time"), cell_size=500)
+
+
+def test_fft_convolution_matches_scipy_signal() -> None:
+    """The KDE's own FFT convolution equals scipy.signal.fftconvolve(mode="valid")."""
+    from scipy import signal
+
+    from geo.hotspots.density import _convolve_valid
+
+    rng = np.random.default_rng(7)
+    for shape, k in (((203, 157), 31), ((64, 64), 1), ((40, 90), 17)):
+        a, kernel = rng.random(shape), rng.random((k, k))
+        want = signal.fftconvolve(a, kernel, mode="valid")
+        got = _convolve_valid(a, kernel)
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, atol=1e-9 * np.abs(want).max())

@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyproj
-from scipy import ndimage, signal
+from scipy import fft as sfft
+from scipy import ndimage
 
 from geo.errors import HotspotError
 from geo.hotspots._checks import (
@@ -281,7 +282,7 @@ def kde_grid(
     which keeps every point's centre of mass where it was and is far more accurate than
     dropping the whole point into the nearest cell (Wand & Jones 1995, *Kernel
     Smoothing*, App. D). The binned grid is convolved with the Gaussian, truncated at 4
-    bandwidths, by ``scipy.signal.fftconvolve``, which zero-pads to the full linear
+    bandwidths, by FFT (:func:`_convolve_valid`), which zero-pads to the full linear
     convolution, so mass never wraps round to the opposite edge. Binning is done on a
     grid finer than ``cell_size`` when needed to keep the binning step at most a sixth of
     the bandwidth; the density is then read at the output cell centres. The result agrees
@@ -352,7 +353,7 @@ def kde_grid(
     offs = np.arange(-radius, radius + 1) * step
     k1 = np.exp(-0.5 * (offs / h) ** 2)
     kernel = np.outer(k1, k1) / (2.0 * math.pi * h * h)
-    fine = signal.fftconvolve(binned, kernel, mode="valid")  # (ny * m, nx * m)
+    fine = _convolve_valid(binned, kernel)  # (ny * m, nx * m)
     mid = (m - 1) // 2
     per_m2 = np.clip(fine[mid::m, mid::m], 0.0, None)  # FFT round-off can dip below 0
     return DensityGrid(
@@ -366,3 +367,18 @@ def kde_grid(
         total_weight=float(w.sum()),
         crs=crs,
     )
+
+
+def _convolve_valid(a: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Return the "valid" linear convolution of ``a`` with a smaller ``kernel``, by FFT.
+
+    What ``scipy.signal.fftconvolve(a, kernel, mode="valid")`` computes, on
+    :mod:`scipy.fft` alone: importing ``scipy.signal`` costs well over a second, more
+    than the convolution itself, on every command that draws a density.
+    """
+    full = [a.shape[d] + kernel.shape[d] - 1 for d in range(2)]
+    shape = [sfft.next_fast_len(n, real=True) for n in full]
+    spec = sfft.rfftn(a, shape) * sfft.rfftn(kernel, shape)
+    out = sfft.irfftn(spec, shape)
+    ky, kx = kernel.shape
+    return np.asarray(out[ky - 1 : a.shape[0], kx - 1 : a.shape[1]], dtype=np.float64)
