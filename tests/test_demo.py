@@ -81,3 +81,33 @@ def test_demo_second_run_uses_the_cache(demo_run, capsys):
     _, args, _ = demo_run
     assert main(args) == 0
     assert "loaded cached network" in capsys.readouterr().err
+
+
+def test_demo_and_pingan_lamps_give_one_plan(demo_run, tmp_path):
+    """Same sample, same defaults: the demo's lamps and `pingan lamps` are the same plan.
+
+    Same lamp points, the same scenario edit (the same lit stretches) and the same
+    households served, counted from the village groups in both.
+    """
+    root, _, _ = demo_run
+    out = root / "out"
+    cli_out = tmp_path / "lamps"
+    common = ["--sample-dir", str(out / "sample"), "--cache-dir", str(root / "cache")]
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["-q", "lamps", "--out", str(cli_out), *common]) == 0
+    printed = buf.getvalue()
+
+    def points(path):
+        feats = json.loads(path.read_text(encoding="utf-8"))["features"]
+        return sorted(tuple(round(c, 6) for c in f["geometry"]["coordinates"]) for f in feats)
+
+    assert points(out / "lamps.geojson") == points(cli_out / "lamps.geojson")
+    demo_edit = json.loads((out / "scenarios" / "lamps.json").read_text(encoding="utf-8"))
+    cli_edit = json.loads((cli_out / "scenarios" / "lamps.json").read_text(encoding="utf-8"))
+    assert demo_edit["edits"] == cli_edit["edits"] and demo_edit["edits"]
+    assert "stretches" in demo_edit["edits"][0]
+    night = json.loads((out / "summary.json").read_text(encoding="utf-8"))["night"]
+    served = night["lamps"]["households_served"]
+    assert f"serve {served:,} households" in printed
+    assert "village groups" in night["lamps"]["household_basis"]
