@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from geo.errors import PinganError
+from geo.errors import NetworkError, PinganError
 from geo.network import MODES, BuildOptions, NetworkSummary, load_network
 from service.options import add_area_options, area_from_args, default_cache_dir
 
@@ -96,6 +96,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_wkt(path: str) -> str:
+    """Return the WKT text of a ``--polygon`` file, or raise naming the file and why."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except IsADirectoryError:
+        msg = f"--polygon {path}: is a folder, not a file holding one WKT polygon"
+        raise NetworkError(msg) from None
+    except OSError as exc:
+        msg = f"--polygon {path}: cannot read it ({exc.strerror or exc})"
+        raise NetworkError(msg) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        kind = "UTF-16 text" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "not UTF-8 text"
+        msg = (
+            f"--polygon {path}: the file is {kind}; save it as UTF-8 text holding one WKT "
+            "polygon, e.g. POLYGON ((114.2 30.9, 114.5 30.9, 114.5 31.1, 114.2 30.9))"
+        )
+        raise NetworkError(msg) from None
+    if "\x00" in text:
+        msg = f"--polygon {path}: the file holds NUL bytes (binary, or UTF-16): not WKT text"
+        raise NetworkError(msg)
+    return text
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the main job on the built-in sample district."""
     from geo.area import sample_area
@@ -107,7 +133,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     area = sample_area(
         out / "sample", seed=args.seed, modes=modes, cache_dir=_cache(args), progress=progress
     )
-    result = run_area(area, out, lang=args.lang, progress=progress)
+    result = run_area(area, out, lang=args.lang, progress=progress, extra={"seed": args.seed})
     progress("done")
     _print_run(out, result)
     return 0
@@ -151,7 +177,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_network_build(args: argparse.Namespace) -> int:
     """Build or load a network and print its summary."""
-    polygon = Path(args.polygon).read_text(encoding="utf-8") if args.polygon else None
+    polygon = _read_wkt(args.polygon) if args.polygon else None
     opts = BuildOptions(mode=args.mode, bbox=args.bbox, polygon_wkt=polygon)
     net = load_network(args.osm, opts, cache_dir=_cache(args), progress=Progress(args.quiet))
     s = net.summary()
@@ -741,6 +767,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except KeyboardInterrupt:
+        # Ctrl-C: one line and the shell's status for SIGINT. Every file is written
+        # atomically and a main-job run is swapped in only when complete, so nothing
+        # already stored is lost or half-written.
+        print("pingan: interrupted; nothing half-written was left behind", file=sys.stderr)
+        return 128 + 2
     except BrokenPipeError:
         # The reader went away (`pingan ... | head`): stop quietly, as Unix tools do, with
         # the shell's status for SIGPIPE. Files were written before anything was printed.

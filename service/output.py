@@ -55,6 +55,9 @@ FILES: dict[str, str] = {
     "base.json": "scenario: the area as it is (scenarios/)",
     "post_and_lamps.json": "scenario: a post and lamps where they matter most (scenarios/)",
     "lamps.json": "scenario: the lamp plan's roads marked lit (scenarios/)",
+    "lamps.csv": "the proposed lamps: run, road, position, worth and its parts, lat/lon",
+    "lamp_runs.csv": "one row per run of lamps: road, lamps, metres, households, where",
+    "pingan-run.json": "the run manifest: inputs with hashes, options, files, status",
 }
 
 
@@ -74,6 +77,10 @@ class Output:
     def path(self, name: str) -> Path:
         """Return where ``name`` goes (names outside :data:`FILES` may sit in subfolders)."""
         return self.folder / name
+
+    def final_path(self, name: str) -> Path:
+        """Return where ``name`` stays once written (a staged run writes elsewhere first)."""
+        return self.path(name)
 
     def _done(self, name: str) -> Path:
         p = self.path(name)

@@ -16,7 +16,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
-from geo.area import Area
+from geo.area import LAYERS, Area
 from geo.coverage import (
     CoverageParams,
     CoverageResult,
@@ -41,6 +41,7 @@ from maps.style import Lang
 from service.night import run_night_job, write_night_outputs
 from service.output import Output
 from service.reports import comparison_markdown, coverage_markdown, markdown_table
+from service.runs import RunOutput
 
 __all__ = [
     "SYNTHETIC_ATTRIBUTION",
@@ -156,14 +157,67 @@ def run_area(
     lang: Lang = "zh",
     lamp_params: LampParams | None = None,
     progress: ProgressFn | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write the full report and both maps of ``area`` into ``out``; return the summary.
 
     The summary (also ``summary.json``) holds every headline figure: network, layers,
-    snapping, coverage, the scenario comparison and the night-safety figures.
+    snapping, coverage, the scenario comparison and the night-safety figures. The run is
+    staged and swapped in whole (:class:`service.runs.RunOutput`): ``out`` ends with
+    this run's files and a ``pingan-run.json`` saying ``complete``, or keeps the earlier
+    run. ``extra`` goes into the manifest's options (the sample's seed, say).
     """
     say = progress or (lambda _msg: None)
-    w = Output(out)
+    w = RunOutput(out, run_info(area, lang=lang, extra=extra))
+    try:
+        result = _run(area, w, lang=lang, lamp_params=lamp_params, say=say)
+    except BaseException:
+        w.abort()  # the earlier run in ``out`` stays whole
+        raise
+    say("swapping the new run in")
+    w.commit()
+    return result
+
+
+def run_info(area: Area, *, lang: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return what a run manifest records: version, area, inputs with hashes, options."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ver = version("pingan")
+    except PackageNotFoundError:
+        ver = "unknown"
+    spec = area.spec
+    inputs: dict[str, Any] = {"osm": _hashed(spec.resolve(spec.osm))}
+    for name in LAYERS:
+        src = spec.source(name)
+        if src is not None:
+            inputs[name] = _hashed(spec.resolve(src.path))
+    return {
+        "version": ver,
+        "area": area.name,
+        "synthetic": bool(spec.synthetic),
+        "inputs": inputs,
+        "options": {"mode": spec.mode, "modes": list(area.modes), "lang": lang, **(extra or {})},
+    }
+
+
+def _hashed(path: Path) -> dict[str, Any]:
+    import hashlib
+
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return {"path": str(path), "sha256": None}
+    return {"path": str(path), "sha256": h.hexdigest()}
+
+
+def _run(
+    area: Area, w: RunOutput, *, lang: Lang, lamp_params: LampParams | None, say: ProgressFn
+) -> dict[str, Any]:
     attribution = credit(area)
     s = area.net.summary()
     skipped: list[str] = []
@@ -242,7 +296,7 @@ def run_area(
     w.text("summary.md", summary_markdown(area, s, snaps, skipped))
     result["skipped"] = skipped
     names = [str(p.relative_to(w.folder)) for p in w.written]
-    result["files"] = sorted({*names, "summary.json"})
+    result["files"] = sorted({*names, "summary.json", "pingan-run.json"})
     w.json("summary.json", result)
     return result
 
@@ -278,14 +332,15 @@ def _scenarios(
 ) -> ScenarioResult:
     """Write the base scenario and a first proposal, compared; return the base's result."""
     say("writing and comparing a first scenario with the base")
-    folder = w.path("scenarios")
-    spec = area.spec.relative_to(folder)
+    # Paths in a scenario are relative to where it will stay, not to the staging folder.
+    folder, final = w.path("scenarios"), w.final_path("scenarios")
+    spec = area.spec.relative_to(final)
     base = Scenario(
         name="base",
         description=f"{area.name} as it is.",
         base=spec,
         thresholds_min=cov.thresholds_min,
-        folder=str(folder),
+        folder=str(final),
     )
     w.record(save_scenario(base, folder / "base.json"))
     base_result = evaluate(base, area=area)
@@ -298,7 +353,7 @@ def _scenarios(
         base=spec,
         edits=proposal.edits,
         thresholds_min=cov.thresholds_min,
-        folder=str(folder),
+        folder=str(final),
     )
     w.record(save_scenario(scen, folder / "post_and_lamps.json"))
     cmp = compare(base_result, evaluate(scen, area=area))
@@ -317,15 +372,15 @@ def _lamp_scenario(
     result: dict[str, Any],
 ) -> None:
     """Write the lamp plan as a scenario and compare it with the base."""
-    folder = w.path("scenarios")
-    spec = area.spec.relative_to(folder)
+    folder, final = w.path("scenarios"), w.final_path("scenarios")
+    spec = area.spec.relative_to(final)
     lamps = Scenario(
         name="lamps",
         description="The lamp plan's lit stretches marked lit.",
         base=spec,
         edits=(edit,),
         thresholds_min=cov.thresholds_min,
-        folder=str(folder),
+        folder=str(final),
     )
     w.record(save_scenario(lamps, folder / "lamps.json"))
     cmp = compare(base_result, evaluate(lamps, area=area))

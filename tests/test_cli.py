@@ -460,3 +460,22 @@ def test_an_internal_error_is_one_line_and_a_crash_file(monkeypatch, capsys):
     text = Path(log).read_text(encoding="utf-8")
     assert text.startswith("pingan coverage") and "Traceback" in text
     Path(log).unlink()
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("POLYGON ((1 1, 2 1, 2 2, 1 1))".encode("utf-16"), "UTF-16 text"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8 text"),
+        (b"POLYGON ((1 1,\x00 2 1, 2 2, 1 1))", "NUL bytes"),
+    ],
+)
+def test_a_polygon_file_that_is_not_wkt_text_is_one_line(tmp_path, capsys, content, why):
+    """--polygon with UTF-16 or binary content: one line naming the file, status 2."""
+    poly = tmp_path / "clip.txt"
+    poly.write_bytes(content)
+    osm = tmp_path / "none.osm"
+    osm.write_text("<osm/>")
+    assert main(["network", "build", "--osm", str(osm), "--polygon", str(poly)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(poly) in err and why in err
