@@ -20,9 +20,10 @@ receive one without any of them filling caches behind the others' backs.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -80,6 +81,17 @@ _READERS = {
     "incidents": layers.read_incidents,
 }
 _AREA_SUFFIXES = (".toml", ".json")
+
+#: A layer feature counts as inside the roads' extent (their nodes' lon/lat bounds) when it
+#: lies within this margin of it: the larger of ``EXTENT_MARGIN_M`` and
+#: ``EXTENT_MARGIN_SHARE`` of the extent's longer side, since villages and their fields
+#: sit beyond the last mapped road. A layer with most features outside is refused.
+EXTENT_MARGIN_M = 2_000.0
+EXTENT_MARGIN_SHARE = 0.05
+_M_PER_DEG_LAT = 110_574.0
+_M_PER_DEG_LON = 111_320.0  # at the equator; times cos(latitude) elsewhere
+
+Extent = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -330,6 +342,10 @@ class Area:
         300 m, lamp spacing), with the snap index of ``roads``.
     villages, stations, teams, incidents
         The layers, in ``crs``; None where the area has none.
+    layer_notes
+        What loading found worth saying about a layer that was kept, by layer name: the
+        features lying beyond the roads' extent (a layer where most do is refused). The
+        reports print them as :attr:`notes`.
     """
 
     spec: AreaSpec
@@ -345,6 +361,7 @@ class Area:
     groups: gpd.GeoDataFrame | None = None
     boundaries: gpd.GeoDataFrame | None = None
     officers: gpd.GeoDataFrame | None = field(default=None)
+    layer_notes: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.spec.mode not in self.networks or self.spec.mode not in self.engines:
@@ -354,6 +371,18 @@ class Area:
             gdf = getattr(self, name)
             if gdf is not None:
                 same_crs(gdf, self.crs, name, AreaError)
+        object.__setattr__(self, "layer_notes", dict(self.layer_notes))
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The load notes of the layers, one line each, in the order reports list layers."""
+        order = (*LAYERS, "officers")
+        return tuple(self.layer_notes[n] for n in order if n in self.layer_notes)
+
+    @property
+    def extent(self) -> Extent | None:
+        """The lon/lat bounds (W, S, E, N, degrees) of every loaded road (None: no roads)."""
+        return _road_extent([self.roads.net, *self.networks.values()])
 
     @property
     def mode(self) -> Mode:
@@ -492,12 +521,19 @@ class Area:
         return shapely.union_all(geom.to_numpy())
 
     def with_layers(self, **layers_: gpd.GeoDataFrame | None) -> Area:
-        """Return the area with some layers replaced (each must be in the area's CRS)."""
+        """Return the area with some layers replaced.
+
+        Each must be in the area's CRS and, as in :func:`load_area`, mostly within the
+        roads' extent; the notes of the replaced layers are rewritten.
+        """
         unknown = sorted(set(layers_) - {*LAYERS, "officers"})
         if unknown:
             msg = f"unknown layer(s) {', '.join(unknown)}"
             raise AreaError(msg)
-        return replace(self, **layers_)  # type: ignore[arg-type]
+        area = replace(self, **layers_)  # type: ignore[arg-type]
+        notes = {k: v for k, v in self.layer_notes.items() if k not in layers_}
+        notes |= _extent_notes(layers_, area.extent)
+        return replace(area, layer_notes=notes)
 
     @classmethod
     def from_network(
@@ -515,9 +551,12 @@ class Area:
         """Assemble an area from a network already built and layers already read.
 
         For tests and workers that hold the pieces; ``all_roads`` defaults to ``net``
-        itself (then the road inventory is the routing core's).
+        itself (then the road inventory is the routing core's). The layers are checked
+        against the roads' extent as in :func:`load_area`.
         """
         full = all_roads or net
+        given = {"villages": villages, "stations": stations, "teams": teams}
+        notes = _extent_notes(given | {"incidents": incidents}, _road_extent([full, net]))
         roads = Roads.of(full, routing=net if all_roads is not None else None)
         engine = Engine(net, engine_params or EngineParams())
         return cls(
@@ -531,6 +570,7 @@ class Area:
             stations=stations,
             teams=teams,
             incidents=incidents,
+            layer_notes=notes,
         )
 
 
@@ -573,7 +613,10 @@ def load_area(
     Raises
     ------
     AreaError
-        On a bad area file or spec.
+        On a bad area file or spec, or a layer most of whose features lie beyond the
+        roads' extent (another place, or swapped lon/lat columns), naming the layer, its
+        file and both extents. A layer with some features beyond is kept, and
+        :attr:`Area.notes` counts them.
     NetworkError, LayerError
         On a bad OSM or layer file, naming the file (and the row and column).
     """
@@ -587,19 +630,27 @@ def load_area(
     nets = load_networks(spec.resolve(spec.osm), options, cache_dir=cache_dir, progress=say)
     networks: dict[str, RoadNetwork] = dict(zip(wanted, nets[:-1], strict=True))
     primary = networks[spec.mode]
-    say("indexing roads for snapping")
-    params = engine_params or EngineParams()
-    engines: dict[str, Engine] = {m: Engine(net, params) for m, net in networks.items()}
-    roads = Roads.of(nets[-1], routing=primary)
+    # Layers first: one from another place stops the load before the engines are built.
+    extent = _road_extent(nets)
     read: dict[str, gpd.GeoDataFrame | None] = {}
+    notes: dict[str, str] = {}
     for name in LAYERS:
         src = spec.source(name)
         if src is None:
             read[name] = None
             continue
         say(f"reading {name} from {Path(src.path).name}")
-        read[name] = _read(name, spec.resolve(src.path), src, primary.crs)
+        gdf = _read(name, spec.resolve(src.path), src, primary.crs)
+        where = Path(src.path).name
+        note = _check_extent(name, gdf, extent, where=where, osm=Path(spec.osm).name)
+        if note:
+            notes[name] = note
+        read[name] = gdf
     _check_village_codes(spec, read)
+    say("indexing roads for snapping")
+    params = engine_params or EngineParams()
+    engines: dict[str, Engine] = {m: Engine(net, params) for m, net in networks.items()}
+    roads = Roads.of(nets[-1], routing=primary)
     return Area(
         spec=spec,
         crs=primary.crs,
@@ -607,6 +658,7 @@ def load_area(
         engines=engines,
         roads=roads,
         distances=_distance_engine(roads),
+        layer_notes=notes,
         **read,
     )
 
@@ -637,6 +689,128 @@ def _check_village_codes(spec: AreaSpec, read: Mapping[str, gpd.GeoDataFrame | N
                 f"layer: {rows}{more}"
             )
             raise AreaError(msg)
+
+
+# ----------------------------------------------------------------- layers vs the roads
+
+
+def _road_extent(nets: Iterable[RoadNetwork]) -> Extent | None:
+    """Return the lon/lat bounds (W, S, E, N) of the nodes of ``nets`` (None: no nodes)."""
+    nodes = [net.nodes for net in nets]
+    lon = np.concatenate([n["lon"].to_numpy(dtype=np.float64) for n in nodes])
+    lat = np.concatenate([n["lat"].to_numpy(dtype=np.float64) for n in nodes])
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if not ok.any():
+        return None
+    lon, lat = lon[ok], lat[ok]
+    return float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())
+
+
+def _with_margin(extent: Extent) -> tuple[Extent, float]:
+    """Return ``extent`` grown by the margin, and the margin in metres.
+
+    The margin is set in metres and turned into degrees at the extent's latitude, the
+    cosine taken nearest the pole so the margin is never short in longitude.
+    """
+    w, s, e, n = extent
+    mid = math.cos(math.radians((s + n) / 2))
+    side_m = max((e - w) * _M_PER_DEG_LON * mid, (n - s) * _M_PER_DEG_LAT)
+    margin_m = max(EXTENT_MARGIN_M, EXTENT_MARGIN_SHARE * side_m)
+    polar = max(math.cos(math.radians(min(max(abs(s), abs(n)), 89.0))), 1e-3)
+    d_lon, d_lat = margin_m / (_M_PER_DEG_LON * polar), margin_m / _M_PER_DEG_LAT
+    return (w - d_lon, s - d_lat, e + d_lon, n + d_lat), margin_m
+
+
+def _layer_lonlat(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Return the WGS84 lon, lat of each located feature (an area by a point inside it).
+
+    The readers keep ``lon``/``lat`` columns: taken as they are, since a point from the
+    far side of the Earth does not survive the trip through a UTM zone and back.
+    """
+    if "lon" in gdf.columns and "lat" in gdf.columns:
+        lon = pd.to_numeric(gdf["lon"], errors="coerce").to_numpy(dtype=np.float64)
+        lat = pd.to_numeric(gdf["lat"], errors="coerce").to_numpy(dtype=np.float64)
+    elif gdf.crs is None:  # refused by the CRS check; nothing to place here
+        return np.empty(0), np.empty(0)
+    else:
+        geom = gdf.geometry
+        pts = geom[~(geom.isna() | geom.is_empty)].representative_point().to_crs(4326)
+        lon, lat = pts.x.to_numpy(dtype=np.float64), pts.y.to_numpy(dtype=np.float64)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    return lon[ok], lat[ok]
+
+
+def _inside(lon: np.ndarray, lat: np.ndarray, box: Extent) -> np.ndarray:
+    w, s, e, n = box
+    return (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
+
+
+def _degrees(extent: Extent) -> str:
+    return ",".join(f"{v:.4f}" for v in extent)
+
+
+def _check_extent(
+    name: str,
+    gdf: gpd.GeoDataFrame,
+    roads: Extent | None,
+    *,
+    where: str = "",
+    osm: str = "",
+) -> str | None:
+    """Refuse a layer most of whose features lie beyond the roads' extent.
+
+    Returns a note counting the features beyond it when some, but not most, do (None
+    when none do). ``where`` names the layer's file and ``osm`` the roads' file.
+
+    Raises
+    ------
+    AreaError
+        Naming the layer, its file, how many of how many features lie beyond, the
+        layer's and the roads' extents (W,S,E,N in degrees), and whether swapping the
+        lon and lat columns would put the layer inside.
+    """
+    if roads is None:
+        return None
+    lon, lat = _layer_lonlat(gdf)
+    n = len(lon)
+    box, margin_m = _with_margin(roads)
+    out = n - int(np.count_nonzero(_inside(lon, lat, box)))
+    if out == 0:
+        return None
+    what = f"{name} layer ({where})" if where else f"{name} layer"
+    of_roads = f"the roads of {osm}" if osm else "the roads"
+    margin = f"{margin_m / 1000:.1f} km"
+    if 2 * out <= n:
+        return (
+            f"{what}: {out} of {n} {name} lie beyond the extent of {of_roads} "
+            f"(W,S,E,N {_degrees(roads)} degrees, plus {margin}); kept, but check them"
+        )
+    layer_extent = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+    swapped = int(np.count_nonzero(_inside(lat, lon, box)))
+    if 2 * swapped > n:
+        hint = (
+            f"the columns look swapped: lon and lat exchanged, {swapped} of {n} would fall "
+            "inside; check which column is longitude"
+        )
+    else:
+        hint = "the layer and the roads are of different places: check the files (and the CRS)"
+    msg = (
+        f"{what}: {out} of {n} {name} lie beyond the extent of {of_roads}: the layer "
+        f"spans W,S,E,N {_degrees(layer_extent)}, the roads {_degrees(roads)} (degrees, "
+        f"plus {margin}); {hint}"
+    )
+    raise AreaError(msg)
+
+
+def _extent_notes(
+    layers_: Mapping[str, gpd.GeoDataFrame | None], roads: Extent | None
+) -> dict[str, str]:
+    """Check layers handed in rather than read (no file to name); return their notes."""
+    notes: dict[str, str] = {}
+    for name, gdf in layers_.items():
+        if gdf is not None and (note := _check_extent(name, gdf, roads)):
+            notes[name] = note
+    return notes
 
 
 def sample_area(

@@ -32,8 +32,10 @@ class Progress:
         self.quiet = quiet
 
     def __call__(self, message: str) -> None:
-        """Print one progress line."""
-        if not self.quiet:
+        """Print one progress line; a "warning: ..." line even when quiet."""
+        if message.startswith("warning: "):
+            print(f"pingan: {message}", file=sys.stderr)
+        elif not self.quiet:
             print(f"[{time.perf_counter() - self.t0:6.1f}s] {message}", file=sys.stderr)
 
 
@@ -94,6 +96,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress("done")
     _print_run(Path(args.out), result)
     return 0
+
+
+def _trend_period(value: str | None) -> str:
+    """Return the trend period option checked: "auto", "" (off) or a pandas period alias."""
+    import pandas as pd
+
+    from geo.errors import HotspotError
+
+    text = (value or "").strip()
+    if text.lower() in ("", "none", "off", "no"):
+        return ""
+    if text.lower() == "auto":
+        return "auto"
+    try:
+        pd.tseries.frequencies.to_offset(text)
+    except ValueError:
+        msg = (
+            f"--trend-period {text!r} is not a period: use auto, Q (quarters), M (months), "
+            "W (weeks), D (days), or none to skip trends"
+        )
+        raise HotspotError(msg) from None
+    return text
 
 
 def _read_wkt(path: str) -> str:
@@ -391,6 +415,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
     from service.reports import markdown_table, road_names, road_place
     from service.run import credit
 
+    args.trend_period = _trend_period(args.trend_period)  # checked before any loading
     area = area_from_args(
         args, needs=("incidents",), command="hotspots", progress=Progress(args.quiet)
     )
@@ -706,7 +731,7 @@ def build_parser() -> argparse.ArgumentParser:
     hot.add_argument(
         "--trend-period",
         default="auto",
-        help="period for trends: auto (one that fits the span), Q, M, W ... ('' off)",
+        help="period for trends: auto (one that fits the span), Q, M, W, D, or none (off)",
     )
     hot.add_argument(
         "--min-count",

@@ -147,4 +147,8 @@ def area_from_args(
         from dataclasses import replace
 
         spec = replace(spec, mode=primary)
-    return load_area(spec, cache_dir=cache, modes=wanted, engine_params=params, progress=progress)
+    area = load_area(spec, cache_dir=cache, modes=wanted, engine_params=params, progress=progress)
+    if progress is not None:
+        for note in area.notes:  # some features beyond the roads: kept, but say so
+            progress(f"warning: {note}")
+    return area

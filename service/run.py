@@ -133,6 +133,14 @@ def summary_markdown(
         )
     if area.incidents is not None:
         lines.append(f"- incidents: {len(area.incidents):,}")
+    if area.groups is not None:
+        lines.append(
+            f"- village groups: {len(area.groups)}, {int(area.groups['households'].sum()):,} "
+            "households"
+        )
+    if area.boundaries is not None:
+        lines.append(f"- village boundaries: {len(area.boundaries)}")
+    lines += [f"- note: {n}" for n in area.notes]
     lines += [
         "",
         "## Distance to the nearest road",
@@ -240,11 +248,10 @@ def _run(
             "lit_km": {k: round(v, 3) for k, v in area.roads.lit_km().items()},
         },
         "layers": {
-            name: len(gdf)
-            for name in ("villages", "stations", "teams", "incidents")
-            if (gdf := getattr(area, name)) is not None
+            name: len(gdf) for name in LAYERS if (gdf := getattr(area, name)) is not None
         },
         "snapping": [r.__dict__ for r in snaps],
+        "notes": list(area.notes),
     }
     if area.spec.synthetic:
         result["synthetic"] = SYNTHETIC_LABEL
