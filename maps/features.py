@@ -14,6 +14,7 @@ from typing import Any, Final
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo.errors import CoordinateError, LayerError, MapError, Problem
 from maps.style import MISSING, Lang, field_label
@@ -157,3 +158,48 @@ def length(metres: pd.Series) -> pd.Series:
     v = pd.to_numeric(metres, errors="coerce").astype(float)
     shown = np.where(v >= 1000, (v / 1000).map("{:.2f} km".format), v.map("{:.0f} m".format))
     return pd.Series(shown, index=metres.index, dtype=object).where(v.notna(), MISSING)
+
+
+#: Most roads a map page draws: a browser draws tens of thousands of lines smoothly,
+#: not the 600,000 of a province (a 130 MB page that takes minutes to write).
+MAX_MAP_ROADS: int = 40_000
+
+# Classes from the most to the least important, for thinning a large area's roads.
+_CLASS_ORDER = (
+    "motorway", "trunk", "primary", "secondary", "tertiary", "unclassified",
+    "residential", "living_street", "service", "track",
+)  # fmt: skip
+
+
+def thin_roads(
+    roads: gpd.GeoDataFrame, max_roads: int = MAX_MAP_ROADS
+) -> tuple[gpd.GeoDataFrame, str | None]:
+    """Return at most ``max_roads`` roads for drawing, the most important classes first.
+
+    Whole classes are kept while they fit (so a class is never drawn patchily), and
+    within the first class that does not fit, the longest roads. Returns the roads and,
+    when some were left out, a note saying how many and which classes remain, for the
+    layer's name; the analyses and tables always use every road.
+    """
+    n = len(roads)
+    if n <= max_roads or "highway" not in roads.columns:
+        return roads, None
+    hw = roads["highway"].astype("string").fillna("").str.removesuffix("_link")
+    rank = hw.map({c: k for k, c in enumerate(_CLASS_ORDER)}).fillna(len(_CLASS_ORDER))
+    counts = rank.value_counts().sort_index()
+    keep_ranks = counts.index[counts.cumsum() <= max_roads]
+    mask = rank.isin(keep_ranks).to_numpy().copy()
+    room = max_roads - int(mask.sum())
+    rest = counts.index[len(keep_ranks)] if len(keep_ranks) < len(counts) else None
+    if rest is not None and room > 0:
+        cand = np.flatnonzero((rank == rest).to_numpy())
+        lengths = shapely.length(roads.geometry.to_numpy()[cand])
+        mask[cand[np.argsort(-lengths, kind="stable")[:room]]] = True
+    kept = roads[mask]
+    classes = [c for k, c in enumerate(_CLASS_ORDER) if k in set(keep_ranks)]
+    note = (
+        f"{len(kept):,} of {n:,} roads drawn"
+        + (f" ({', '.join(classes)}" + (" and the longest others)" if room > 0 else ")"))
+        + "; every road is in the tables"
+    )
+    return kept, note

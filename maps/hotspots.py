@@ -29,6 +29,7 @@ from maps.features import (
     feature_collection,
     length,
     text,
+    thin_roads,
     to_wgs84,
 )
 from maps.legend import finish_map, note_legend
@@ -197,8 +198,10 @@ def add_context_roads(
         If ``roads`` has no CRS.
     """
     lang = check_lang(lang)
+    roads, note = thin_roads(roads)
     gdf = to_wgs84(roads, "roads", ("highway", "name", "lit"), simplify_m=0.5)
-    group = folium.FeatureGroup(name=_label("roads", lang))
+    name = _label("roads", lang) + (f" ({note})" if note else "")
+    group = folium.FeatureGroup(name=name)
     if len(gdf):
         props = {
             "name": text(gdf["name"]),
@@ -223,11 +226,16 @@ def add_context_roads(
     return m
 
 
-def density_bands(density: DensityGrid, bands: Sequence[float] = KDE_BANDS) -> gpd.GeoDataFrame:
+def density_bands(
+    density: DensityGrid, bands: Sequence[float] = KDE_BANDS, *, max_cells: int = 250_000
+) -> gpd.GeoDataFrame:
     """Turn a density grid into nested polygons: cells at or above each share of the peak.
 
     Polygons follow the grid cells exactly (no contouring library, no image overlay
-    that would be skewed when reprojected from UTM to web coordinates).
+    that would be skewed when reprojected from UTM to web coordinates). A grid of more
+    than ``max_cells`` cells (a whole province at 100 m) is drawn on blocks of cells,
+    each as high as its highest cell, so the peak and every band keep their place; the
+    analysis itself keeps the fine grid.
 
     Parameters
     ----------
@@ -257,11 +265,12 @@ def density_bands(density: DensityGrid, bands: Sequence[float] = KDE_BANDS) -> g
         msg = f"bands must be shares of the peak in (0, 1], got {bad}"
         raise MapError(msg)
     peak = float(np.max(density.density)) if density.density.size else 0.0
-    half = density.cell_size / 2
-    xx, yy = np.meshgrid(density.x, density.y)
+    grid, x, y, cell = _coarse(density, max_cells)
+    half = cell / 2
+    xx, yy = np.meshgrid(x, y)
     rows = []
     for share in bands:
-        mask = density.density >= share * peak if peak > 0 else np.zeros_like(xx, dtype=bool)
+        mask = grid >= share * peak if peak > 0 else np.zeros_like(xx, dtype=bool)
         if not mask.any():
             continue
         boxes = shapely.box(xx[mask] - half, yy[mask] - half, xx[mask] + half, yy[mask] + half)
@@ -277,6 +286,26 @@ def density_bands(density: DensityGrid, bands: Sequence[float] = KDE_BANDS) -> g
         if rows
         else (gpd.GeoDataFrame({"share": [], "level": []}, geometry=[], crs=density.crs))
     )
+
+
+def _coarse(
+    density: DensityGrid, max_cells: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Return the grid (block maxima when too fine to draw), its x, y and cell size."""
+    grid = np.asarray(density.density)
+    ny, nx = grid.shape
+    f = int(np.ceil(np.sqrt(ny * nx / max_cells))) if ny * nx > max_cells else 1
+    if f == 1:
+        return grid, np.asarray(density.x), np.asarray(density.y), float(density.cell_size)
+    py, px = (-ny) % f, (-nx) % f
+    padded = np.pad(grid, ((0, py), (0, px)), constant_values=0.0)
+    blocks = padded.reshape((ny + py) // f, f, (nx + px) // f, f).max(axis=(1, 3))
+    cell = float(density.cell_size) * f
+    x0 = float(density.x[0]) - density.cell_size / 2
+    y0 = float(density.y[0]) - density.cell_size / 2
+    x = x0 + (np.arange(blocks.shape[1]) + 0.5) * cell
+    y = y0 + (np.arange(blocks.shape[0]) + 0.5) * cell
+    return blocks, x, y, cell
 
 
 def add_density(m: folium.Map, density: DensityGrid, *, lang: Lang = "zh") -> folium.Map:

@@ -28,6 +28,7 @@ from maps.features import (
     feature_collection,
     length,
     text,
+    thin_roads,
     to_wgs84,
 )
 from maps.legend import MARKER_PX, finish_map, note_legend, point_symbols
@@ -223,6 +224,7 @@ def add_roads_by_lit(
         If ``roads`` has no CRS.
     """
     lang = check_lang(lang)
+    roads, note = thin_roads(roads)
     gdf = to_wgs84(
         roads, "roads", ("lit", "highway", "name", "length_m"), simplify_m=ROAD_SIMPLIFY_M
     )
@@ -236,7 +238,7 @@ def add_roads_by_lit(
         "length": length(gdf["length_m"]),
     }
     for cls, key in _LIT_LAYERS:
-        group = folium.FeatureGroup(name=layer_label(key, lang))
+        group = folium.FeatureGroup(name=layer_label(key, lang) + (f" ({note})" if note else ""))
         mask = (lit == cls).to_numpy()
         if mask.any():
             colour = LIT_COLOURS[cls]

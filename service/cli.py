@@ -412,7 +412,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
     )
     from maps.hotspots import hotspots_map
     from service.output import Output
-    from service.reports import markdown_table, road_names, road_place
+    from service.reports import markdown_table, road_names, road_place, telling_stretches
     from service.run import credit
 
     args.trend_period = _trend_period(args.trend_period)  # checked before any loading
@@ -483,7 +483,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         cells = res.cells
         out.geojson("hotspot_cells.geojson", cells[cells["class"] != "not significant"])
         if res.edges is not None:
-            out.csv("hotspot_roads.csv", res.edges)
+            out.csv("hotspot_roads.csv", telling_stretches(res.edges))
         if trends is not None:
             out.csv("hotspot_trends.csv", trends.cells)
         m = hotspots_map(

@@ -32,7 +32,13 @@ from geo.scenarios import Edit, lamp_edit
 from maps.hotspots import hotspots_map
 from maps.style import Lang
 from service.output import Output
-from service.reports import markdown_table, named_roads, road_names, road_place
+from service.reports import (
+    markdown_table,
+    named_roads,
+    road_names,
+    road_place,
+    telling_stretches,
+)
 
 #: The night of the night-safety job: the same window as the dark-road risk.
 NIGHT_HOURS = (19, 6)
@@ -225,7 +231,7 @@ def write_night_outputs(
         sig = cells[cells["class"] != "not significant"]
         out.geojson("hotspot_cells.geojson", sig)
         if h.edges is not None:
-            out.csv("hotspot_roads.csv", h.edges)
+            out.csv("hotspot_roads.csv", telling_stretches(h.edges))
         roles = h.edges["role"] if h.edges is not None and "role" in h.edges else None
         figures = {
             "incidents": h.n_incidents,

@@ -41,7 +41,7 @@ FILES: dict[str, str] = {
     "hotspots.md": "hot spots, unlit roads and lamps, for people",
     "hotspots.html": "the offline night-safety map",
     "hotspot_cells.geojson": "significant Gi* cells",
-    "hotspot_roads.csv": "every 200 m road stretch with count, per km, z, p, class",
+    "hotspot_roads.csv": "each 200 m road stretch with incidents or a significant Gi*: count, z",
     "hotspot_trends.csv": "emerging hot spot pattern per cell",
     "lit_km_by_village.csv": "km of road lit / unlit / unknown per village",
     "lit_km_by_township.csv": "the same per township",

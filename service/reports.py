@@ -274,3 +274,16 @@ def named_roads(ranked: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None) -> 
     宋家岗村" beats a blank one.
     """
     return ranked.assign(name=road_names(ranked, villages).to_numpy())
+
+
+def telling_stretches(edges: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the road stretches worth a table row: with incidents, or significant.
+
+    A province has a million 200 m stretches and most hold nothing; listing them would
+    write hundreds of megabytes of zeros. A stretch left out has no incident of its own
+    and no significant Gi* score.
+    """
+    keep = edges["count"].to_numpy() > 0
+    if "significant" in edges.columns:
+        keep |= edges["significant"].fillna(False).to_numpy(dtype=bool)
+    return edges[keep]

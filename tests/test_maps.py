@@ -16,6 +16,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 from shapely import LineString, Point, Polygon
 
 from geo.errors import CoordinateError, LayerError, MapError, OfflineAssetError
@@ -548,3 +549,54 @@ def test_village_popup_opens_with_escaped_fields(tmp_path: Path, html: str) -> N
         assert label in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "<script>alert" not in dom
+
+
+def test_thin_roads_keeps_whole_classes_most_important_first():
+    """A large area's map draws at most the limit: main classes whole, then the longest."""
+    import geopandas as gpd
+
+    from maps.features import thin_roads
+
+    hw = ["primary"] * 3 + ["tertiary"] * 4 + ["residential"] * 10
+    geoms = [shapely.LineString([(0, 0), (k + 1, 0)]) for k in range(len(hw))]
+    roads = gpd.GeoDataFrame({"highway": hw}, geometry=geoms, crs=32650)
+    same, note = thin_roads(roads, max_roads=100)
+    assert len(same) == len(roads) and note is None
+    kept, note = thin_roads(roads, max_roads=9)
+    assert len(kept) == 9
+    assert (kept["highway"] != "residential").sum() == 7  # primary and tertiary whole
+    # The two residential roads kept are the longest of their class.
+    res = kept[kept["highway"] == "residential"]
+    assert sorted(shapely.length(res.geometry.to_numpy())) == [16.0, 17.0]
+    assert note is not None and "9 of 17 roads drawn" in note and "every road" in note
+
+
+def test_density_bands_of_a_huge_grid_are_drawn_on_blocks_keeping_the_peak():
+    """A grid beyond max_cells is drawn on block maxima: the peak's band keeps its place."""
+    import numpy as np
+    import pyproj
+
+    from geo.hotspots.density import DensityGrid
+    from maps.hotspots import density_bands
+
+    ny, nx, cell = 300, 400, 100.0
+    dens = np.zeros((ny, nx))
+    dens[123, 217] = 10.0  # one peak cell
+    grid = DensityGrid(
+        x=np.arange(nx) * cell + cell / 2,
+        y=np.arange(ny) * cell + cell / 2,
+        density=dens,
+        cell_size=cell,
+        bandwidth=200.0,
+        bandwidth_rule="user",
+        n_points=1,
+        total_weight=1.0,
+        crs=pyproj.CRS("EPSG:32650"),
+    )
+    fine = density_bands(grid, (0.5,), max_cells=10**9)
+    coarse = density_bands(grid, (0.5,), max_cells=10_000)
+    peak = shapely.Point(217 * cell + cell / 2, 123 * cell + cell / 2)
+    assert fine.geometry.iloc[0].contains(peak) and coarse.geometry.iloc[0].contains(peak)
+    assert fine.geometry.iloc[0].area == pytest.approx(cell * cell)
+    assert coarse.geometry.iloc[0].area > fine.geometry.iloc[0].area  # one 4 x 4 block
+    assert coarse.geometry.iloc[0].area == pytest.approx((4 * cell) ** 2)
