@@ -1,0 +1,110 @@
+"""Time and memory bounds of whole commands on a large area (issue 9 §3).
+
+Writes a synthetic 2M-node road-like OSM file (about 180k nodes after the build) and a
+table of incidents spread over its roads, then runs ``pingan hotspots`` (more cases to
+come: unlit, lamps, posts) in a fresh process each and reports wall time and peak RSS
+against the bounds. The baseline of each row is its bound, measured in the same run.
+
+    .venv/bin/python benchmarks/bounds.py [--nodes 2000000] [--incidents 100000]
+
+It takes a few minutes (most of it writing and building the network once); the
+network cache is kept in the work folder between the build and the runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# (command, extra arguments, bound seconds, bound GB), from issue 9 §3.
+CASES = [
+    ("hotspots", ["--trend-period", "none"], 60.0, 3.0),
+]
+
+
+def _incidents(net_nodes: pd.DataFrame, n: int, path: Path) -> None:
+    rng = np.random.default_rng(0)
+    k = rng.integers(0, len(net_nodes), n)
+    lon = net_nodes["lon"].to_numpy()[k] + rng.normal(0, 0.001, n)
+    lat = net_nodes["lat"].to_numpy()[k] + rng.normal(0, 0.001, n)
+    t = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 365 * 86400, n), unit="s")
+    pd.DataFrame(
+        {
+            "id": [f"I{i}" for i in range(n)],
+            "time": t.strftime("%Y-%m-%d %H:%M:%S"),
+            "category": rng.choice(["theft", "dispute", "traffic"], n),
+            "lon": lon.round(6),
+            "lat": lat.round(6),
+        }
+    ).to_csv(path, index=False)
+
+
+# A wrapper process per case, so the peak RSS read is that case's alone (a process's
+# RUSAGE_CHILDREN is the largest of all the children it ever waited for).
+_WRAP = (
+    "import resource, subprocess, sys; "
+    "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
+    "stderr=subprocess.DEVNULL).returncode; "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)"
+)
+
+
+def _run(cmd: list[str]) -> tuple[float, float, int]:
+    """Run ``cmd`` in a fresh process; return wall seconds, peak RSS in GB, exit code."""
+    t0 = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", _WRAP, *cmd], capture_output=True, text=True, check=True
+    ).stdout.split()
+    wall = time.perf_counter() - t0
+    return wall, int(out[0]) / 1e6, int(out[1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nodes", type=int, default=2_000_000)
+    ap.add_argument("--incidents", type=int, default=100_000)
+    ap.add_argument("--work", type=Path, default=None, help="work folder (default: a temp)")
+    args = ap.parse_args()
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from benchmarks.roadlike import write_roadlike_osm
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="pingan-bounds-"))
+    work.mkdir(parents=True, exist_ok=True)
+    osm, inc, cache = work / "big.osm", work / "incidents.csv", work / "cache"
+    t0 = time.perf_counter()
+    if not osm.exists():
+        write_roadlike_osm(osm, n_nodes=args.nodes, seed=1)
+    from geo.network import load_network
+
+    net = load_network(osm, cache_dir=cache)
+    if not inc.exists():
+        _incidents(net.nodes, args.incidents, inc)
+    print(
+        f"inputs: {args.nodes:,} OSM nodes -> {len(net.nodes):,} nodes, {len(net.edges):,} "
+        f"edges; {args.incidents:,} incidents ({time.perf_counter() - t0:.0f} s to prepare)"
+    )
+    print(f"{'command':<12}{'wall s':>9}{'bound s':>9}{'peak GB':>9}{'bound GB':>10}  verdict")
+    ok = True
+    for name, extra, bound_s, bound_gb in CASES:
+        cmd = [sys.executable, "-m", "service.cli", "-q", name, "--osm", str(osm)]
+        cmd += ["--incidents", str(inc), "--cache-dir", str(cache), "--out", str(work / name)]
+        wall, gb, rc = _run(cmd + extra)
+        met = rc == 0 and wall <= bound_s and gb <= bound_gb
+        ok &= met
+        verdict = "MET" if met else (f"FAILED (exit {rc})" if rc else "NOT MET")
+        print(f"{name:<12}{wall:>9.1f}{bound_s:>9.0f}{gb:>9.2f}{bound_gb:>10.1f}  {verdict}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
