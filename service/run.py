@@ -247,9 +247,7 @@ def _run(
             "routable_km": round(float(area.roads.length_m[area.roads.routable].sum() / 1000), 3),
             "lit_km": {k: round(v, 3) for k, v in area.roads.lit_km().items()},
         },
-        "layers": {
-            name: len(gdf) for name in LAYERS if (gdf := getattr(area, name)) is not None
-        },
+        "layers": {name: len(gdf) for name in LAYERS if (gdf := getattr(area, name)) is not None},
         "snapping": [r.__dict__ for r in snaps],
         "notes": list(area.notes),
     }
