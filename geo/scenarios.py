@@ -36,6 +36,7 @@ Edits never touch the stored base files: :func:`apply_edits` returns a new area.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OPS",
+    "STATION_KINDS",
     "BaseData",
     "Comparison",
     "Edit",
@@ -99,6 +101,10 @@ _SELECTORS = ("edges", "osm_ways", "roads")
 LIT_STRETCHES = "lit_stretches"
 #: A stretch end this close to its road's end is at the end (lamp_edit writes cm).
 _END_TOL_M = 0.01
+#: The kinds a station edit may give, as the stations layer stores them.
+STATION_KINDS = ("station", "post")
+#: Ids are stored as 64-bit integers.
+_MAX_ID = 2**63
 
 
 @dataclass(frozen=True)
@@ -109,61 +115,117 @@ class Edit:
     fields: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.op not in OPS:
+        if not isinstance(self.op, str) or self.op not in OPS:
             msg = f"unknown edit op {self.op!r}; expected one of {', '.join(OPS)}"
+            raise ScenarioError(msg)
+        if not isinstance(self.fields, Mapping):
+            msg = f"edit {self.op!r}: its fields must be a mapping, got {self.fields!r}"
             raise ScenarioError(msg)
         missing = [f for f in OPS[self.op] if f not in self.fields]
         if missing:
             msg = f"edit {self.op!r} lacks field(s) {', '.join(missing)}"
             raise ScenarioError(msg)
         if self.op in _ROAD_OPS:
-            if "stretches" in self.fields and self.op != "mark_lit":
-                msg = f"edit {self.op!r}: 'stretches' (parts of roads) only apply to mark_lit"
-                raise ScenarioError(msg)
-            has = [k for k in (*_SELECTORS, "stretches") if k in self.fields]
-            if len(has) != 1:
-                msg = (
-                    "edit 'mark_lit' needs exactly one of 'edges', 'osm_ways', 'roads' or "
-                    "'stretches'"
-                    if self.op == "mark_lit"
-                    else f"edit {self.op!r} needs exactly one of 'edges', 'osm_ways' or 'roads'"
-                )
-                raise ScenarioError(msg)
-            if has[0] == "stretches":
-                _check_stretches(self.fields["stretches"])
-            else:
-                ids = self.fields[has[0]]
-                if (
-                    not isinstance(ids, list)
-                    or not ids
-                    or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
-                ):
-                    msg = f"edit {self.op!r}: {has[0]!r} must be a non-empty list of integers"
-                    raise ScenarioError(msg)
-        if self.op == "set_speed":
-            has = [k for k in ("kmh", "factor") if k in self.fields]
-            if len(has) != 1:
-                msg = "edit 'set_speed' needs exactly one of 'kmh' or 'factor'"
-                raise ScenarioError(msg)
-            value = self.fields[has[0]]
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                msg = f"edit 'set_speed': {has[0]!r} must be a positive number, got {value!r}"
-                raise ScenarioError(msg)
-        for key in ("lon", "lat"):
-            if key in self.fields:
-                value = self.fields[key]
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    msg = f"edit {self.op!r}: {key!r} must be a number, got {value!r}"
-                    raise ScenarioError(msg)
-        if "lon" in self.fields and not (
-            -180 <= self.fields["lon"] <= 180 and -90 <= self.fields["lat"] <= 90
-        ):
-            msg = f"edit {self.op!r}: lon/lat out of range"
-            raise ScenarioError(msg)
+            _check_road_edit(self.op, self.fields)
+        else:
+            _check_point_edit(self.op, self.fields)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the edit as it appears in scenario JSON."""
         return {"op": self.op, **self.fields}
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_text(where: str, key: str, value: object) -> None:
+    """Check a text field: a string without NUL characters (ids may also be integers)."""
+    if key == "id" and isinstance(value, int) and not isinstance(value, bool):
+        return
+    if not isinstance(value, str):
+        msg = f"{where}: {key!r} must be text, got {value!r}"
+        raise ScenarioError(msg)
+    if "\0" in value:
+        msg = f"{where}: {key!r} {value!r} contains a NUL character (\\0); remove it"
+        raise ScenarioError(msg)
+    if key == "id" and not value.strip():
+        msg = f"{where}: 'id' must not be empty"
+        raise ScenarioError(msg)
+
+
+def _check_road_edit(op: str, fields: Mapping[str, Any]) -> None:
+    """Check what a close_road, set_speed or mark_lit edit names and sets."""
+    if "stretches" in fields and op != "mark_lit":
+        msg = f"edit {op!r}: 'stretches' (parts of roads) only apply to mark_lit"
+        raise ScenarioError(msg)
+    has = [k for k in (*_SELECTORS, "stretches") if k in fields]
+    if len(has) != 1:
+        msg = (
+            "edit 'mark_lit' needs exactly one of 'edges', 'osm_ways', 'roads' or 'stretches'"
+            if op == "mark_lit"
+            else f"edit {op!r} needs exactly one of 'edges', 'osm_ways' or 'roads'"
+        )
+        raise ScenarioError(msg)
+    if has[0] == "stretches":
+        _check_stretches(fields["stretches"])
+    else:
+        ids = fields[has[0]]
+        if (
+            not isinstance(ids, list)
+            or not ids
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
+        ):
+            msg = f"edit {op!r}: {has[0]!r} must be a non-empty list of integers"
+            raise ScenarioError(msg)
+        if not all(0 <= i < _MAX_ID for i in ids):
+            bad = next(i for i in ids if not 0 <= i < _MAX_ID)
+            msg = f"edit {op!r}: {has[0]!r} holds {bad}, which is no id (0 up to 2**63 - 1)"
+            raise ScenarioError(msg)
+    if "both_directions" in fields and not isinstance(fields["both_directions"], bool):
+        got = fields["both_directions"]
+        msg = f"edit {op!r}: 'both_directions' must be true or false, got {got!r}"
+        raise ScenarioError(msg)
+    if op == "set_speed":
+        given = [k for k in ("kmh", "factor") if k in fields]
+        if len(given) != 1:
+            msg = "edit 'set_speed' needs exactly one of 'kmh' or 'factor'"
+            raise ScenarioError(msg)
+        value = fields[given[0]]
+        if not _is_number(value) or not (0 < value < math.inf):
+            msg = f"edit 'set_speed': {given[0]!r} must be a positive number, got {value!r}"
+            raise ScenarioError(msg)
+
+
+def _check_point_edit(op: str, fields: Mapping[str, Any]) -> None:
+    """Check a station or team edit: its id, position, kind, members and names."""
+    where = f"edit {op!r}"
+    _check_text(where, "id", fields["id"])
+    for key in ("name", "skills", "kind"):
+        if fields.get(key) is not None:
+            _check_text(where, key, fields[key])
+    if "lon" in fields or "lat" in fields:
+        for key in ("lon", "lat"):
+            value = fields.get(key)
+            if not _is_number(value):
+                msg = f"{where}: {key!r} must be a number, got {value!r}"
+                raise ScenarioError(msg)
+        lon, lat = fields["lon"], fields["lat"]
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            msg = f"{where}: lon/lat ({lon}, {lat}) out of range [-180, 180] x [-90, 90]"
+            raise ScenarioError(msg)
+        if lon == 0 and lat == 0:
+            msg = f"{where}: (0, 0) is a placeholder for an unknown location; give the real one"
+            raise ScenarioError(msg)
+    if op.endswith("_station") and fields.get("kind") not in (None, *STATION_KINDS):
+        expected = " or ".join(repr(k) for k in STATION_KINDS)
+        msg = f"{where}: unknown station kind {fields['kind']!r}; expected {expected}"
+        raise ScenarioError(msg)
+    if op.endswith("_team") and fields.get("members") is not None:
+        members = fields["members"]
+        if isinstance(members, bool) or not isinstance(members, int) or members < 1:
+            msg = f"{where}: 'members' must be a whole number of at least 1, got {members!r}"
+            raise ScenarioError(msg)
 
 
 def _check_stretches(stretches: object) -> None:
@@ -240,6 +302,14 @@ def scenario_from_dict(data: Mapping[str, Any], *, folder: str = ".", source: st
     if not isinstance(base, Mapping):
         msg = f"{where}'base' must be an object"
         raise ScenarioError(msg)
+    for key in ("name", "description"):
+        value = data.get(key, "")
+        if not isinstance(value, str):
+            msg = f"{where}'{key}' must be text, got {value!r}"
+            raise ScenarioError(msg)
+        if "\0" in value:
+            msg = f"{where}'{key}' {value!r} contains a NUL character (\\0); remove it"
+            raise ScenarioError(msg)
     for key in ("osm", "villages", "stations"):
         value = base.get(key)
         if not isinstance(value, str) and not (
@@ -247,8 +317,12 @@ def scenario_from_dict(data: Mapping[str, Any], *, folder: str = ".", source: st
         ):
             msg = f"{where}'base.{key}' must be a path"
             raise ScenarioError(msg)
+    raw_edits = data.get("edits", [])
+    if not isinstance(raw_edits, list):
+        msg = f"{where}'edits' must be a list of edits, got {type(raw_edits).__name__}"
+        raise ScenarioError(msg)
     edits = []
-    for i, raw in enumerate(data.get("edits", [])):
+    for i, raw in enumerate(raw_edits):
         if not isinstance(raw, Mapping) or "op" not in raw:
             msg = f"{where}edit {i} must be an object with an 'op'"
             raise ScenarioError(msg)
@@ -257,10 +331,12 @@ def scenario_from_dict(data: Mapping[str, Any], *, folder: str = ".", source: st
         except ScenarioError as exc:
             msg = f"{where}edit {i}: {exc}"
             raise ScenarioError(msg) from exc
+    given = data.get("thresholds_min", list(CoverageParams().thresholds_min))
+    if not isinstance(given, list) or not all(_is_number(t) for t in given):
+        msg = f"{where}'thresholds_min' must be a list of minutes, got {given!r}"
+        raise ScenarioError(msg)
     try:
-        thresholds = CoverageParams(
-            thresholds_min=tuple(data.get("thresholds_min", CoverageParams().thresholds_min))
-        ).thresholds_min
+        thresholds = CoverageParams(thresholds_min=tuple(given)).thresholds_min
     except (PinganError, TypeError, ValueError) as exc:
         msg = f"{where}'thresholds_min': {exc}"
         raise ScenarioError(msg) from exc
@@ -270,27 +346,63 @@ def scenario_from_dict(data: Mapping[str, Any], *, folder: str = ".", source: st
         msg = f"{where}'base': {exc}"
         raise ScenarioError(msg) from exc
     return Scenario(
-        name=str(name),
+        name=name,
         base=spec,
         edits=tuple(edits),
         thresholds_min=thresholds,
-        description=str(data.get("description", "")),
+        description=data.get("description", ""),
         folder=folder,
     )
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario JSON file."""
+    """Read a scenario JSON file (UTF-8, with or without a byte-order mark).
+
+    Raises
+    ------
+    ScenarioError
+        If the file is missing, unreadable, not UTF-8 text, not JSON or not a valid
+        scenario, the message naming the file and what is wrong.
+    """
     p = Path(path)
+    if p.is_dir():
+        msg = f"{p} is a folder, not a scenario JSON file"
+        raise ScenarioError(msg)
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = p.read_bytes()
     except FileNotFoundError as exc:
         msg = f"scenario file {p} does not exist"
         raise ScenarioError(msg) from exc
+    except OSError as exc:
+        msg = f"{p}: cannot read the scenario file ({exc.strerror or exc})"
+        raise ScenarioError(msg) from exc
+    try:
+        return scenario_from_dict(
+            json.loads(_scenario_text(p, data)), folder=str(p.parent), source=str(p)
+        )
     except json.JSONDecodeError as exc:
         msg = f"{p}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         raise ScenarioError(msg) from exc
-    return scenario_from_dict(data, folder=str(p.parent), source=str(p))
+    except RecursionError as exc:
+        msg = f"{p}: JSON nested too deeply to be a scenario"
+        raise ScenarioError(msg) from exc
+
+
+def _scenario_text(p: Path, data: bytes) -> str:
+    """Decode a scenario file as UTF-8, saying what it is when it is not."""
+    if b"\0" in data[:8192]:
+        msg = f"{p}: holds NUL bytes, so it is a binary or UTF-16 file, not UTF-8 JSON"
+        raise ScenarioError(msg)
+    try:
+        # utf-8-sig: editors on Windows save UTF-8 with a byte-order mark; the CSV
+        # readers accept one too.
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        msg = (
+            f"{p}: not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}); a "
+            "scenario file is UTF-8 JSON: save it as UTF-8 (it may be GBK)"
+        )
+        raise ScenarioError(msg) from exc
 
 
 def save_scenario(scenario: Scenario, path: str | Path) -> Path:

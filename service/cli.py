@@ -255,7 +255,7 @@ def cmd_layers_check(args: argparse.Namespace) -> int:
         return 0
     for p in problems:
         print(str(p))
-    print(f"{len(problems)} problem(s) found", file=sys.stderr)
+    print(f"pingan: error: {args.file}: {len(problems)} problem(s) found", file=sys.stderr)
     return 1
 
 

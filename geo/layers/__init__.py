@@ -18,6 +18,12 @@ Problems name a 1-based data row. In a CSV, row 1 is the first record after the 
 line (blank lines count, so for files without multi-line quoted cells row N is line
 N + 1); in a vector file, row N is the N-th feature.
 
+Besides each layer's own rules (see :mod:`~geo.layers.kinds`), every file is refused,
+row by row, for a CSV record with more fields than its header, a NUL character in any
+cell, a position at exactly (0, 0), a stored geometry GEOS cannot build (a ring that
+does not close), an invalid (e.g. self-intersecting) polygon, and an incident time
+more than a day in the future. A UTF-8 byte-order mark in front of GBK text is skipped.
+
 Coordinates
 -----------
 ``crs`` is the CRS the input coordinates are declared in; ``to_crs`` the working CRS

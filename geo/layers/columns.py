@@ -23,6 +23,7 @@ __all__ = [
     "categorical",
     "integers",
     "missing_column",
+    "nul_characters",
     "numbers",
     "parse_times",
     "resolve_columns",
@@ -57,6 +58,7 @@ _SERIAL_MAX: Final = (pd.Timestamp("2101-01-01") - _EXCEL_EPOCH).days
 _CN_RE: Final = r"[年月日时点分秒]"
 # Three numbers, the first not a four-digit year: 03/02/2025, 3/2/25, 02.03.2025, 25-3-2.
 _DAY_MONTH_RE: Final = r"\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{1,4}(?!\d)"
+_MAX_EXACT: Final = 2**53
 _ACCEPTED: Final = (
     "accepted forms, year first: 2025-03-02 21:15 or other ISO 8601, 2025/3/2 21:15, "
     "2025年3月2日 21时15分, 20250302211500 or an Excel serial date such as 45718.885416667"
@@ -103,6 +105,24 @@ def missing_column(canon: str, aliases: tuple[str, ...], headers: Sequence[str])
 
 
 # ----------------------------------------------------------------------------- values
+
+
+def nul_characters(table: pd.DataFrame, report: Report) -> None:
+    """Report every header and cell holding a NUL character.
+
+    No name or code contains one: it is a damaged cell (a C string cut short, a binary
+    field pasted in), and text after it would be lost by the next tool that reads it.
+    """
+    for header in table.columns:
+        if "\0" in header:
+            report.add(f"header {header!r} contains a NUL character (\\0)", column=header)
+    for header in table.columns:
+        values = table[header]
+        has = values.str.contains("\0", regex=False).to_numpy(dtype=bool)
+        if has.any():
+            report.flag_values(
+                has, header, "{value!r} contains a NUL character (\\0); remove it", values.tolist()
+            )
 
 
 def text_required(table: pd.DataFrame, header: str, report: Report) -> pd.Series[str]:
@@ -182,6 +202,10 @@ def integers(
         what = "positive" if minimum == 1 else f">= {minimum}"
         report.flag(below, header, lambda i: f"{text[i]!r} must be {what}")
         ok &= ~below
+    # Past 2**53 a float no longer holds every whole number: the count is not the text's.
+    huge = ok & (np.abs(arr) > _MAX_EXACT)
+    report.flag(huge, header, lambda i: f"{text[i]!r} is too large (at most {_MAX_EXACT:,})")
+    ok &= ~huge
     result = pd.array(np.where(ok, arr, 0).astype(np.int64), dtype="Int64")
     result[~ok] = pd.NA
     return pd.Series(result)
@@ -284,7 +308,14 @@ def _excel_date(text: str) -> str:
     return f"{_EXCEL_EPOCH.to_pydatetime() + dt.timedelta(days=float(text)):%Y-%m-%d}"
 
 
-def parse_times(values: pd.Series[str], header: str, tz: str, report: Report) -> pd.Series[Any]:
+def parse_times(
+    values: pd.Series[str],
+    header: str,
+    tz: str,
+    report: Report,
+    *,
+    latest: pd.Timestamp | None = None,
+) -> pd.Series[Any]:
     """Parse a time column to ``datetime64[us, tz]``, reporting empty and unparseable cells.
 
     Naive times are local time in ``tz`` (NaT where that time is ambiguous or does not
@@ -293,7 +324,8 @@ def parse_times(values: pd.Series[str], header: str, tz: str, report: Report) ->
     ``2025/3/2 21:15[:30]``, ``2025年3月2日 21时15分[30秒]`` (or ``21:15``, or the date
     alone), ``20250302[211500]`` and Excel serial dates (``45718.885416667``, days since
     1899-12-30, years 1990-2100). Day/month-first dates (``03/02/2025``, ``3/2/25``) are
-    reported as ambiguous, not guessed.
+    reported as ambiguous, not guessed. A time after ``latest`` (when given) is reported
+    as in the future: a wrong year, or a clock or time zone set wrong.
     """
     missing = (values == "").to_numpy()
     # ISO 8601 reads "2025" as 1 January and "2025-03" as 1 March: an incident needs a
@@ -346,4 +378,14 @@ def parse_times(values: pd.Series[str], header: str, tz: str, report: Report) ->
     report.flag(
         failed & ~ambiguous, header, lambda i: f"cannot parse time {raw[i]!r} ({_ACCEPTED})"
     )
+    if latest is not None:
+        future = (out > latest).to_numpy(dtype=bool)
+        report.flag(
+            future,
+            header,
+            lambda i: (
+                f"time {raw[i]!r} is in the future (later than {latest:%Y-%m-%d %H:%M} "
+                f"{tz}, a day from now): a wrong year, or a clock or time zone set wrong?"
+            ),
+        )
     return out

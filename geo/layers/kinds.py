@@ -260,9 +260,11 @@ def _incident_attributes(
     unique(ident, "id", cols["id"], report)
     category = table[cols["category"]].str.lower()
     report.flag(category == "", cols["category"], "value is empty")
+    # Times are local to tz; a day of slack covers clocks and zones set a little wrong.
+    latest = pd.Timestamp.now(tz=tz) + pd.Timedelta(days=1)
     return {
         "id": ident,
-        "time": parse_times(table[cols["time"]], cols["time"], tz, report),
+        "time": parse_times(table[cols["time"]], cols["time"], tz, report, latest=latest),
         "category": category.astype("str"),
         "severity": (
             integers(table, cols["severity"], report)

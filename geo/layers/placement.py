@@ -118,7 +118,7 @@ def _points_from_columns(
             shown = ", ".join(repr(h) for h in table.columns) or "none"
             report.add(
                 "no coordinate columns: expected lon/lat (or longitude/latitude, lng, "
-                f"经度/纬度) or x/y with crs=; found columns: {shown}"
+                f"经度/纬度) or x/y with --crs; found columns: {shown}"
             )
             return None
         return _Geo.empty(n, declared or WGS84)
@@ -134,7 +134,7 @@ def _points_from_columns(
         else:
             report.add(
                 f"columns {x_col!r}/{y_col!r} hold coordinates in an undeclared CRS; "
-                "pass crs= (e.g. 'EPSG:4547' or 'cgcs2000')",
+                "pass --crs (e.g. --crs EPSG:4547 or --crs cgcs2000)",
                 column=x_col,
             )
     xs, x_missing, x_bad = numbers(table[x_col])
@@ -166,7 +166,7 @@ def _file_crs(
     """Reconcile a vector file's stored CRS with the declared one; None if they clash."""
     if declared is None:
         if stored is None:
-            report.add("file has no CRS (a shapefile without .prj?); pass crs=")
+            report.add("file has no CRS (a shapefile without .prj?); pass crs= (--crs)")
         return stored
     if isinstance(declared, str):
         # GIS tools store GCJ-02/BD-09 data as plain EPSG:4326; nothing else can hold it.
@@ -201,8 +201,10 @@ def _geometry_from_file(
         return _Geo.empty(n, declared or WGS84)
     geoms = shapely.force_2d(source.geometry)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    broken = source.broken if source.broken is not None else np.zeros(n, dtype=bool)
     if require_geometry:
-        report.flag(missing, "geometry", "geometry is missing or empty")
+        # A broken geometry was reported when the file was read; do not call it missing.
+        report.flag(missing & ~broken, "geometry", "geometry is missing or empty")
     type_ids = shapely.get_type_id(geoms)
     wrong = ~missing & ~np.isin(type_ids, list(allowed))
     expected = " or ".join(_GEOM_NAMES[t] for t in sorted(allowed))
@@ -211,8 +213,20 @@ def _geometry_from_file(
         "geometry",
         lambda i: f"geometry is a {_GEOM_NAMES[type_ids[i]]}; {kind} need {expected}",
     )
+    polygonal = ~missing & ~wrong & np.isin(type_ids, (3, 6))
+    invalid = np.zeros(n, dtype=bool)
+    invalid[polygonal] = ~shapely.is_valid(geoms[polygonal])
+    report.flag(
+        invalid,
+        "geometry",
+        lambda i: (
+            f"polygon is not valid ({shapely.is_valid_reason(geoms[i])}); repair it, e.g. "
+            "with shapely.make_valid or QGIS's Fix geometries, so that its area and the "
+            "points inside it mean something"
+        ),
+    )
     usable = geoms.copy()
-    usable[missing | wrong] = None
+    usable[missing | wrong | invalid] = None
     coords, index = shapely.get_coordinates(usable, return_index=True)
     crs = _file_crs(source.stored_crs, declared, report)
     return _Geo(n, coords, index.astype(np.int64), usable, crs)
@@ -287,6 +301,16 @@ def _check_to_wgs84(geo: _Geo, crs: _SourceCRS, report: Report) -> tuple[FloatAr
     finite = np.isfinite(x) & np.isfinite(y)
     bad, _ = _rows_with(~finite, index, n)
     report.flag(bad, geo.x_column, "geometry has a non-finite coordinate")
+    # (0, 0) is what a blank location becomes in many exports, not a place in the area.
+    zero, _ = _rows_with(finite & (x == 0.0) & (y == 0.0), index, n)
+    zero &= ~bad
+    report.flag(
+        zero,
+        geo.x_column,
+        "position (0, 0) is a placeholder for an unknown location, not a place; leave "
+        "both coordinates empty or give the real ones",
+    )
+    bad |= zero
     label = _crs_label(crs)
     geographic = isinstance(crs, str) or bool(crs.is_geographic)
     if geographic:

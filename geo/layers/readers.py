@@ -19,7 +19,7 @@ import pandas as pd
 
 from geo.coords import CRSLike
 from geo.errors import LayerError, Problem
-from geo.layers.columns import missing_column, resolve_columns
+from geo.layers.columns import missing_column, nul_characters, resolve_columns
 from geo.layers.kinds import ALIASES, GEOMETRY_TYPES, REQUIRED, LayerKind, attributes
 from geo.layers.placement import COORD_ALIASES, place
 from geo.layers.report import Report
@@ -64,6 +64,7 @@ def _load(
         return None, report.finish()
     report.rows = source.rows
     table = source.table
+    nul_characters(table, report)
     aliases = ALIASES[kind]
     # Vector files carry their coordinates in the geometry; lon/x columns are attributes.
     known = aliases if source.vector else aliases | COORD_ALIASES

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import csv
 import gzip
 import io
 import re
@@ -24,14 +25,17 @@ import numpy.typing as npt
 import pandas as pd
 import pyogrio
 import pyogrio.errors
+import pyogrio.raw
 import pyproj
+import shapely
 
-from geo.layers.report import Report
+from geo.layers.report import MAX_PROBLEMS, Report
 
 __all__ = ["PathArg", "Source", "read_source"]
 
 PathArg: TypeAlias = str | PathLike[str]
 IntArray: TypeAlias = npt.NDArray[np.int64]
+BoolArray: TypeAlias = npt.NDArray[np.bool_]
 GeomArray: TypeAlias = npt.NDArray[np.object_]
 
 _CSV_SUFFIXES: Final = (".csv", ".csv.gz")
@@ -39,6 +43,10 @@ _VECTOR_SUFFIXES: Final = (".geojson", ".json", ".gpkg", ".shp", ".zip")
 # Only shapefiles carry a legacy code page; GeoJSON and GeoPackage are always UTF-8.
 _ENCODING_AWARE: Final = (".shp", ".zip")
 _AUTO_ENCODINGS: Final = ("utf-8-sig", "gb18030")
+_UTF8_BOM: Final = codecs.BOM_UTF8
+# More NULs than this share of its characters (or one in the header): the "CSV" is
+# UTF-16 or binary; fewer are damaged cells, reported one by one.
+_MAX_NUL_SHARE: Final = 0.1
 
 
 @dataclass
@@ -51,6 +59,7 @@ class Source:
     geometry: GeomArray | None = None
     stored_crs: pyproj.CRS | None = None
     encoding: str | None = None  # the text encoding that read the file (None: binary format)
+    broken: BoolArray | None = None  # features whose stored geometry could not be built
 
 
 def _suffix(name: str) -> str:
@@ -67,21 +76,85 @@ def _check_encoding(encoding: str | None, report: Report) -> bool:
     try:
         codecs.lookup(encoding)
     except LookupError:
-        report.add(f"unknown encoding {encoding!r}")
+        report.add(
+            f"unknown encoding {encoding!r}; --encoding takes a codec name such as "
+            "utf-8, gbk, gb18030 or big5"
+        )
         return False
     return True
 
 
+def _is_utf8(name: str) -> bool:
+    return codecs.lookup(name).name in ("utf-8", "utf-8-sig")
+
+
 def _decode(data: bytes, encoding: str | None, report: Report) -> tuple[str, str] | None:
+    """Decode strictly with the given encoding, or each automatic one in turn.
+
+    A UTF-8 byte-order mark is dropped before any other codec: some editors put one in
+    front of GBK text, which would otherwise read as mojibake ("锘縞ode") or not at all.
+    """
     tried = (encoding,) if encoding is not None else _AUTO_ENCODINGS
+    bom = data.startswith(_UTF8_BOM)
     for name in tried:
+        body = data[len(_UTF8_BOM) :] if bom and not _is_utf8(name) else data
         try:
             # Strict decoding: a wrong guess must fail loudly, not produce mojibake.
-            return data.decode(name, errors="strict"), name
+            return body.decode(name, errors="strict"), name
         except UnicodeDecodeError:
             continue
-    report.add(f"cannot decode the file as text (tried {', '.join(tried)}); pass encoding=")
+    why = "it starts with a UTF-8 byte-order mark, but the rest is no text in " if bom else "tried "
+    report.add(
+        f"cannot decode the file as text ({why}{', '.join(tried)}); give its encoding "
+        "with --encoding, e.g. --encoding gbk"
+    )
     return None
+
+
+def _nul_problem(text: str, report: Report) -> bool:
+    """Report a file that is mostly NULs (UTF-16 or binary); True if it is one."""
+    nuls = text.count("\0")
+    if not nuls:
+        return False
+    header = text.split("\n", 1)[0]
+    if "\0" in header or nuls > _MAX_NUL_SHARE * len(text):
+        report.add(
+            f"the file holds {nuls:,} NUL characters: it is binary or UTF-16 text, not a "
+            "CSV; save it as UTF-8 CSV, or give --encoding utf-16 if it is UTF-16"
+        )
+        return True
+    return False
+
+
+def _field_counts(text: str) -> list[int]:
+    """Return the number of fields of each record (the header first), as csv reads them."""
+    return [len(record) for record in csv.reader(io.StringIO(text, newline=""))]
+
+
+def _ragged_rows(text: str, report: Report) -> bool:
+    """Report every record with more fields than the header; True if there is one.
+
+    pandas either stops at the first such record or, when it is the first data row,
+    silently takes the first column as an index and shifts every name one column to the
+    left, so the records are counted here instead (only when something is off).
+    """
+    try:
+        counts = _field_counts(text)
+    except csv.Error:
+        return False
+    if not counts:
+        return False
+    width = counts[0]
+    extra = [(row, n) for row, n in enumerate(counts[1:], start=1) if n > width]
+    for row, n in extra[:MAX_PROBLEMS]:
+        report.add(
+            f"malformed CSV: the record has {n} fields but the header has {width}; an "
+            "unquoted delimiter (a comma inside a name or a trailing comma) shifts the "
+            "columns of this row",
+            row=row,
+        )
+    report.total += max(0, len(extra) - MAX_PROBLEMS)
+    return bool(extra)
 
 
 def _read_csv(local: Path, encoding: str | None, report: Report) -> Source | None:
@@ -100,6 +173,8 @@ def _read_csv(local: Path, encoding: str | None, report: Report) -> Source | Non
     if decoded is None:
         return None
     text, used = decoded
+    if _nul_problem(text, report):
+        return None
     try:
         # dtype=str keeps codes such as "420114200201" and leading zeros intact;
         # keep_default_na=False keeps a village called "NA" a name, not a gap.
@@ -113,9 +188,16 @@ def _read_csv(local: Path, encoding: str | None, report: Report) -> Source | Non
         report.add("file is empty (no header line)")
         return None
     except pd.errors.ParserError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        row = int(line.group(1)) - 1 if line else None
-        report.add(f"malformed CSV: {exc}".strip(), row=row)
+        if not _ragged_rows(text, report):
+            line = re.search(r"line (\d+)", str(exc))
+            row = int(line.group(1)) - 1 if line else None
+            report.add(f"malformed CSV: {exc}".strip(), row=row)
+        return None
+    if not isinstance(table.index, pd.RangeIndex):
+        # More fields in the first record than in the header: pandas made the extra
+        # leading column(s) the index. Name the rows rather than read shifted columns.
+        if not _ragged_rows(text, report):
+            report.add("malformed CSV: the first record has more fields than the header", row=1)
         return None
     table.columns = pd.Index([str(c).lstrip("\ufeff").strip() for c in table.columns])
     table = pd.DataFrame(
@@ -154,18 +236,26 @@ def _read_vector(
             layers = pyogrio.list_layers(path)
             if len(layers) > 1:
                 names = ", ".join(str(n) for n in layers[:, 0])
-                report.add(f"file has {len(layers)} layers ({names}); pass layer=")
+                report.add(
+                    f"file has {len(layers)} layers ({names}); pass layer= (--layer in "
+                    "pingan layers check, layer in an area file)"
+                )
                 return None
         with warnings.catch_warnings():
             # GDAL notes GeoPackage times with a "+08:00" offset (which geopandas itself
             # writes) as "non-conformant ... successfully parsed": nothing is lost.
             warnings.filterwarnings("ignore", "Non-conformant content", RuntimeWarning)
+            # An unclosed ring is reported per feature below, from the geometry itself.
+            warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
             frame = pyogrio.read_dataframe(
                 path,
                 layer=layer,
                 encoding=encoding if suffix in _ENCODING_AWARE else None,
                 # Strings keep offsets such as "+08:00" for the incident time parser.
                 datetime_as_string=True,
+                # A feature GEOS cannot build (a ring that does not close) becomes None
+                # here and a problem of its row below, not an exception for the file.
+                on_invalid="ignore",
             )
     except pyogrio.errors.DataLayerError as exc:
         message = f"cannot read layer {layer!r}: {exc}"
@@ -184,15 +274,59 @@ def _read_vector(
         return None
     geometry: GeomArray | None = None
     stored: pyproj.CRS | None = None
+    broken: BoolArray | None = None
     if isinstance(frame, gpd.GeoDataFrame):
         geometry = np.asarray(frame.geometry.array, dtype=object)
         stored = None if frame.crs is None else pyproj.CRS(frame.crs)
         frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+        broken = _broken_geometries(path, layer, geometry, report)
     frame = frame.reset_index(drop=True)
     table = pd.DataFrame({str(c).strip(): _as_text(frame[c]) for c in frame.columns})
     table.index = pd.RangeIndex(len(frame))
     rows = np.arange(1, len(frame) + 1, dtype=np.int64)
-    return Source(table=table, rows=rows, vector=True, geometry=geometry, stored_crs=stored)
+    return Source(
+        table=table, rows=rows, vector=True, geometry=geometry, stored_crs=stored, broken=broken
+    )
+
+
+def _broken_geometries(
+    path: str, layer: str | None, geometry: GeomArray, report: Report
+) -> BoolArray:
+    """Report the features whose stored geometry GEOS refused; return their mask.
+
+    They were read as None, like features without a geometry; only the raw WKB tells the
+    two apart, so it is read again (geometry only) when there is any None at all.
+    """
+    broken = np.zeros(len(geometry), dtype=bool)
+    missing = shapely.is_missing(geometry)
+    if not missing.any():
+        return broken
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
+        wkb = pyogrio.raw.read(path, layer=layer, columns=[])[2]
+    if wkb is None or len(wkb) != len(geometry):
+        return broken
+    broken = missing & np.fromiter((w is not None for w in wkb), dtype=bool, count=len(wkb))
+    positions = np.flatnonzero(broken)
+    for pos in positions[:MAX_PROBLEMS].tolist():
+        report.add(_broken_message(wkb[pos]), row=pos + 1, column="geometry")
+    report.total += max(0, positions.size - MAX_PROBLEMS)
+    return broken
+
+
+def _broken_message(wkb: bytes) -> str:
+    """Say why GEOS cannot build one stored geometry, and how to repair it."""
+    try:
+        shapely.from_wkb(wkb)
+    except shapely.errors.GEOSException as exc:
+        reason = str(exc).split(": ", 1)[-1]
+    else:  # pragma: no cover - GEOS refused it a moment ago
+        reason = "GEOS cannot build it"
+    if "closed" in reason:
+        hint = "a polygon's ring must end at the point where it starts"
+    else:
+        hint = "repair it in a GIS (e.g. QGIS: Fix geometries)"
+    return f"geometry cannot be read ({reason}); {hint}"
 
 
 def read_source(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -260,7 +261,10 @@ class BuildOptions:
             msg = f"component must be 'largest' or 'all', got {self.component!r}"
             raise NetworkError(msg)
         if self.bbox is not None:
-            if len(self.bbox) != 4 or not all(np.isfinite(self.bbox)):
+            numeric = all(
+                isinstance(v, numbers.Real) and not isinstance(v, bool) for v in self.bbox
+            )
+            if len(self.bbox) != 4 or not numeric or not all(np.isfinite(self.bbox)):
                 msg = (
                     f"bbox must be four finite numbers (west, south, east, north), got {self.bbox}"
                 )
@@ -277,6 +281,12 @@ class BuildOptions:
                 raise NetworkError(msg) from exc
             if poly.geom_type not in ("Polygon", "MultiPolygon") or poly.is_empty:
                 msg = f"clip polygon must be a non-empty (Multi)Polygon, got {poly.geom_type}"
+                raise NetworkError(msg)
+            if not poly.is_valid:
+                msg = (
+                    f"clip polygon is not valid ({shapely.is_valid_reason(poly)}); repair it, "
+                    "e.g. with shapely.make_valid or QGIS's Fix geometries"
+                )
                 raise NetworkError(msg)
 
     def key(self) -> str:
@@ -311,8 +321,11 @@ OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf", ".xml", ".xml
 def check_source(path: str | Path) -> Path:
     """Return ``path`` if it is an existing OSM file of a supported type, else raise."""
     p = Path(path)
+    if p.is_dir():
+        msg = f"{p} is a folder, not an OSM file; give the .osm or .osm.pbf file in it"
+        raise NetworkError(msg)
     if not p.is_file():
-        msg = f"OSM file {p} does not exist"
+        msg = f"OSM file {p} does not exist" if not p.exists() else f"{p} is not a regular file"
         raise NetworkError(msg)
     if not p.name.lower().endswith(OSM_SUFFIXES):
         msg = f"{p}: unsupported OSM file type; expected one of {', '.join(OSM_SUFFIXES)}"
