@@ -25,6 +25,7 @@ from geo.hotspots import (
     filter_incidents,
 )
 from geo.hotspots import emerging_hotspots as find_emerging
+from geo.hotspots.pipeline import MIN_INCIDENTS
 from geo.lighting import LampParams, LampPlan, LitKmByArea, RoadRisk, lit_km_by_area
 from geo.lighting import place_lamps as plan_lamps
 from geo.lighting import road_risk as score_roads
@@ -85,7 +86,7 @@ def run_night_job(
     n_all = 0 if inc is None else len(inc)
     if inc is not None and len(inc):
         night = filter_incidents(inc, hours=NIGHT_HOURS)
-        if len(night):
+        if len(night) >= MIN_INCIDENTS:  # fewer: no pattern to test, no hot spots
             hot = analyse_hotspots(night, params=p, roads=area.roads, snap=area.distances.snap)
             if trend_period == "auto":
                 found = emerging_hotspots_auto(night, cell_size=p.cell_size)

@@ -1245,3 +1245,14 @@ def test_fft_convolution_matches_scipy_signal() -> None:
         got = _convolve_valid(a, kernel)
         assert got.shape == want.shape
         np.testing.assert_allclose(got, want, atol=1e-9 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_too_few_incidents_say_so_not_cell_sizes(sample_incidents, n) -> None:
+    """One or two incidents: the error says there are too few, not that cells are too big."""
+    from geo.errors import HotspotError
+    from geo.hotspots import analyse_hotspots
+
+    with pytest.raises(HotspotError, match=rf"too few incidents for hot spots: {n} ") as err:
+        analyse_hotspots(sample_incidents.iloc[:n])
+    assert "cell" not in str(err.value)

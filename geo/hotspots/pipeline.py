@@ -167,6 +167,10 @@ class HotspotResult(Result):
         }
 
 
+#: Fewest incidents a hot-spot analysis runs on: below it there is no pattern to test.
+MIN_INCIDENTS = 3
+
+
 def analyse_hotspots(
     incidents: gpd.GeoDataFrame,
     *,
@@ -205,6 +209,14 @@ def analyse_hotspots(
     """
     p = params or HotspotParams()
     inc = check_incidents(incidents)
+    if len(inc) < MIN_INCIDENTS:
+        # With one or two points the "study extent" is a few metres, and any message
+        # about cell sizes would send the user the wrong way.
+        msg = (
+            f"too few incidents for hot spots: {len(inc)} (at least {MIN_INCIDENTS} are "
+            "needed); widen the selection (dates, hours, categories or area)"
+        )
+        raise HotspotError(msg)
     cells = gi_star_hotspots(
         inc,
         cell_size=p.cell_size,
