@@ -647,6 +647,9 @@ def load_area(
             notes[name] = note
         read[name] = gdf
     _check_village_codes(spec, read)
+    team_note = _check_home_units(read.get("teams"), read.get("stations"))
+    if team_note:
+        notes["teams"] = f"{notes['teams']}; {team_note}" if "teams" in notes else team_note
     say("indexing roads for snapping")
     params = engine_params or EngineParams()
     engines: dict[str, Engine] = {m: Engine(net, params) for m, net in networks.items()}
@@ -660,6 +663,29 @@ def load_area(
         distances=_distance_engine(roads),
         layer_notes=notes,
         **read,
+    )
+
+
+def _check_home_units(
+    teams: gpd.GeoDataFrame | None, stations: gpd.GeoDataFrame | None
+) -> str | None:
+    """Return a note naming teams whose ``home_unit`` is no station of the area, if any.
+
+    A team still has its own base, so it stays; but a home unit nobody can find is a
+    typing error a planner wants to hear about before assigning teams.
+    """
+    if teams is None or stations is None or not len(teams):
+        return None
+    known = set(stations["id"].astype(str))
+    units = teams["home_unit"].astype(str).to_numpy()
+    bad = [i for i, u in enumerate(units) if u not in known]
+    if not bad:
+        return None
+    shown = ", ".join(f"{teams['id'].iloc[i]} ({units[i]!r})" for i in bad[:5])
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    return (
+        f"{len(bad)} of {len(teams)} teams name a home_unit that is no station id of the "
+        f"stations layer: {shown}{more}"
     )
 
 

@@ -271,3 +271,28 @@ def test_the_cli_exits_2_with_one_line_on_incidents_from_another_continent(
         "pingan: error: incidents layer (toronto.csv): 20 of 20 incidents lie beyond"
     )
     assert not (out / "hotspots.html").exists()
+
+
+def test_a_team_whose_home_unit_is_no_station_is_noted(tmp_path) -> None:
+    """Teams naming an unknown home unit load, and a note names them and the unit."""
+    from geo.area import AreaSpec, load_area
+    from geo.sample import ensure_sample
+
+    files = ensure_sample(tmp_path / "sample")
+    teams = files.teams.read_text(encoding="utf-8").splitlines()
+    header, first, *rest = teams
+    cols = header.split(",")
+    cells = first.split(",")
+    cells[cols.index("home_unit")] = "PS-99"
+    bad = tmp_path / "teams.csv"
+    bad.write_text("\n".join([header, ",".join(cells), *rest]) + "\n", encoding="utf-8")
+    spec = AreaSpec(osm=str(files.roads), stations=str(files.stations), teams=str(bad))
+    area = load_area(spec, cache_dir=tmp_path / "cache")
+    assert len(area.teams) == len(teams) - 1
+    (note,) = [n for n in area.notes if "home_unit" in n]
+    assert note.startswith("1 of ") and "'PS-99'" in note and cells[cols.index("id")] in note
+    good = load_area(
+        AreaSpec(osm=str(files.roads), stations=str(files.stations), teams=str(files.teams)),
+        cache_dir=tmp_path / "cache",
+    )
+    assert not any("home_unit" in n for n in good.notes)
