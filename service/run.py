@@ -25,7 +25,7 @@ from geo.coverage import (
     village_coverage,
 )
 from geo.lighting import LampParams
-from geo.network import NetworkSummary, ProgressFn
+from geo.network import NetworkSummary, ProgressFn, file_sha256
 from geo.sample import SYNTHETIC_LABEL
 from geo.scenarios import (
     Edit,
@@ -211,16 +211,11 @@ def run_info(area: Area, *, lang: str, extra: dict[str, Any] | None = None) -> d
 
 
 def _hashed(path: Path) -> dict[str, Any]:
-    import hashlib
-
-    h = hashlib.sha256()
     try:
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
+        digest: str | None = file_sha256(path)
     except OSError:
-        return {"path": str(path), "sha256": None}
-    return {"path": str(path), "sha256": h.hexdigest()}
+        digest = None
+    return {"path": str(path), "sha256": digest}
 
 
 def _run(

@@ -15,7 +15,6 @@ manifest saying ``"replacing"``: clearly not complete.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from geo.atomic import write_text
+from geo.network import file_sha256
 from service.output import FILES, Output
 
 __all__ = ["MANIFEST", "RunOutput", "read_manifest"]
@@ -42,14 +42,6 @@ def read_manifest(folder: str | Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -100,7 +92,7 @@ class RunOutput(Output):
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z") if status == "complete" else None,
             **self.info,
             "files": {
-                name: (_sha256(self.final / name) if hashes else None) for name in sorted(files)
+                name: (file_sha256(self.final / name) if hashes else None) for name in sorted(files)
             },
             "not_from_this_run": list(getattr(self, "others", [])),
         }

@@ -828,9 +828,7 @@ def _gather(geoms: np.ndarray, group: np.ndarray) -> pd.Series:
     order = np.argsort(inv, kind="stable")
     multi = np.asarray(shapely.multilinestrings(geoms[order], indices=inv[order]), dtype=object)
     single = counts == 1
-    first = np.zeros(len(ug), dtype=np.int64)
-    first[inv[order][::-1]] = order[::-1]
-    multi[single] = geoms[first[single]]
+    multi[single] = shapely.get_geometry(multi[single], 0)
     return pd.Series(multi, index=ug)
 
 

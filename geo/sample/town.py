@@ -19,7 +19,7 @@ import shapely
 from geo.sample.geometry import FloatArray, segment_lines
 from geo.sample.roads import Net, Way
 
-__all__ = ["add_town_streets"]
+__all__ = ["add_town_streets", "numeral"]
 
 _CLEAR_M = 16.0
 _NUMERALS = "一二三四五六七八九十"
@@ -31,7 +31,8 @@ def add_town_streets(rng: np.random.Generator, net: Net, n_seats: int) -> None:
         _seat(rng, net, s)
 
 
-def _numeral(n: int) -> str:
+def numeral(n: int) -> str:
+    """Return ``n`` (1-99) in Chinese numerals: 一, 十, 十二, 二十三."""
     if n <= 10:
         return _NUMERALS[n - 1]
     tens, ones = divmod(n, 10)
@@ -87,7 +88,7 @@ def _seat(rng: np.random.Generator, net: Net, s: int) -> None:
         count += 1
         mid = net.junction(0.5 * (p + q))
         by_sector.setdefault((w0, w1), []).append((k, mid))
-        name = f"{_numeral(count)}巷"
+        name = f"{numeral(count)}巷"
         a, b = junction[(w0, k)], junction[(w1, k)]
         net.add(Way(a, mid, "residential", "grid", seat=s, shape=np.empty((0, 2)), name=name))
         net.add(Way(mid, b, "residential", "grid", seat=s, shape=np.empty((0, 2)), name=name))
@@ -99,7 +100,7 @@ def _seat(rng: np.random.Generator, net: Net, s: int) -> None:
         if ks != list(range(ks[0], ks[0] + len(ks))):
             continue  # a skipped lane in between would leave the street crossing nothing
         count += 1
-        name = f"{_numeral(count)}巷"
+        name = f"{numeral(count)}巷"
         for (_, m0), (_, m1) in zip(mids[:-1], mids[1:], strict=True):
             net.add(Way(m0, m1, "residential", "grid", seat=s, shape=np.empty((0, 2)), name=name))
 

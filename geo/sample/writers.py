@@ -34,6 +34,7 @@ from geo.sample.incidents import CATEGORIES, Hotspot, Incidents
 from geo.sample.places import Places
 from geo.sample.roads import Net
 from geo.sample.tags import Numbering
+from geo.sample.town import numeral
 from geo.sample.units import Stations, Team
 
 __all__ = [
@@ -212,9 +213,6 @@ def villages_csv(places: Places) -> str:
     return buf.getvalue()
 
 
-_NUMERALS = "一二三四五六七八九十"
-
-
 def groups_csv(places: Places, groups: Groups) -> str:
     """Return village_groups.csv: every village group with its households and centre."""
     v_codes, _ = committee_codes(places)
@@ -229,8 +227,7 @@ def groups_csv(places: Places, groups: Groups) -> str:
     wr = csv.writer(buf, lineterminator="\n")
     wr.writerow(["code", "name", "village_code", "households", "lon", "lat"])
     for vc, n, hh, lon, lat, v in rows:
-        numeral = _NUMERALS[n - 1] if n <= 10 else f"十{_NUMERALS[n - 11]}"
-        wr.writerow([f"{vc}{n:02d}", f"{places.stems[v]}村{numeral}组", vc, hh,
+        wr.writerow([f"{vc}{n:02d}", f"{places.stems[v]}村{numeral(n)}组", vc, hh,
                      f"{lon:.7f}", f"{lat:.7f}"])  # fmt: skip
     return buf.getvalue()
 
