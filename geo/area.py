@@ -93,6 +93,22 @@ _M_PER_DEG_LON = 111_320.0  # at the equator; times cos(latitude) elsewhere
 
 Extent = tuple[float, float, float, float]
 
+#: The time zone of naive incident times when an area names none (the product's home).
+DEFAULT_TZ = "Asia/Shanghai"
+
+
+def _check_tz(tz: object) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(str(tz))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        msg = (
+            f"unknown time zone {tz!r}: give an IANA name such as Asia/Shanghai, "
+            "Europe/Helsinki or America/Toronto"
+        )
+        raise AreaError(msg) from exc
+
 
 @dataclass(frozen=True)
 class LayerSource:
@@ -100,18 +116,66 @@ class LayerSource:
 
     ``crs`` is the CRS its coordinates are in (``wgs84``, ``cgcs2000``, ``gcj02``,
     ``bd09`` or an EPSG code; default: the file's own, else WGS84), ``encoding`` the CSV
-    text encoding (default: detect), ``layer`` the layer inside a GeoPackage.
+    text encoding (default: detect), ``layer`` the layer inside a GeoPackage, ``columns``
+    the file's own headers by column name (``{"time": "occurrencedate"}``), for a table
+    whose headers are not among the names the readers know.
     """
 
     path: str
     crs: str | None = None
     encoding: str | None = None
     layer: str | None = None
+    columns: Mapping[str, str] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, str] | str:
+    def __post_init__(self) -> None:
+        # Frozen and hashable: the mapping is kept as sorted pairs behind a dict view.
+        object.__setattr__(self, "columns", _Columns(self.columns))
+
+    def to_dict(self) -> dict[str, Any] | str:
         """Return the source as an area file writes it: a path, or a table of options."""
-        extra = {k: v for k in ("crs", "encoding", "layer") if (v := getattr(self, k))}
+        extra: dict[str, Any] = {
+            k: v for k in ("crs", "encoding", "layer") if (v := getattr(self, k))
+        }
+        if self.columns:
+            extra["columns"] = dict(self.columns)
         return {"path": self.path, **extra} if extra else self.path
+
+
+class _Columns(dict[str, str]):
+    """A column mapping that hashes and compares by its content (for frozen specs)."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items())))
+
+
+def parse_columns(text: str, *, flag: str = "--columns") -> dict[str, str]:
+    """Parse ``time=occurrencedate,category=MCI`` into a mapping (errors name ``flag``)."""
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        name, eq, header = part.partition("=")
+        name, header = name.strip(), header.strip()
+        if not eq or not name or not header:
+            msg = (
+                f"{flag} {text!r}: expected NAME=HEADER pairs separated by commas, "
+                f"e.g. time=occurrencedate,category=MCI (got {part.strip()!r})"
+            )
+            raise AreaError(msg)
+        if name in out:
+            msg = f"{flag} {text!r}: {name!r} is given twice"
+            raise AreaError(msg)
+        out[name] = header
+    return out
+
+
+def _column_map(value: object, where: str) -> dict[str, str]:
+    if isinstance(value, str):
+        return parse_columns(value, flag=where)
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in value.items()
+    ):
+        msg = f"{where} must be a table of column names to the file's headers, got {value!r}"
+        raise AreaError(msg)
+    return dict(value)
 
 
 def _layer_source(value: object, name: str, where: str) -> LayerSource | None:
@@ -120,7 +184,7 @@ def _layer_source(value: object, name: str, where: str) -> LayerSource | None:
     if isinstance(value, str | Path):
         return LayerSource(str(value))
     if isinstance(value, Mapping):
-        unknown = sorted(set(value) - {"path", "crs", "encoding", "layer"})
+        unknown = sorted(set(value) - {"path", "crs", "encoding", "layer", "columns"})
         if unknown:
             msg = f"{where}{name}: unknown key(s) {', '.join(unknown)}"
             raise AreaError(msg)
@@ -131,11 +195,13 @@ def _layer_source(value: object, name: str, where: str) -> LayerSource | None:
             if value.get(key) is not None and not isinstance(value[key], str):
                 msg = f"{where}{name}.{key} must be text, got {value[key]!r}"
                 raise AreaError(msg)
+        columns = value.get("columns")
         return LayerSource(
             value["path"],
             crs=value.get("crs"),
             encoding=value.get("encoding"),
             layer=value.get("layer"),
+            columns={} if columns is None else _column_map(columns, f"{where}{name}.columns"),
         )
     msg = f"{where}{name} must be a path or a table with 'path', got {value!r}"
     raise AreaError(msg)
@@ -149,7 +215,11 @@ class AreaSpec:
     folder). ``mode`` is the primary travel mode (coverage, posts, the road inventory);
     ``modes`` lists further modes to load (coverage by mode). ``bbox`` clips the roads
     (west, south, east, north in degrees). ``synthetic`` marks the generated sample, whose
-    roads are not OpenStreetMap's and carry no OSM credit.
+    roads are not OpenStreetMap's and carry no OSM credit. ``tz`` is the area's time zone
+    (IANA name): naive incident times are its local time, and times with an offset are
+    converted to it before any hour window applies. ``columns`` maps column names to the
+    files' own headers for every layer that has such a column (``time=occurrencedate``
+    reaches the incidents); a layer's own ``columns`` add to it.
     """
 
     osm: str
@@ -165,6 +235,8 @@ class AreaSpec:
     name: str = ""
     folder: str = "."
     synthetic: bool = False
+    tz: str = DEFAULT_TZ
+    columns: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.osm, str | Path) or not str(self.osm):
@@ -184,6 +256,32 @@ class AreaSpec:
         object.__setattr__(self, "modes", tuple(self.modes))
         if self.bbox is not None:
             object.__setattr__(self, "bbox", tuple(float(v) for v in self.bbox))
+        _check_tz(self.tz)
+        object.__setattr__(self, "columns", _Columns(self.columns))
+        self._check_columns()
+
+    def _check_columns(self) -> None:
+        """Refuse column names no layer of the area has (a typo would be silently ignored)."""
+        present = [n for n in LAYERS if self.source(n) is not None]
+        for name in present:
+            src = self.source(name)
+            assert src is not None
+            known = layers.column_names(name)
+            bad = sorted(set(src.columns) - known)
+            if bad:
+                msg = (
+                    f"{name} columns: {', '.join(repr(b) for b in bad)} is no column of the "
+                    f"{name} layer; expected one of {', '.join(sorted(known))}"
+                )
+                raise AreaError(msg)
+        for col in self.columns:
+            if not any(col in layers.column_names(n) for n in present):
+                every = sorted(set().union(*(layers.column_names(n) for n in present)))
+                msg = (
+                    f"columns: {col!r} is no column of any layer given "
+                    f"({', '.join(present) or 'none'}); expected one of {', '.join(every)}"
+                )
+                raise AreaError(msg)
 
     # ------------------------------------------------------------ paths
 
@@ -225,6 +323,10 @@ class AreaSpec:
             out["bbox"] = list(self.bbox)
         if self.synthetic:
             out["synthetic"] = True
+        if self.tz != DEFAULT_TZ:
+            out["tz"] = self.tz
+        if self.columns:
+            out["columns"] = dict(self.columns)
         return out
 
     def absolute(self) -> AreaSpec:
@@ -274,7 +376,9 @@ class AreaSpec:
         kw: dict[str, Any] = {"osm": data["osm"], "folder": str(folder)}
         for name in LAYERS:
             kw[name] = _layer_source(data.get(name), name, where)
-        for key, kind in (("mode", str), ("name", str), ("synthetic", bool)):
+        if "columns" in data:
+            kw["columns"] = _column_map(data["columns"], f"{where}'columns'")
+        for key, kind in (("mode", str), ("name", str), ("synthetic", bool), ("tz", str)):
             if key in data:
                 if not isinstance(data[key], kind):
                     msg = f"{where}'{key}' must be {kind.__name__}, got {data[key]!r}"
@@ -439,7 +543,8 @@ class Area:
         """
         src = _layer_source(source, name, "")
         assert src is not None
-        return _read(name, self.spec.resolve(src.path), src, self.crs)
+        changes: dict[str, Any] = {name: src}
+        return _read(replace(self.spec, **changes), name, self.crs)
 
     def village_area(self, code: str) -> shapely.Geometry:
         """Return the ground of one village: its polygon, or else its Voronoi cell.
@@ -501,8 +606,9 @@ class Area:
     def read_polygon(self, path: str | Path) -> shapely.Geometry:
         """Read a polygon file (GeoJSON, GeoPackage, Shapefile) into the area's CRS.
 
-        Area loading reprojects on purpose; a file without a CRS or without any polygon
-        is an error naming it.
+        Area loading reprojects on purpose; a file without a CRS or without any polygon,
+        or with an invalid (e.g. self-intersecting) polygon, is an error naming it and the
+        feature: an invalid ring selects an arbitrary part of the plane.
         """
         p = Path(path)
         try:
@@ -513,11 +619,22 @@ class Area:
         if gdf.crs is None:
             msg = f"{p}: the polygon file has no CRS"
             raise AreaError(msg)
-        geom = gdf.to_crs(self.crs).geometry
-        geom = geom[geom.geom_type.isin(["Polygon", "MultiPolygon"])]
-        if len(geom) == 0:
+        polygons = gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+        if not polygons.any():
             msg = f"{p}: no polygon in the file"
             raise AreaError(msg)
+        raw = gdf.geometry.to_numpy()
+        bad = np.flatnonzero(polygons & ~shapely.is_valid(raw))
+        if len(bad):
+            i = int(bad[0])
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            msg = (
+                f"{p}: feature {i + 1}: polygon is not valid "
+                f"({shapely.is_valid_reason(raw[i])}){more}; repair it, e.g. with QGIS "
+                "'Fix geometries' or shapely.make_valid"
+            )
+            raise AreaError(msg)
+        geom = gdf.to_crs(self.crs).geometry[polygons]
         return shapely.union_all(geom.to_numpy())
 
     def with_layers(self, **layers_: gpd.GeoDataFrame | None) -> Area:
@@ -574,12 +691,20 @@ class Area:
         )
 
 
-def _read(name: str, path: Path, src: LayerSource, crs: Any) -> gpd.GeoDataFrame:
-    """Read one layer with its reader and options, into ``crs``."""
+def _read(spec: AreaSpec, name: LayerName, crs: Any) -> gpd.GeoDataFrame:
+    """Read one layer of ``spec`` with its reader and options, into ``crs``."""
+    src = spec.source(name)
+    assert src is not None
     kw: dict[str, Any] = {"to_crs": crs, "crs": src.crs, "encoding": src.encoding}
     if src.layer:
         kw["layer"] = src.layer
-    return _READERS[name](path, **kw)
+    if src.columns:
+        kw["columns"] = dict(src.columns)
+    if spec.columns:
+        kw["shared_columns"] = dict(spec.columns)
+    if name == "incidents":
+        kw["tz"] = spec.tz
+    return _READERS[name](spec.resolve(src.path), **kw)
 
 
 def _distance_engine(roads: Roads) -> Engine:
@@ -640,12 +765,13 @@ def load_area(
             read[name] = None
             continue
         say(f"reading {name} from {Path(src.path).name}")
-        gdf = _read(name, spec.resolve(src.path), src, primary.crs)
+        gdf = _read(spec, name, primary.crs)
         where = Path(src.path).name
         note = _check_extent(name, gdf, extent, where=where, osm=Path(spec.osm).name)
         if note:
             notes[name] = note
         read[name] = gdf
+    _check_shared_columns(spec, read)
     _check_village_codes(spec, read)
     team_note = _check_home_units(read.get("teams"), read.get("stations"))
     if team_note:
@@ -687,6 +813,19 @@ def _check_home_units(
         f"{len(bad)} of {len(teams)} teams name a home_unit that is no station id of the "
         f"stations layer: {shown}{more}"
     )
+
+
+def _check_shared_columns(spec: AreaSpec, read: Mapping[str, gpd.GeoDataFrame | None]) -> None:
+    """Refuse an area-wide column mapping that no layer file used (a typo in a header)."""
+    used = [g.attrs.get("columns", {}) for g in read.values() if g is not None]
+    unused = [f"{c}={h}" for c, h in spec.columns.items() if all(u.get(c) != h for u in used)]
+    if unused:
+        files = ", ".join(Path(s.path).name for n in LAYERS if (s := spec.source(n)) is not None)
+        msg = (
+            f"columns {', '.join(unused)}: no layer file has such a header "
+            f"(files: {files}); check the spelling, or give it for one layer"
+        )
+        raise AreaError(msg)
 
 
 def _check_village_codes(spec: AreaSpec, read: Mapping[str, gpd.GeoDataFrame | None]) -> None:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from geo.area import parse_columns
 from geo.errors import NetworkError, PinganError
 from geo.network import MODES, BuildOptions, NetworkSummary, load_network
 from service.options import add_area_options, area_from_args, default_cache_dir
@@ -232,6 +233,13 @@ def cmd_layers_check(args: argparse.Namespace) -> int:
         kw["encoding"] = args.encoding
     if args.layer:
         kw["layer"] = args.layer
+    if args.columns:
+        kw["columns"] = parse_columns(args.columns)
+    if args.tz:
+        if args.kind != "incidents":
+            print("pingan: error: --tz applies to incidents only", file=sys.stderr)
+            return 2
+        kw["tz"] = args.tz
     if args.kind == "villages" and args.attributes_only:
         kw["require_geometry"] = False
     problems = check_layer(args.file, args.kind, **kw)
@@ -778,6 +786,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--crs", help="CRS of the coordinates: wgs84, cgcs2000, gcj02, bd09, EPSG")
     check.add_argument("--encoding", help="CSV text encoding (default: detect)")
     check.add_argument("--layer", help="layer name inside a GeoPackage")
+    check.add_argument(
+        "--columns", metavar="NAME=HEADER,...", help="your headers, e.g. time=occurrencedate"
+    )
+    check.add_argument("--tz", metavar="ZONE", help="incidents: time zone of naive times")
     check.add_argument(
         "--attributes-only",
         action="store_true",

@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from geo.area import LAYERS, Area, AreaSpec, LayerSource, load_area, sample_area
+from geo.area import LAYERS, Area, AreaSpec, LayerSource, load_area, parse_columns, sample_area
 from geo.engine import EngineParams
 from geo.errors import AreaError
 from geo.network import MODES
@@ -37,6 +39,24 @@ def default_cache_dir() -> Path:
     return Path(base) / "pingan"
 
 
+def _layer_overrides(args: argparse.Namespace, name: str) -> dict[str, object]:
+    """Return the per-layer options given on the command line for one layer."""
+    out: dict[str, object] = {}
+    crs = getattr(args, f"{name}_crs", None)
+    if crs:
+        out["crs"] = crs
+    encoding = getattr(args, f"{name}_encoding", None)
+    if encoding:
+        out["encoding"] = encoding
+    layer = getattr(args, f"{name}_layer", None)
+    if layer:
+        out["layer"] = layer
+    columns = getattr(args, f"{name}_columns", None)
+    if columns:
+        out["columns"] = parse_columns(columns, flag=f"--{name}-columns")
+    return out
+
+
 def add_area_options(p: argparse.ArgumentParser, *, mode: bool = True) -> None:
     """Add the area options (and ``--mode`` unless the command has its own)."""
     g = p.add_argument_group(
@@ -50,13 +70,34 @@ def add_area_options(p: argparse.ArgumentParser, *, mode: bool = True) -> None:
         "--crs", help="CRS of every layer's coordinates: wgs84, cgcs2000, gcj02, bd09 or EPSG"
     )
     for name in LAYERS:
-        g.add_argument(
-            f"--{name}-crs",
-            dest=f"{name}_crs",
-            metavar="CRS",
-            help=f"CRS of the {name} layer alone (overrides --crs), e.g. gcj02",
-        )
+        g.add_argument(f"--{name}-crs", dest=f"{name}_crs", metavar="CRS", help=argparse.SUPPRESS)
     g.add_argument("--encoding", help="CSV text encoding of the layers (default: detect)")
+    g.add_argument(
+        "--columns",
+        metavar="NAME=HEADER,...",
+        help="your files' headers for the columns the layers need, e.g. "
+        "time=occurrencedate,category=MCI (each reaches the layers that have that column)",
+    )
+    g.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="time zone of the incident times (IANA name, e.g. Europe/Helsinki; "
+        "default Asia/Shanghai): naive times are taken as its local time, times with "
+        "an offset are converted to it before hour windows apply",
+    )
+    # Four flags per layer would bury the help; the group's text names them all once.
+    p.add_argument_group(
+        "one layer's options",
+        "--LAYER-crs CRS, --LAYER-encoding ENC, --LAYER-layer NAME (inside a GeoPackage) "
+        "and --LAYER-columns NAME=HEADER,... set one layer's options, over --crs, "
+        f"--encoding and --columns; LAYER is one of {', '.join(LAYERS)}, e.g. "
+        "--stations-layer posts --incidents-columns time=occurrencedate",
+    )
+    for name in LAYERS:
+        for opt, meta in (("layer", "NAME"), ("encoding", "ENC"), ("columns", "MAP")):
+            g.add_argument(
+                f"--{name}-{opt}", dest=f"{name}_{opt}", metavar=meta, help=argparse.SUPPRESS
+            )
     if mode:
         g.add_argument("--mode", choices=MODES, default=None, help="travel mode (default car)")
     g.add_argument("--max-snap-m", type=float, default=500.0, help="snap limit in metres (500)")
@@ -91,17 +132,47 @@ def area_spec_from_args(
         return None
     if args.area:
         spec = AreaSpec.from_file(args.area)
+        # The command line wins over the area file, layer by layer.
+        changes: dict[str, Any] = {}
+        for name in LAYERS:
+            src, over = spec.source(name), _layer_overrides(args, name)
+            if over and src is None:
+                flag = next(f"--{name}-{k}" for k in over)
+                msg = f"{flag} is given, but the area file {args.area} has no {name} layer"
+                raise AreaError(msg)
+            if src is not None and over:
+                merged = {**src.columns, **over.pop("columns", {})}  # type: ignore[dict-item]
+                fields: dict[str, Any] = {"columns": merged, **over}
+                changes[name] = replace(src, **fields)
+        if args.crs or args.encoding:
+            msg = "--crs and --encoding go with --osm; with --area, give them per layer"
+            raise AreaError(msg)
     else:
-        sources = {
-            name: LayerSource(
+        changes = {}
+        sources = {}
+        for name, path in given.items():
+            if not path:
+                continue
+            over = _layer_overrides(args, name)
+            sources[name] = LayerSource(
                 str(Path(path).resolve()),
-                crs=getattr(args, f"{name}_crs", None) or args.crs,
-                encoding=args.encoding,
+                crs=over.get("crs") or args.crs,  # type: ignore[arg-type]
+                encoding=over.get("encoding") or args.encoding,  # type: ignore[arg-type]
+                layer=over.get("layer"),  # type: ignore[arg-type]
+                columns=over.get("columns") or {},  # type: ignore[arg-type]
             )
-            for name, path in given.items()
-            if path
-        }
+        for name in LAYERS:
+            if not given.get(name) and (over := _layer_overrides(args, name)):
+                flag = next(f"--{name}-{k}" for k in over)
+                msg = f"{flag} is given without --{name} FILE"
+                raise AreaError(msg)
         spec = AreaSpec(osm=str(Path(args.osm).resolve()), **sources)  # type: ignore[arg-type]
+    if getattr(args, "tz", None):
+        changes["tz"] = args.tz
+    if getattr(args, "columns", None):
+        changes["columns"] = {**spec.columns, **parse_columns(args.columns)}
+    if changes:
+        spec = replace(spec, **changes)
     missing = [n for n in needs if spec.source(n) is None]  # type: ignore[arg-type]
     if missing:
         msg = (

@@ -41,7 +41,7 @@ class Case:
     """One corpus file, the command that reads it, and what the user must see."""
 
     file: str
-    command: str  # "layers:KIND", "osm", "scenario" or "coverage"
+    command: str  # "layers:KIND", "osm", "scenario", "coverage" or "within" (hotspots)
     message: str  # a substring of the one line naming the problem
     status: int
 
@@ -53,6 +53,7 @@ CASES = [
     # §7: self-intersecting village polygons, NUL bytes, (0, 0), ragged CSV rows.
     Case("villages_self_intersecting.geojson", "layers:villages", "Self-intersection", 1),
     Case("villages_self_intersecting.geojson", "coverage", "make_valid", 2),
+    Case("within_self_intersecting.geojson", "within", "feature 1: polygon is not valid", 2),
     Case("villages_nul_name.csv", "layers:villages", "contains a NUL character", 1),
     Case("villages_zero_point.csv", "layers:villages", "position (0, 0) is a placeholder", 1),
     Case("villages_extra_field_first_row.csv", "layers:villages", "has 5 fields but the header", 1),
@@ -86,6 +87,12 @@ def run(case: Case, path: Path, out: Path) -> list[str]:
     if case.command == "scenario":
         good = BASE / "scenario.json"
         return ["-q", "scenario", "compare", str(path), str(good), "--out", str(out / "d.csv")]
+    if case.command == "within":
+        return [
+            *("-q", "hotspots", "--osm", str(BASE / "roads.osm")),
+            *("--incidents", str(BASE / "incidents.csv"), "--within", str(path)),
+            *("--out", str(out), "--no-cache"),
+        ]
     assert case.command == "coverage"
     return [
         *("-q", "coverage", "--osm", str(BASE / "roads.osm"), "--villages", str(path)),

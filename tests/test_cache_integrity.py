@@ -454,3 +454,67 @@ def test_a_renamed_copy_reports_its_own_path(osm, tmp_path):
     assert hit.source.sha256 == first.source.sha256
     assert load_network(osm, cache_dir=cache).source.path == str(osm)
     assert_same_network(hit, first)
+
+
+CHILD_SLOW_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import geo.network.cache as cache
+    from geo.network import load_network
+
+    osm, folder, sync = sys.argv[1:]
+    real = cache._write_arrays
+
+    class Slow:
+        # Writes in 1 KB pieces with a pause, so a kill lands mid-file, not only between.
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            view = memoryview(data).cast("B")
+            for at in range(0, len(view), 1024):
+                self.f.write(view[at : at + 1024])
+                time.sleep(0.0005)
+            return len(view)
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    cache._write_arrays = lambda f, meta, arrays: real(Slow(f), meta, arrays)
+    (Path(sync) / "started").touch()
+    load_network(osm, cache_dir=folder)
+    """
+)
+
+
+def test_a_build_killed_at_random_points_never_leaves_a_cache_that_loads_wrong(tmp_path):
+    """kill -9 anywhere in a build and cache write: the next load is a fresh build's equal."""
+    osm = grid_osm(tmp_path / "big.osm", n=40)
+    want = build_network(osm)
+    cache, sync = tmp_path / "cache", tmp_path / "sync"
+    sync.mkdir()
+    rng = np.random.default_rng(20261201)
+    outcomes = []
+    for delay in rng.uniform(0.0, 2.5, 6):
+        (sync / "started").unlink(missing_ok=True)
+        for entry in cache.glob("*.net"):
+            entry.unlink()  # each trial kills a writer, not a reader of a finished cache
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD_SLOW_WRITER, str(osm), str(cache), str(sync)], cwd=ROOT
+        )
+        deadline = time.monotonic() + 120
+        while not (sync / "started").exists():
+            assert child.poll() is None, "the child exited before building"
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(float(delay))
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        partial = bool(list(cache.glob(".network-*.tmp")))
+        outcomes.append("complete" if list(cache.glob("*.net")) else "partial" * partial)
+        got = load_network(osm, cache_dir=cache)
+        assert_same_network(got, want)
+        assert load_network(osm, cache_dir=cache).source.from_cache
+    # The random points did not all fall after the cache file was complete.
+    assert outcomes.count("complete") < len(outcomes), outcomes

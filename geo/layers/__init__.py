@@ -61,6 +61,7 @@ from geo.layers.kinds import (
 from geo.layers.readers import (
     LayerSummary,
     check_layer,
+    column_names,
     describe_layer,
     read_boundaries,
     read_groups,
@@ -81,6 +82,7 @@ __all__ = [
     "LayerKind",
     "LayerSummary",
     "check_layer",
+    "column_names",
     "describe_layer",
     "read_boundaries",
     "read_groups",

@@ -101,7 +101,10 @@ def missing_column(canon: str, aliases: tuple[str, ...], headers: Sequence[str])
     others = [a for a in aliases if a != canon]
     also = f" (also accepted: {', '.join(others)})" if others else ""
     shown = ", ".join(repr(h) for h in headers) or "none"
-    return f"missing required column {canon!r}{also}; found columns: {shown}"
+    return (
+        f"missing required column {canon!r}{also}; found columns: {shown} "
+        f"(name yours with --columns {canon}=HEADER)"
+    )
 
 
 # ----------------------------------------------------------------------------- values
@@ -308,6 +311,16 @@ def _excel_date(text: str) -> str:
     return f"{_EXCEL_EPOCH.to_pydatetime() + dt.timedelta(days=float(text)):%Y-%m-%d}"
 
 
+def localize(wall: pd.Series[Any], tz: str) -> pd.Series[Any]:
+    """Localise naive wall times to ``tz`` without losing any to daylight saving.
+
+    A record typed at 02:30 on the night the clocks change is still an incident: the
+    repeated hour is read as its first (summer-time) pass, the skipped one moved on.
+    """
+    first = np.ones(len(wall), dtype=bool)
+    return wall.dt.tz_localize(tz, ambiguous=first, nonexistent=pd.Timedelta(hours=1))
+
+
 def parse_times(
     values: pd.Series[str],
     header: str,
@@ -318,9 +331,11 @@ def parse_times(
 ) -> pd.Series[Any]:
     """Parse a time column to ``datetime64[us, tz]``, reporting empty and unparseable cells.
 
-    Naive times are local time in ``tz`` (NaT where that time is ambiguous or does not
-    exist); times with an offset are converted to ``tz``. Accepted forms, the date always
-    year first: ISO 8601 (``2025-03-02T21:15:00+08:00``, ``2025-3-2 21:15``),
+    Naive times are local time in ``tz`` (a wall time repeated when the clocks go back is
+    taken as the first, summer-time one; one skipped when they go forward is moved on an
+    hour, as a clock not yet put forward shows it); times with an offset are converted
+    to ``tz``. Accepted forms, the date always year first: ISO 8601
+    (``2025-03-02T21:15:00+08:00``, ``2025-3-2 21:15``),
     ``2025/3/2 21:15[:30]``, ``2025年3月2日 21时15分[30秒]`` (or ``21:15``, or the date
     alone), ``20250302[211500]`` and Excel serial dates (``45718.885416667``, days since
     1899-12-30, years 1990-2100). Day/month-first dates (``03/02/2025``, ``3/2/25``) are
@@ -351,7 +366,7 @@ def parse_times(
     chinese = pos[values.iloc[pos].str.contains(_CN_RE, regex=True).to_numpy(dtype=bool)]
     _fill(local, chinese, _chinese_to_slashes(values.iloc[chinese]), _NAIVE_FORMATS)
     found = local.notna().to_numpy()
-    out[found] = local[found].dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    out[found] = localize(local[found], tz)
     out_of_range = np.zeros(len(values), dtype=bool)
     out_of_range[beyond] = True
     failed = out.isna().to_numpy() & ~missing & ~out_of_range

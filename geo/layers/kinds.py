@@ -17,6 +17,7 @@ import pandas as pd
 from geo.layers.columns import (
     categorical,
     integers,
+    localize,
     parse_times,
     text_optional,
     text_required,
@@ -78,6 +79,7 @@ ALIASES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "incidents": {
         "id": ("id", "incident_id", "编号", "警情编号", "事件编号"),
         "time": ("time", "datetime", "timestamp", "occurred_at", "时间", "发生时间", "报警时间"),
+        "hour": ("hour", "occurrence_hour", "occurrencehour", "小时", "发生小时"),
         "category": ("category", "type", "类别", "类型", "警情类别"),
         "severity": ("severity", "level", "等级", "严重程度"),
         "description": ("description", "desc", "描述", "简要案情", "警情描述"),
@@ -110,7 +112,8 @@ ALIASES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
 #: Columns each layer cannot do without (canonical names).
 REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     "villages": ("code", "name"),
-    "incidents": ("id", "time", "category"),
+    # Many exports carry no incident number; rows then get one from their position.
+    "incidents": ("time", "category"),
     "stations": ("id", "name"),
     "teams": ("id", "name", "home_unit", "members"),
     "groups": ("code", "village_code", "households"),
@@ -256,15 +259,21 @@ def _village_attributes(
 def _incident_attributes(
     table: pd.DataFrame, cols: Mapping[str, str], tz: str, report: Report
 ) -> dict[str, pd.Series[Any]]:
-    ident = text_required(table, cols["id"], report)
-    unique(ident, "id", cols["id"], report)
+    if "id" in cols:
+        ident = text_required(table, cols["id"], report)
+        unique(ident, "id", cols["id"], report)
+    else:
+        ident = pd.Series([f"R{i}" for i in range(1, len(table) + 1)], dtype="str")
     category = table[cols["category"]].str.lower()
     report.flag(category == "", cols["category"], "value is empty")
     # Times are local to tz; a day of slack covers clocks and zones set a little wrong.
     latest = pd.Timestamp.now(tz=tz) + pd.Timedelta(days=1)
+    times = parse_times(table[cols["time"]], cols["time"], tz, report, latest=latest)
+    if "hour" in cols:
+        times = _with_hour(times, table, cols["hour"], tz, report)
     return {
         "id": ident,
-        "time": parse_times(table[cols["time"]], cols["time"], tz, report, latest=latest),
+        "time": times,
         "category": category.astype("str"),
         "severity": (
             integers(table, cols["severity"], report)
@@ -273,6 +282,24 @@ def _incident_attributes(
         ),
         "description": text_optional(table, cols, "description"),
     }
+
+
+def _with_hour(
+    times: pd.Series[Any], table: pd.DataFrame, header: str, tz: str, report: Report
+) -> pd.Series[Any]:
+    """Set each time's clock to the hour column's (exports that give a date and an hour).
+
+    Toronto's open data, for one, stores the day as local midnight and the hour apart;
+    night windows need the hour, read on the local calendar day.
+    """
+    hour = integers(table, header, report, minimum=0, required=True)
+    late = (hour > 23).fillna(False).to_numpy(dtype=bool)
+    text = table[header].tolist()
+    report.flag(late, header, lambda i: f"hour {text[i]!r} is not 0-23")
+    ok = hour.notna().to_numpy() & ~late
+    day = times.dt.tz_localize(None).dt.normalize()
+    wall = day + pd.to_timedelta(np.where(ok, hour.fillna(0).to_numpy(dtype=np.int64), 0), "h")
+    return localize(wall, tz).where(ok)
 
 
 def _station_attributes(

@@ -29,6 +29,7 @@ from geo.results import Result
 __all__ = [
     "LayerSummary",
     "check_layer",
+    "column_names",
     "describe_layer",
     "read_boundaries",
     "read_groups",
@@ -48,6 +49,8 @@ def _load(
     to_crs: CRSLike | None,
     encoding: str | None,
     layer: str | None,
+    columns: Mapping[str, str] | None = None,
+    shared_columns: Mapping[str, str] | None = None,
     require_geometry: bool = True,
     tz: str = "Asia/Shanghai",
 ) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
@@ -68,7 +71,10 @@ def _load(
     aliases = ALIASES[kind]
     # Vector files carry their coordinates in the geometry; lon/x columns are attributes.
     known = aliases if source.vector else aliases | COORD_ALIASES
-    cols = resolve_columns(list(table.columns), known, report)
+    headers = list(table.columns)
+    # Area-wide mappings apply where this file has the header; the layer's own must hold.
+    shared = {c: h for c, h in (shared_columns or {}).items() if c in known and h in headers}
+    cols = _columns(headers, known, {**shared, **(columns or {})}, report)
     missing = [c for c in REQUIRED[kind] if c not in cols]
     for canon in missing:
         report.add(missing_column(canon, aliases[canon], list(table.columns)), column=canon)
@@ -87,14 +93,55 @@ def _load(
     )
     if missing:
         return None, report.finish()
-    columns = attributes(kind, table, cols, report, tz=tz)
+    values = attributes(kind, table, cols, report, tz=tz)
     if report.total or placed is None:
         return None, report.finish()
-    frame = pd.DataFrame({name: s.reset_index(drop=True) for name, s in columns.items()})
+    frame = pd.DataFrame({name: s.reset_index(drop=True) for name, s in values.items()})
     frame["lon"] = placed.lon
     frame["lat"] = placed.lat
     gdf = gpd.GeoDataFrame(frame, geometry=placed.geometry, crs=placed.geometry.crs)
+    gdf.attrs["columns"] = dict(cols)
     return gdf, []
+
+
+def column_names(kind: LayerKind) -> frozenset[str]:
+    """Return the column names a mapping may give for one layer kind (``time``, ``lon``...).
+
+    Coordinates count for every kind: a CSV gives them as columns, a vector file as its
+    geometry (where a mapped ``lon`` is then reported as found nowhere).
+    """
+    return frozenset(ALIASES[kind]) | frozenset(COORD_ALIASES)
+
+
+def _columns(
+    headers: list[str],
+    known: Mapping[str, tuple[str, ...]],
+    given: Mapping[str, str],
+    report: Report,
+) -> dict[str, str]:
+    """Resolve the file's columns, the user's mapping (``time=occurrencedate``) first.
+
+    A mapped column wins over a header that merely looks like the same name, so a table
+    with both ``time`` and ``occurrencedate`` reads the one the user chose.
+    """
+    mapped: dict[str, str] = {}
+    for canon, header in given.items():
+        if canon not in known:
+            report.add(
+                f"column mapping {canon}={header}: {canon!r} is no column of this layer; "
+                f"expected one of {', '.join(sorted(known))}"
+            )
+        elif header not in headers:
+            shown = ", ".join(repr(h) for h in headers) or "none"
+            report.add(
+                f"column mapping {canon}={header}: the file has no column {header!r}; "
+                f"found columns: {shown}"
+            )
+        else:
+            mapped[canon] = header
+    rest = {c: names for c, names in known.items() if c not in given}
+    auto = resolve_columns([h for h in headers if h not in given.values()], rest, report)
+    return {**auto, **mapped}
 
 
 def _raise_or_return(result: tuple[gpd.GeoDataFrame | None, list[Problem]]) -> gpd.GeoDataFrame:
@@ -115,6 +162,8 @@ def read_villages(
     encoding: str | None = None,
     require_geometry: bool = True,
     layer: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    shared_columns: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a village / community committee layer.
 
@@ -141,6 +190,13 @@ def read_villages(
         coordinate columns.
     layer
         Layer name inside a multi-layer file such as a GeoPackage.
+    columns
+        The file's own header for a column, by the column's name here, e.g.
+        ``{"name": "CUN_MC", "lon": "POINT_X"}``; a header in it is taken as given, the
+        rest are found by their usual names.
+    shared_columns
+        Mappings given for a whole area (``--columns``): each applies where this file has
+        that header, and is passed over where it has not.
 
     Returns
     -------
@@ -174,6 +230,8 @@ def read_villages(
             to_crs=to_crs,
             encoding=encoding,
             layer=layer,
+            columns=columns,
+            shared_columns=shared_columns,
             require_geometry=require_geometry,
         )
     )
@@ -187,12 +245,14 @@ def read_incidents(
     encoding: str | None = None,
     tz: str = "Asia/Shanghai",
     layer: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    shared_columns: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read an incident (警情) point layer.
 
     Parameters
     ----------
-    path, crs, to_crs, encoding, layer
+    path, crs, to_crs, encoding, layer, columns
         As for :func:`read_villages`.
     tz
         IANA time zone: naive times are taken as local time there, times with an offset
@@ -201,10 +261,11 @@ def read_incidents(
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns `INCIDENT_COLUMNS`: ``id`` (unique str), ``time``
-        (``datetime64[us, tz]``), ``category`` (stripped, lower-case), ``severity``
-        (nullable Int64), ``description`` (str or None), then ``lon``, ``lat`` and Point
-        ``geometry`` in the working CRS.
+        Columns `INCIDENT_COLUMNS`: ``id`` (unique str; ``R1``, ``R2``, ... by data row
+        when the file has no id column), ``time`` (``datetime64[us, tz]``; an ``hour``
+        column, where given, sets the hour on the time's local day), ``category``
+        (stripped, lower-case), ``severity`` (nullable Int64), ``description`` (str or
+        None), then ``lon``, ``lat`` and Point ``geometry`` in the working CRS.
 
     Raises
     ------
@@ -222,7 +283,17 @@ def read_incidents(
     ``3/2/25`` are reported as ambiguous rather than guessed.
     """
     return _raise_or_return(
-        _load(path, "incidents", crs=crs, to_crs=to_crs, encoding=encoding, layer=layer, tz=tz)
+        _load(
+            path,
+            "incidents",
+            crs=crs,
+            to_crs=to_crs,
+            encoding=encoding,
+            layer=layer,
+            columns=columns,
+            shared_columns=shared_columns,
+            tz=tz,
+        )
     )
 
 
@@ -233,12 +304,14 @@ def read_stations(
     to_crs: CRSLike | None = None,
     encoding: str | None = None,
     layer: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    shared_columns: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a police station / post point layer.
 
     Parameters
     ----------
-    path, crs, to_crs, encoding, layer
+    path, crs, to_crs, encoding, layer, columns
         As for :func:`read_villages`.
 
     Returns
@@ -255,7 +328,15 @@ def read_stations(
         Listing every problem with file, 1-based data row and column.
     """
     return _raise_or_return(
-        _load(path, "stations", crs=crs, to_crs=to_crs, encoding=encoding, layer=layer)
+        _load(
+            path,
+            "stations",
+            crs=crs,
+            to_crs=to_crs,
+            encoding=encoding,
+            layer=layer,
+            columns=columns,
+        )
     )
 
 
@@ -266,12 +347,14 @@ def read_teams(
     to_crs: CRSLike | None = None,
     encoding: str | None = None,
     layer: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    shared_columns: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a team layer; each team's geometry is its base location.
 
     Parameters
     ----------
-    path, crs, to_crs, encoding, layer
+    path, crs, to_crs, encoding, layer, columns
         As for :func:`read_villages`.
 
     Returns
@@ -288,7 +371,16 @@ def read_teams(
         Listing every problem with file, 1-based data row and column.
     """
     return _raise_or_return(
-        _load(path, "teams", crs=crs, to_crs=to_crs, encoding=encoding, layer=layer)
+        _load(
+            path,
+            "teams",
+            crs=crs,
+            to_crs=to_crs,
+            encoding=encoding,
+            layer=layer,
+            columns=columns,
+            shared_columns=shared_columns,
+        )
     )
 
 
@@ -299,12 +391,14 @@ def read_groups(
     to_crs: CRSLike | None = None,
     encoding: str | None = None,
     layer: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    shared_columns: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a village-group (村民小组) point layer: where each village's households live.
 
     Parameters
     ----------
-    path, crs, to_crs, encoding, layer
+    path, crs, to_crs, encoding, layer, columns
         As for :func:`read_villages`.
 
     Returns
@@ -321,7 +415,16 @@ def read_groups(
         Listing every problem with file, 1-based data row and column.
     """
     return _raise_or_return(
-        _load(path, "groups", crs=crs, to_crs=to_crs, encoding=encoding, layer=layer)
+        _load(
+            path,
+            "groups",
+            crs=crs,
+            to_crs=to_crs,
+            encoding=encoding,
+            layer=layer,
+            columns=columns,
+            shared_columns=shared_columns,
+        )
     )
 
 
@@ -332,12 +435,14 @@ def read_boundaries(
     to_crs: CRSLike | None = None,
     encoding: str | None = None,
     layer: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    shared_columns: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read village boundary polygons (村界), keyed by the village's 12-digit code.
 
     Parameters
     ----------
-    path, crs, to_crs, encoding, layer
+    path, crs, to_crs, encoding, layer, columns
         As for :func:`read_villages`; the file must be a vector format (GeoJSON,
         GeoPackage, Shapefile) of Polygons or MultiPolygons.
 
@@ -354,7 +459,15 @@ def read_boundaries(
         Listing every problem with file, 1-based data row and column.
     """
     return _raise_or_return(
-        _load(path, "boundaries", crs=crs, to_crs=to_crs, encoding=encoding, layer=layer)
+        _load(
+            path,
+            "boundaries",
+            crs=crs,
+            to_crs=to_crs,
+            encoding=encoding,
+            layer=layer,
+            columns=columns,
+        )
     )
 
 
