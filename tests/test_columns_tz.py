@@ -104,6 +104,24 @@ def test_hour_column_sets_the_local_hour(tmp_path):
     assert "row 2" in str(err.value)
 
 
+def test_an_area_wide_mapping_reaches_every_reader(tmp_path):
+    """Each reader takes the area-wide mapping: coordinates under other headers load."""
+    from geo.layers.readers import _READERS
+
+    path = _table(
+        tmp_path,
+        pd.DataFrame({"code": ["420199100201"], "name": ["甲村"], "JD": [114.3], "WD": [30.9]}),
+        "any.csv",
+    )
+    for kind, reader in _READERS.items():
+        try:
+            reader(path, shared_columns={"lon": "JD", "lat": "WD"})
+        except LayerError as err:  # other columns missing: fine, but not the coordinates
+            assert "no coordinate columns" not in str(err), kind
+    gdf = layers.read_villages(path, shared_columns={"lon": "JD", "lat": "WD", "time": "T"})
+    assert gdf["lon"].tolist() == [114.3]
+
+
 def test_parse_columns():
     assert parse_columns("time=occurrencedate, category = MCI") == {
         "time": "occurrencedate",

@@ -336,6 +336,7 @@ def read_stations(
             encoding=encoding,
             layer=layer,
             columns=columns,
+            shared_columns=shared_columns,
         )
     )
 
@@ -467,6 +468,7 @@ def read_boundaries(
             encoding=encoding,
             layer=layer,
             columns=columns,
+            shared_columns=shared_columns,
         )
     )
 
