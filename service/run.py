@@ -200,13 +200,23 @@ def run_info(area: Area, *, lang: str, extra: dict[str, Any] | None = None) -> d
     for name in LAYERS:
         src = spec.source(name)
         if src is not None:
-            inputs[name] = _hashed(spec.resolve(src.path))
+            # How a file was read changes what it says: its options sit by its hash.
+            written = src.to_dict()
+            read = (
+                {k: v for k, v in written.items() if k != "path"}
+                if isinstance(written, dict)
+                else {}
+            )
+            inputs[name] = {**_hashed(spec.resolve(src.path)), **read}
+    options: dict[str, Any] = {"mode": spec.mode, "modes": list(area.modes), "tz": spec.tz}
+    if spec.columns:
+        options["columns"] = dict(spec.columns)
     return {
         "version": ver,
         "area": area.name,
         "synthetic": bool(spec.synthetic),
         "inputs": inputs,
-        "options": {"mode": spec.mode, "modes": list(area.modes), "lang": lang, **(extra or {})},
+        "options": {**options, "lang": lang, **(extra or {})},
     }
 
 

@@ -268,6 +268,15 @@ def test_every_layer_option_reaches_the_area(renamed, tmp_path):
     assert sorted(area.villages["code"]) == sorted(reference["code"])
     assert len(area.stations) == len(gpd.read_file(f.stations))
     assert len(area.incidents) == len(gpd.read_file(f.incidents, layer="incidents"))
+    # The run manifest records how each file was read, beside its hash.
+    from service.run import run_info
+
+    info = run_info(area, lang="en")
+    assert info["options"]["tz"] == "Asia/Shanghai"
+    assert info["options"]["columns"]["time"] == "FSSJ"
+    assert info["inputs"]["villages"]["layer"] == "cun"
+    assert info["inputs"]["villages"]["columns"] == {"code": "CUN_DM", "name": "CUN_MC"}
+    assert info["inputs"]["incidents"]["encoding"] == "gbk"
 
 
 def _run(args: list[str], capsys) -> tuple[int, str]:
