@@ -39,12 +39,14 @@ from geo.errors import AreaError, PinganError
 from geo.network import (
     MODES,
     BuildOptions,
+    LineLayer,
     Mode,
     ProgressFn,
     RoadNetwork,
     Roads,
     SnapIndex,
     check_mode,
+    is_line_layer,
     load_networks,
 )
 from geo.validate import same_crs
@@ -141,6 +143,49 @@ class LayerSource:
         return {"path": self.path, **extra} if extra else self.path
 
 
+def _line_options(lines: LineLayer) -> dict[str, Any]:
+    """Return the options of a road line layer that differ from the defaults."""
+    default = LineLayer()
+    out: dict[str, Any] = {}
+    for f in fields(LineLayer):
+        value = getattr(lines, f.name)
+        if value != getattr(default, f.name):
+            out[f.name] = dict(value) if isinstance(value, Mapping) else value
+    return out
+
+
+_ROAD_EXAMPLES = {"classes": "县道=secondary,乡道=tertiary", "columns": "name=ROAD_NAME,lit=LIGHT"}
+
+
+def _roads_source(value: object, where: str) -> tuple[str, LineLayer]:
+    """Read the area file's 'roads': a line layer's path, or a table of its options."""
+    if isinstance(value, str):
+        return value, LineLayer()
+    if not isinstance(value, Mapping) or not isinstance(value.get("path"), str):
+        msg = f"{where}'roads' must be a line layer's path or a table with 'path' and options"
+        raise AreaError(msg)
+    names = {f.name for f in fields(LineLayer)}
+    unknown = sorted(set(value) - names - {"path"})
+    if unknown:
+        msg = (
+            f"{where}roads: unknown key(s) {', '.join(unknown)}; expected path, "
+            f"{', '.join(sorted(names))}"
+        )
+        raise AreaError(msg)
+    options = {k: v for k, v in value.items() if k != "path"}
+    for key in ("classes", "columns"):
+        if isinstance(options.get(key), str):
+            options[key] = parse_columns(
+                options[key], flag=f"{where}roads.{key}", example=_ROAD_EXAMPLES[key]
+            )
+    try:
+        return value["path"], LineLayer(**options)
+    except PinganError as exc:
+        raise AreaError(f"{where}roads: {exc}") from exc
+    except TypeError as exc:  # a value of the wrong type for a field
+        raise AreaError(f"{where}roads: {exc}") from exc
+
+
 class _Columns(dict[str, str]):
     """A column mapping that hashes and compares by its content (for frozen specs)."""
 
@@ -148,7 +193,9 @@ class _Columns(dict[str, str]):
         return hash(tuple(sorted(self.items())))
 
 
-def parse_columns(text: str, *, flag: str = "--columns") -> dict[str, str]:
+def parse_columns(
+    text: str, *, flag: str = "--columns", example: str = "time=occurrencedate,category=MCI"
+) -> dict[str, str]:
     """Parse ``time=occurrencedate,category=MCI`` into a mapping (errors name ``flag``)."""
     out: dict[str, str] = {}
     for part in text.split(","):
@@ -156,8 +203,8 @@ def parse_columns(text: str, *, flag: str = "--columns") -> dict[str, str]:
         name, header = name.strip(), header.strip()
         if not eq or not name or not header:
             msg = (
-                f"{flag} {text!r}: expected NAME=HEADER pairs separated by commas, "
-                f"e.g. time=occurrencedate,category=MCI (got {part.strip()!r})"
+                f"{flag} {text!r}: expected NAME=VALUE pairs separated by commas, "
+                f"e.g. {example} (got {part.strip()!r})"
             )
             raise AreaError(msg)
         if name in out:
@@ -223,6 +270,7 @@ class AreaSpec:
     """
 
     osm: str
+    lines: LineLayer | None = None
     villages: LayerSource | str | None = None
     stations: LayerSource | str | None = None
     teams: LayerSource | str | None = None
@@ -240,9 +288,17 @@ class AreaSpec:
 
     def __post_init__(self) -> None:
         if not isinstance(self.osm, str | Path) or not str(self.osm):
-            msg = "an area needs 'osm': the path of its OpenStreetMap file"
+            msg = (
+                "an area needs its roads: 'osm' (an OpenStreetMap file) or 'roads' "
+                "(a GIS line layer: Shapefile, GeoPackage or GeoJSON)"
+            )
             raise AreaError(msg)
         object.__setattr__(self, "osm", str(self.osm))
+        if self.lines is None and is_line_layer(self.osm):
+            object.__setattr__(self, "lines", LineLayer())
+        elif self.lines is not None and not is_line_layer(self.osm):
+            msg = f"road layer options are given, but {Path(self.osm).name} is an OSM file"
+            raise AreaError(msg)
         for name in LAYERS:
             object.__setattr__(self, name, _layer_source(getattr(self, name), name, ""))
         try:
@@ -310,6 +366,8 @@ class AreaSpec:
     def to_dict(self) -> dict[str, Any]:
         """Return the spec as an area file writes it (paths as given)."""
         out: dict[str, Any] = {"osm": self.osm}
+        if self.lines is not None:
+            out = {"roads": {"path": self.osm, **_line_options(self.lines)}}
         if self.name:
             out["name"] = self.name
         for name in LAYERS:
@@ -365,15 +423,25 @@ class AreaSpec:
         if not isinstance(data, Mapping):
             msg = f"{where}an area must be a table of keys (osm, villages, stations, ...)"
             raise AreaError(msg)
-        known = {f.name for f in fields(cls)} - {"folder"}
+        known = ({f.name for f in fields(cls)} - {"folder", "lines"}) | {"roads"}
         unknown = sorted(set(data) - known)
         if unknown:
             msg = f"{where}unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(known))}"
             raise AreaError(msg)
-        if not isinstance(data.get("osm"), str):
-            msg = f"{where}'osm' must be the path of the area's OpenStreetMap file"
+        if "roads" in data:
+            if "osm" in data:
+                msg = f"{where}give the roads once: 'osm' (an OSM file) or 'roads' (a line layer)"
+                raise AreaError(msg)
+            path, lines = _roads_source(data["roads"], where)
+            kw: dict[str, Any] = {"osm": path, "lines": lines, "folder": str(folder)}
+        elif not isinstance(data.get("osm"), str):
+            msg = (
+                f"{where}the area needs its roads: 'osm' (the path of an OpenStreetMap file) "
+                "or 'roads' (a GIS line layer, a path or a table with 'path' and options)"
+            )
             raise AreaError(msg)
-        kw: dict[str, Any] = {"osm": data["osm"], "folder": str(folder)}
+        else:
+            kw = {"osm": data["osm"], "folder": str(folder)}
         for name in LAYERS:
             kw[name] = _layer_source(data.get(name), name, where)
         if "columns" in data:
@@ -752,7 +820,9 @@ def load_area(
     wanted = spec.all_modes
     options = [BuildOptions(mode=m, bbox=spec.bbox) for m in wanted]
     options.append(BuildOptions(mode=spec.all_modes[0], bbox=spec.bbox, component="all"))
-    nets = load_networks(spec.resolve(spec.osm), options, cache_dir=cache_dir, progress=say)
+    nets = load_networks(
+        spec.resolve(spec.osm), options, cache_dir=cache_dir, progress=say, lines=spec.lines
+    )
     networks: dict[str, RoadNetwork] = dict(zip(wanted, nets[:-1], strict=True))
     primary = networks[spec.mode]
     # Layers first: one from another place stops the load before the engines are built.

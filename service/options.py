@@ -17,8 +17,8 @@ from typing import Any
 
 from geo.area import LAYERS, Area, AreaSpec, LayerSource, load_area, parse_columns, sample_area
 from geo.engine import EngineParams
-from geo.errors import AreaError
-from geo.network import MODES
+from geo.errors import AreaError, PinganError
+from geo.network import LINE_SUFFIXES, MODES, LineLayer, is_line_layer
 
 __all__ = ["add_area_options", "area_from_args", "area_spec_from_args", "default_cache_dir"]
 
@@ -27,7 +27,7 @@ _LAYER_FLAGS: dict[str, str] = {name: f"--{name}" for name in LAYERS}
 
 def _flags(names: Sequence[str]) -> str:
     """Return "--osm, --villages and --stations" for the layers ``names``."""
-    flags = ["--osm", *(_LAYER_FLAGS[n] for n in names)]
+    flags = ["--osm (or --roads)", *(_LAYER_FLAGS[n] for n in names)]
     return flags[0] if len(flags) == 1 else ", ".join(flags[:-1]) + " and " + flags[-1]
 
 
@@ -57,6 +57,116 @@ def _layer_overrides(args: argparse.Namespace, name: str) -> dict[str, object]:
     return out
 
 
+def add_road_options(g: argparse._ActionsContainer) -> None:
+    """Add ``--roads`` (a GIS line layer instead of OSM) and how to read it."""
+    g.add_argument(
+        "--roads",
+        metavar="FILE",
+        help="roads as a GIS line layer instead of OSM: Shapefile (.shp, .shp.zip), "
+        "GeoPackage or GeoJSON with a road class column",
+    )
+    g.add_argument(
+        "--road-classes",
+        metavar="CLASS=OSM,...",
+        help="your road classes as OSM ones, e.g. 国道=trunk,县道=secondary,乡道=tertiary,"
+        "村道=unclassified,机耕路=track (=no leaves a class out; OSM classes need no entry)",
+    )
+    g.add_argument("--road-layer", metavar="NAME", help="layer of the roads in a GeoPackage")
+    g.add_argument(
+        "--road-class-column",
+        metavar="COLUMN",
+        help="column of the road class (default: highway, fclass, class, type, road_class, kind)",
+    )
+    g.add_argument(
+        "--road-columns",
+        metavar="NAME=COLUMN,...",
+        help="columns of the road attributes (id, name, lit, maxspeed, oneway, surface, "
+        "access, junction) under other names, e.g. name=ROAD_NAME,lit=LIGHTING",
+    )
+    g.add_argument("--road-encoding", metavar="ENC", help="text encoding of a shapefile's DBF")
+    g.add_argument("--road-crs", metavar="CRS", help="CRS of the road layer when it has none")
+    g.add_argument(
+        "--road-snap-m",
+        type=float,
+        metavar="M",
+        help="join a line's end to another line's vertex this near (default 0.5 m)",
+    )
+    g.add_argument(
+        "--road-directed",
+        action="store_true",
+        help="each feature is one direction of travel as drawn (a directed-graph export)",
+    )
+
+
+_ROAD_FLAGS = (
+    "road_classes",
+    "road_layer",
+    "road_class_column",
+    "road_columns",
+    "road_encoding",
+    "road_crs",
+    "road_snap_m",
+    "road_directed",
+)
+
+
+def roads_from_args(args: argparse.Namespace) -> tuple[str | None, LineLayer | None]:
+    """Return the roads file the options name and, for a line layer, how to read it.
+
+    Raises
+    ------
+    AreaError
+        If both ``--osm`` and ``--roads`` are given, or road layer options go with an OSM
+        file.
+    """
+    osm, roads = getattr(args, "osm", None), getattr(args, "roads", None)
+    if osm and roads:
+        msg = "give the roads once: --osm FILE (OpenStreetMap) or --roads FILE (a line layer)"
+        raise AreaError(msg)
+    path = roads or osm
+    given = [f for f in _ROAD_FLAGS if getattr(args, f, None) not in (None, False)]
+    if path is None:
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            msg = f"{flag} describes a road line layer: give it with --roads FILE"
+            raise AreaError(msg)
+        return None, None
+    if not is_line_layer(path):
+        if roads:
+            msg = (
+                f"--roads {roads}: not a line layer file (expected "
+                f"{', '.join(LINE_SUFFIXES)}); an OpenStreetMap file goes with --osm"
+            )
+            raise AreaError(msg)
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            msg = f"{flag} describes a road line layer, but {Path(path).name} is an OSM file"
+            raise AreaError(msg)
+        return str(path), None
+    kw: dict[str, Any] = {"directed": bool(getattr(args, "road_directed", False))}
+    if args.road_classes:
+        kw["classes"] = parse_columns(
+            args.road_classes, flag="--road-classes", example="县道=secondary,乡道=tertiary"
+        )
+    if args.road_columns:
+        kw["columns"] = parse_columns(
+            args.road_columns, flag="--road-columns", example="name=ROAD_NAME,lit=LIGHTING"
+        )
+    for flag, field_name in (
+        ("road_layer", "layer"),
+        ("road_class_column", "class_column"),
+        ("road_encoding", "encoding"),
+        ("road_crs", "crs"),
+        ("road_snap_m", "snap_m"),
+    ):
+        if getattr(args, flag, None) is not None:
+            kw[field_name] = getattr(args, flag)
+    try:
+        return str(path), LineLayer(**kw)
+    except PinganError as exc:
+        raise AreaError(str(exc)) from exc
+
+
 def add_area_options(p: argparse.ArgumentParser, *, mode: bool = True) -> None:
     """Add the area options (and ``--mode`` unless the command has its own)."""
     g = p.add_argument_group(
@@ -64,6 +174,7 @@ def add_area_options(p: argparse.ArgumentParser, *, mode: bool = True) -> None:
     )
     g.add_argument("--area", help="area file (.toml or .json) listing the files and options")
     g.add_argument("--osm", help="OpenStreetMap file: .osm, .osm.bz2, .osm.gz or .osm.pbf")
+    add_road_options(g)
     for name in LAYERS:
         g.add_argument(_LAYER_FLAGS[name], dest=name, help=f"{name} layer file (CSV, GeoJSON, ...)")
     g.add_argument(
@@ -119,10 +230,11 @@ def area_spec_from_args(
         or a layer the command needs is missing.
     """
     given = {name: getattr(args, name, None) for name in LAYERS}
-    if args.area and args.osm:
-        msg = "give either --area FILE or --osm FILE with the layers, not both"
+    roads_path, lines = roads_from_args(args)
+    if args.area and roads_path:
+        msg = "give either --area FILE or --osm/--roads FILE with the layers, not both"
         raise AreaError(msg)
-    if not args.area and not args.osm:
+    if not args.area and not roads_path:
         if any(given.values()):
             msg = (
                 f"{command} runs on your files when you give all of {_flags(needs)} "
@@ -166,7 +278,11 @@ def area_spec_from_args(
                 flag = next(f"--{name}-{k}" for k in over)
                 msg = f"{flag} is given without --{name} FILE"
                 raise AreaError(msg)
-        spec = AreaSpec(osm=str(Path(args.osm).resolve()), **sources)  # type: ignore[arg-type]
+        spec = AreaSpec(
+            osm=str(Path(roads_path).resolve()),  # type: ignore[arg-type]
+            lines=lines,
+            **sources,  # type: ignore[arg-type]
+        )
     if getattr(args, "tz", None):
         changes["tz"] = args.tz
     if getattr(args, "columns", None):

@@ -25,7 +25,7 @@ from geo.coverage import (
     village_coverage,
 )
 from geo.lighting import LampParams
-from geo.network import NetworkSummary, ProgressFn, file_sha256
+from geo.network import NetworkSummary, ProgressFn, source_sha256
 from geo.sample import SYNTHETIC_LABEL
 from geo.scenarios import (
     Edit,
@@ -57,8 +57,16 @@ SYNTHETIC_ATTRIBUTION = "synthetic sample data / 合成示例数据"
 
 
 def credit(area: Area) -> str:
-    """Return the maps' data credit: OpenStreetMap's, or the generated sample's label."""
-    return SYNTHETIC_ATTRIBUTION if area.spec.synthetic else OSM_ATTRIBUTION
+    """Return the maps' data credit: OpenStreetMap's, the road layer's, or the sample's.
+
+    Roads from an office's own line layer are that office's data, not OpenStreetMap's;
+    the credit names the file so a printed map says where its roads came from.
+    """
+    if area.spec.synthetic:
+        return SYNTHETIC_ATTRIBUTION
+    if area.spec.lines is not None:
+        return f"roads: {Path(area.spec.osm).name}"
+    return OSM_ATTRIBUTION
 
 
 @dataclass(frozen=True)
@@ -196,7 +204,10 @@ def run_info(area: Area, *, lang: str, extra: dict[str, Any] | None = None) -> d
     except PackageNotFoundError:
         ver = "unknown"
     spec = area.spec
-    inputs: dict[str, Any] = {"osm": _hashed(spec.resolve(spec.osm))}
+    roads = _hashed(spec.resolve(spec.osm))
+    inputs: dict[str, Any] = (
+        {"roads": {**roads, "kind": "line layer"}} if spec.lines is not None else {"osm": roads}
+    )
     for name in LAYERS:
         src = spec.source(name)
         if src is not None:
@@ -222,7 +233,7 @@ def run_info(area: Area, *, lang: str, extra: dict[str, Any] | None = None) -> d
 
 def _hashed(path: Path) -> dict[str, Any]:
     try:
-        digest: str | None = file_sha256(path)
+        digest: str | None = source_sha256(path)
     except OSError:
         digest = None
     return {"path": str(path), "sha256": digest}

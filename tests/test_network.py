@@ -288,10 +288,14 @@ def test_to_networkx_matches_arrays(write_osm):
 def test_errors(write_osm, tmp_path):
     with pytest.raises(NetworkError, match="does not exist"):
         build_network(tmp_path / "missing.osm")
-    bad = tmp_path / "roads.shp"
+    bad = tmp_path / "roads.csv"
     bad.write_text("x")
-    with pytest.raises(NetworkError, match="unsupported OSM file type"):
+    with pytest.raises(NetworkError, match="unsupported"):
         build_network(bad)
+    not_shp = tmp_path / "roads.shp"
+    not_shp.write_text("x")
+    with pytest.raises(NetworkError, match="roads.shp"):
+        build_network(not_shp)
     garbage = tmp_path / "garbage.osm"
     garbage.write_text("this is not xml")
     with pytest.raises(NetworkError, match="garbage.osm"):

@@ -1,5 +1,9 @@
 """Build a routable road network from OSM ways, vectorised end to end.
 
+The ways come from an OSM file (:mod:`~geo.network.osm`) or a GIS line layer of roads
+(:mod:`~geo.network.lines`), read into the same arrays; everything below is shared, so
+a layer converted from an OSM file builds the same network as the file.
+
 1. trim ways at the extract's edge (nodes missing from the file) and at an optional clip
    bbox/polygon, splitting a way into runs of present nodes;
 2. turn runs into directed segments (one-way rules as osmnx applies them) with per-mode
@@ -29,6 +33,7 @@ from scipy.sparse import csgraph
 
 from geo.coords import utm_crs_for
 from geo.errors import NetworkError
+from geo.network.lines import LINE_SUFFIXES, LineLayer, read_line_ways
 from geo.network.model import DroppedComponent, DroppedReport, RoadNetwork, SourceInfo
 from geo.network.osm import Ways, access_mask, read_osm_ways
 from geo.network.tags import (
@@ -45,6 +50,7 @@ from geo.network.tags import (
 
 __all__ = [
     "CACHE_VERSION",
+    "LINE_SUFFIXES",
     "OSM_SUFFIXES",
     "BuildOptions",
     "Component",
@@ -53,6 +59,8 @@ __all__ = [
     "build_networks",
     "check_source",
     "file_sha256",
+    "is_line_layer",
+    "source_sha256",
 ]
 
 #: Bump when the cached arrays change meaning, so stale caches are rebuilt, not misread.
@@ -317,20 +325,63 @@ def file_sha256(path: Path) -> str:
 
 OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf", ".xml", ".xml.bz2")
 
+#: The files a shapefile is made of, hashed together: its attributes live in ``.dbf``
+#: and its CRS in ``.prj``, so editing either must rebuild although the ``.shp`` is
+#: unchanged.
+_SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
-def check_source(path: str | Path) -> Path:
-    """Return ``path`` if it is an existing OSM file of a supported type, else raise."""
+
+def is_line_layer(path: str | Path) -> bool:
+    """Whether ``path`` names a GIS line layer (by suffix) rather than an OSM file."""
+    name = Path(path).name.lower()
+    return name.endswith(LINE_SUFFIXES) and not name.endswith(OSM_SUFFIXES)
+
+
+def check_source(path: str | Path, *, lines: LineLayer | None = None) -> Path:
+    """Return ``path`` if it is an existing OSM file or road line layer, else raise.
+
+    ``lines`` (how to read a line layer) given with an OSM file is an error too: the
+    class mapping or layer name meant for a layer would silently do nothing.
+    """
     p = Path(path)
+    line = is_line_layer(p)
+    what = "road layer" if line else "OSM file"
     if p.is_dir():
-        msg = f"{p} is a folder, not an OSM file; give the .osm or .osm.pbf file in it"
+        msg = (
+            f"{p} is a folder, not an OSM file or road layer; give the .osm, .osm.pbf, .shp "
+            "or .gpkg file in it"
+        )
         raise NetworkError(msg)
     if not p.is_file():
-        msg = f"OSM file {p} does not exist" if not p.exists() else f"{p} is not a regular file"
+        msg = f"{what} {p} does not exist" if not p.exists() else f"{p} is not a regular file"
         raise NetworkError(msg)
-    if not p.name.lower().endswith(OSM_SUFFIXES):
-        msg = f"{p}: unsupported OSM file type; expected one of {', '.join(OSM_SUFFIXES)}"
+    if not line and not p.name.lower().endswith(OSM_SUFFIXES):
+        msg = (
+            f"{p}: unsupported OSM file type or road layer; expected an OSM file "
+            f"({', '.join(OSM_SUFFIXES)}) or a road line layer ({', '.join(LINE_SUFFIXES)})"
+        )
+        raise NetworkError(msg)
+    if lines is not None and not line:
+        msg = (
+            f"{p} is an OSM file; road layer options (layer, class mapping, columns) "
+            "apply to GIS line layers only"
+        )
         raise NetworkError(msg)
     return p
+
+
+def source_sha256(path: Path) -> str:
+    """Return the SHA-256 identifying a source's content, a shapefile's sidecars included."""
+    if not path.name.lower().endswith(".shp"):
+        return file_sha256(path)
+    h = hashlib.sha256()
+    siblings = {p.suffix.lower(): p for p in path.parent.glob(f"{path.stem}.*")}
+    siblings[".shp"] = path
+    for suffix in _SHAPEFILE_PARTS:
+        part = siblings.get(suffix)
+        if part is not None and part.is_file():
+            h.update(f"{suffix}:{file_sha256(part)};".encode())
+    return h.hexdigest()
 
 
 def build_network(
@@ -339,23 +390,27 @@ def build_network(
     *,
     progress: ProgressFn | None = None,
     sha256: str | None = None,
+    lines: LineLayer | None = None,
 ) -> RoadNetwork:
-    """Build the road network of one travel mode from an OSM XML or PBF file.
+    """Build the road network of one travel mode from an OSM file or a road line layer.
 
     Parameters
     ----------
     path
-        ``.osm``, ``.osm.bz2``, ``.osm.gz`` or ``.osm.pbf`` file.
+        ``.osm``, ``.osm.bz2``, ``.osm.gz`` or ``.osm.pbf`` file, or a road line layer
+        (``.shp``, zipped shapefile, ``.gpkg``, ``.geojson``).
     options
         Mode, optional clip (bbox in WGS84 degrees or polygon WKT), simplification and
         working CRS (default: the UTM zone of the data).
     progress
         Called with a short message as each step starts.
     sha256
-        The file's hash if the caller already computed it.
+        The source's hash (:func:`source_sha256`) if the caller already computed it.
+    lines
+        How to read a line layer (default :class:`LineLayer`); only for line layers.
     """
     opts = options or BuildOptions()
-    return build_networks(path, [opts], progress=progress, sha256=sha256)[0]
+    return build_networks(path, [opts], progress=progress, sha256=sha256, lines=lines)[0]
 
 
 def build_networks(
@@ -364,24 +419,34 @@ def build_networks(
     *,
     progress: ProgressFn | None = None,
     sha256: str | None = None,
+    lines: LineLayer | None = None,
 ) -> list[RoadNetwork]:
     """Build several networks (modes, components) from one file, reading it once.
 
-    Reading the OSM file is most of a build's time, so an area that needs three modes
-    and the all-roads view parses its file once, not four times.
+    Reading the file is most of a build's time, so an area that needs three modes and
+    the all-roads view parses its file once, not four times. A line layer (by suffix,
+    see :data:`LINE_SUFFIXES`) is read with ``lines`` and then built like OSM ways.
     """
-    src = check_source(path)
+    src = check_source(path, lines=lines)
     say = progress or (lambda _msg: None)
-    say(f"reading highway ways from {src.name}")
-    ways = read_osm_ways(src)
+    if is_line_layer(src):
+        say(f"reading road lines from {src.name}")
+        ways = read_line_ways(src, lines or LineLayer(), progress=say)
+        kind = "lines"
+    else:
+        say(f"reading highway ways from {src.name}")
+        ways = read_osm_ways(src)
+        kind = "osm"
     if len(ways.way_id) == 0:
         msg = f"{src}: no highway ways found"
         raise NetworkError(msg)
-    sha = sha256 or file_sha256(src)
-    return [_build(ways, src, sha, opts, say) for opts in options]
+    sha = sha256 or source_sha256(src)
+    return [_build(ways, src, sha, opts, say, kind=kind) for opts in options]
 
 
-def _build(ways: Ways, src: Path, sha: str, opts: BuildOptions, say: ProgressFn) -> RoadNetwork:
+def _build(
+    ways: Ways, src: Path, sha: str, opts: BuildOptions, say: ProgressFn, *, kind: str = "osm"
+) -> RoadNetwork:
     """Build one network from ways already read."""
     say(f"trimming and splitting {len(ways.way_id):,} ways")
     keep_way = access_mask(ways.tags, opts.mode)
@@ -518,6 +583,7 @@ def _build(ways: Ways, src: Path, sha: str, opts: BuildOptions, say: ProgressFn)
         sha256=sha,
         ways_read=len(ways.way_id),
         ways_trimmed=n_trimmed,
+        kind=kind,
     )
     return RoadNetwork(
         mode=opts.mode,

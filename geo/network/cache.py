@@ -1,8 +1,9 @@
 """The network cache: one flat, aligned binary file per (file content, build options).
 
-A cached load skips the build entirely. The key is the SHA-256 of the OSM file's bytes
-plus the build options, so an edited extract (even under the same name) is rebuilt and a
-renamed copy is not. Nothing in the cache is trusted blindly:
+A cached load skips the build entirely. The key is the SHA-256 of the source's bytes (an
+OSM file, or a road line layer with a shapefile's sidecar files) plus the build options
+(and a line layer's reading options), so an edited extract (even under the same name)
+is rebuilt and a renamed copy is not. Nothing in the cache is trusted blindly:
 
 - each file carries a SHA-256 of everything after it, checked on every load, so a
   corrupt, truncated or stale file is rebuilt and rewritten, never used or raised;
@@ -38,8 +39,10 @@ from geo.network.build import (
     ProgressFn,
     build_networks,
     check_source,
-    file_sha256,
+    is_line_layer,
+    source_sha256,
 )
+from geo.network.lines import LineLayer
 from geo.network.model import DroppedComponent, DroppedReport, RoadNetwork, SourceInfo
 
 if sys.platform != "win32":
@@ -57,8 +60,14 @@ STALE_TMP_S = 600.0
 _UNREADABLE = (OSError, ValueError, KeyError, TypeError, IndexError)
 
 
-def _cache_path(cache_dir: Path, sha: str, opts: BuildOptions) -> Path:
-    okey = hashlib.sha256(opts.key().encode()).hexdigest()[:16]
+def _cache_path(
+    cache_dir: Path, sha: str, opts: BuildOptions, lines: LineLayer | None = None
+) -> Path:
+    # An OSM file's key is the build options alone, as it always was, so existing
+    # entries stay valid; a line layer's adds how it was read (a new class mapping
+    # is a new network).
+    text = opts.key() if lines is None else f"{opts.key()}|lines:{lines.key()}"
+    okey = hashlib.sha256(text.encode()).hexdigest()[:16]
     return cache_dir / f"network-{sha[:24]}-{okey}.net"
 
 
@@ -253,14 +262,16 @@ def load_network(
     *,
     cache_dir: str | Path | None = None,
     progress: ProgressFn | None = None,
+    lines: LineLayer | None = None,
 ) -> RoadNetwork:
     """Load a network from the cache, or build it and cache it.
 
     See :func:`load_networks`, of which this is the one-network case.
     """
-    return load_networks(path, [options or BuildOptions()], cache_dir=cache_dir, progress=progress)[
-        0
-    ]
+    nets = load_networks(
+        path, [options or BuildOptions()], cache_dir=cache_dir, progress=progress, lines=lines
+    )
+    return nets[0]
 
 
 def load_networks(
@@ -269,10 +280,12 @@ def load_networks(
     *,
     cache_dir: str | Path | None = None,
     progress: ProgressFn | None = None,
+    lines: LineLayer | None = None,
 ) -> list[RoadNetwork]:
     """Load several networks of one file: cached ones from the cache, the rest in one build.
 
-    The cache key is the SHA-256 of the file's bytes plus the build options, so an edited
+    The cache key is the SHA-256 of the file's bytes plus the build options (and, for a
+    road line layer, its reading options and a shapefile's sidecar files), so an edited
     extract (even under the same name) is rebuilt, and a renamed copy is not (and is
     reported under its own path). The networks not cached are built from a single
     reading of the file and then cached. The cache never makes a load fail: a corrupt
@@ -282,9 +295,13 @@ def load_networks(
     Parameters
     ----------
     path
-        The OSM file.
+        The OSM file, or a road line layer (``.shp``, zipped shapefile, ``.gpkg``,
+        ``.geojson``; see :data:`geo.network.build.LINE_SUFFIXES`).
     options
         One set of build options per network wanted.
+    lines
+        How to read a line layer (default :class:`~geo.network.lines.LineLayer`); only
+        for line layers.
     cache_dir
         Cache folder, created if needed (None: always build).
     progress
@@ -293,15 +310,18 @@ def load_networks(
     Raises
     ------
     NetworkError
-        If the OSM file is missing, of an unsupported type, or yields no network.
+        If the file is missing, of an unsupported type, cannot be read as a road layer,
+        or yields no network.
     """
-    src = check_source(path)
+    src = check_source(path, lines=lines)
+    if is_line_layer(src):
+        lines = lines or LineLayer()
     say = progress or (lambda _msg: None)
     folder = None if cache_dir is None else _open_cache_dir(Path(cache_dir), say)
     if folder is None:
-        return build_networks(src, options, progress=progress)
-    sha = file_sha256(src)
-    paths = {i: _cache_path(folder, sha, opts) for i, opts in enumerate(options)}
+        return build_networks(src, options, progress=progress, lines=lines)
+    sha = source_sha256(src)
+    paths = {i: _cache_path(folder, sha, opts, lines) for i, opts in enumerate(options)}
     found = _read_cached(paths, src, say)
     if len(found) == len(options):
         return [found[i] for i in range(len(options))]
@@ -314,7 +334,7 @@ def load_networks(
         missing = [i for i in range(len(options)) if i not in found]
         if missing:
             built = build_networks(
-                src, [options[i] for i in missing], progress=progress, sha256=sha
+                src, [options[i] for i in missing], progress=progress, sha256=sha, lines=lines
             )
             for i, net in zip(missing, built, strict=True):
                 _store(net, paths[i], say)

@@ -55,13 +55,19 @@ class DroppedReport:
 
 @dataclass(frozen=True)
 class SourceInfo:
-    """Where a network came from, and how its reading went."""
+    """Where a network came from, and how its reading went.
+
+    ``kind`` is ``"osm"`` for an OSM file and ``"lines"`` for a GIS line layer of roads
+    (whose data is not OpenStreetMap's unless its owner says so); ``ways_read`` counts
+    the layer's line parts for the latter.
+    """
 
     path: str
     sha256: str
     ways_read: int
     ways_trimmed: int
     from_cache: bool = False
+    kind: str = "osm"
 
 
 @dataclass(frozen=True, eq=False)
