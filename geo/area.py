@@ -352,6 +352,17 @@ class AreaSpec:
         assert value is None or isinstance(value, LayerSource)
         return value
 
+    def read_layer(self, name: LayerName, crs: Any = None) -> gpd.GeoDataFrame:
+        """Read one layer of the spec with its options, as :func:`load_area` would.
+
+        Into ``crs``, or by default the UTM zone of the layer itself: enough to check a
+        layer (its extent, the memory a run on it needs) before the roads are loaded.
+        """
+        if self.source(name) is None:
+            msg = f"the area has no {name} layer"
+            raise AreaError(msg)
+        return _read(self, name, crs)
+
     @property
     def all_modes(self) -> tuple[Mode, ...]:
         """The primary mode first, then the other modes to load, each once."""

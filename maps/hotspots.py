@@ -19,6 +19,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from geo.errors import CoordinateError, MapError
@@ -149,8 +150,7 @@ def hotspots_map(
         If a layer or the density grid has no CRS.
     """
     lang = check_lang(lang)
-    layers = {"roads": roads}
-    m = new_map(combined_bounds(layers), title=title)
+    m = new_map(_wgs84_bounds(roads), title=title)
     add_context_roads(m, roads, lang=lang, attribution=attribution)
     if density is not None:
         add_density(m, density, lang=lang)
@@ -165,6 +165,22 @@ def hotspots_map(
     if stations is not None:
         add_stations(m, stations, lang=lang)
     return finish_map(m, lang=lang)
+
+
+def _wgs84_bounds(roads: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    """Return the roads' WGS84 bounds, as :func:`maps.features.combined_bounds` does.
+
+    A large layer's vertices are transformed as plain arrays: the same bounds without
+    building a reprojected copy of a province's roads.
+    """
+    if not isinstance(roads, gpd.GeoDataFrame) or roads.crs is None or len(roads) < 1000:
+        return combined_bounds({"roads": roads})
+    xy = shapely.get_coordinates(roads.geometry.to_numpy())
+    if not len(xy):
+        return combined_bounds({"roads": roads})
+    to = pyproj.Transformer.from_crs(roads.crs, 4326, always_xy=True)
+    lon, lat = to.transform(xy[:, 0], xy[:, 1])
+    return (float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat)))
 
 
 def add_context_roads(
@@ -399,8 +415,9 @@ def add_gi_cells(m: folium.Map, cells: gpd.GeoDataFrame, *, lang: Lang = "zh") -
         If ``cells`` has no CRS.
     """
     lang = check_lang(lang)
-    gdf = to_wgs84(cells, "cells", ("count", "z", "p_fdr", "class"))
-    gdf = gdf[gdf["class"].isin(list(GI_COLOURS))]
+    # Only the classed cells are drawn: reproject those, not a province's million.
+    shown = cells[cells["class"].isin(list(GI_COLOURS))] if "class" in cells.columns else cells
+    gdf = to_wgs84(shown, "cells", ("count", "z", "p_fdr", "class"))
     group = folium.FeatureGroup(name=_label("gi", lang))
     if len(gdf):
         props = {
@@ -461,13 +478,15 @@ def add_hot_roads(m: folium.Map, roads: gpd.GeoDataFrame, *, lang: Lang = "zh") 
     lang = check_lang(lang)
     has_role = "role" in roads.columns
     cols = ("count", "per_km", "z", "class", *(("role",) if has_role else ()))
-    gdf = to_wgs84(roads, "hot roads", cols)
+    # Only the stretches drawn are reprojected, not every piece of the network.
     if has_role:
-        gdf = gdf[gdf["role"].isin(list(ROLE_STYLES))]
-        role = gdf["role"].astype(str)
+        shown = roads[roads["role"].isin(list(ROLE_STYLES))]
+    elif "class" in roads.columns:
+        shown = roads[roads["class"].astype(str).str.startswith("hot")]
     else:
-        gdf = gdf[gdf["class"].astype(str).str.startswith("hot")]
-        role = pd.Series("hotspot core", index=gdf.index)
+        shown = roads
+    gdf = to_wgs84(shown, "hot roads", cols)
+    role = gdf["role"].astype(str) if has_role else pd.Series("hotspot core", index=gdf.index)
     group = folium.FeatureGroup(name=_label("hot_roads", lang))
     if len(gdf):
         props = {

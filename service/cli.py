@@ -20,7 +20,13 @@ from pathlib import Path
 from geo.area import parse_columns
 from geo.errors import NetworkError, PinganError
 from geo.network import MODES, BuildOptions, NetworkSummary, load_network
-from service.options import add_area_options, area_from_args, default_cache_dir
+from service.options import (
+    add_area_options,
+    add_road_options,
+    area_from_args,
+    default_cache_dir,
+    roads_from_args,
+)
 
 __all__ = ["Progress", "build_parser", "format_network_summary", "main"]
 
@@ -204,7 +210,13 @@ def cmd_network_build(args: argparse.Namespace) -> int:
     """Build or load a network and print its summary."""
     polygon = _read_wkt(args.polygon) if args.polygon else None
     opts = BuildOptions(mode=args.mode, bbox=args.bbox, polygon_wkt=polygon)
-    net = load_network(args.osm, opts, cache_dir=_cache(args), progress=Progress(args.quiet))
+    path, lines = roads_from_args(args)
+    if path is None:
+        print("pingan: error: give the roads: --osm FILE or --roads FILE", file=sys.stderr)
+        return 2
+    net = load_network(
+        path, opts, cache_dir=_cache(args), progress=Progress(args.quiet), lines=lines
+    )
     s = net.summary()
     if args.json:
         print(json.dumps(s.to_dict(), ensure_ascii=False, indent=2))
@@ -411,19 +423,63 @@ def cmd_scenario_compare(args: argparse.Namespace) -> int:
 def cmd_hotspots(args: argparse.Namespace) -> int:
     """Find hot and cold spots of incidents (KDE, Gi* with FDR, hot roads, trends)."""
     from geo.hotspots import (
+        AUTO_PERIODS,
+        HotspotError,
         HotspotParams,
         TrendsSkipped,
         analyse_hotspots,
+        choose_trend_period,
         emerging_hotspots,
         emerging_hotspots_auto,
         filter_incidents,
     )
+    from geo.hotspots.pipeline import MIN_INCIDENTS
     from maps.hotspots import hotspots_map
+    from service.options import area_spec_from_args
     from service.output import Output
     from service.reports import markdown_table, road_names, road_place, telling_stretches
     from service.run import credit
 
     args.trend_period = _trend_period(args.trend_period)  # checked before any loading
+    if args.max_memory_gb is None:
+        # Half the machine: the roads, the tables and the map page need the rest.
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        args.max_memory_gb = round(ram / 2e9, 1)
+    params = HotspotParams(
+        cell_size=args.cell,
+        shape=args.shape,
+        alpha=args.alpha,
+        kde_cell_size=args.density_cell or args.cell,
+        bandwidth=args.bandwidth if args.bandwidth else "scott",
+        min_count=args.min_count,
+        # The tables list what has incidents or a Gi* class; the quiet rest is counted.
+        keep_quiet=False,
+        max_memory_gb=args.max_memory_gb,
+    )
+    filters = {
+        "start": args.start,
+        "end": args.end,
+        "hours": tuple(args.hours) if args.hours else None,
+        "categories": args.category,
+    }
+    spec = area_spec_from_args(args, needs=("incidents",), command="hotspots")
+    if spec is not None and not (args.within or args.village):
+        # The grids' memory follows from the incidents alone: refuse a run that cannot
+        # fit before the roads are loaded (a minute and gigabytes on a large area).
+        # The area's own reader, into the incidents' working UTM zone.
+        early = filter_incidents(spec.read_layer("incidents"), **filters)
+        if len(early) >= MIN_INCIDENTS:
+            n_t = 0
+            if args.trend_period:
+                tried = AUTO_PERIODS if args.trend_period == "auto" else (args.trend_period,)
+                choice = choose_trend_period(early, periods=tried)
+                n_t = choice.n_periods[choice.period] if choice.period else 0
+            cells_need, density_need = params.memory(early, n_periods=n_t)
+            for need, option in ((cells_need, "--cell"), (density_need, "--density-cell")):
+                if not need.fits:
+                    msg = need.message(option, "clip with --within", "--max-memory-gb")
+                    raise HotspotError(msg)
+        del early
     area = area_from_args(
         args, needs=("incidents",), command="hotspots", progress=Progress(args.quiet)
     )
@@ -433,25 +489,10 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         where = area.read_polygon(args.within)
     elif args.village:
         where = area.village_area(args.village)
-    sel = filter_incidents(
-        incidents,
-        start=args.start,
-        end=args.end,
-        hours=tuple(args.hours) if args.hours else None,
-        categories=args.category,
-        area=where,
-    )
-    params = HotspotParams(
-        cell_size=args.cell,
-        shape=args.shape,
-        alpha=args.alpha,
-        bandwidth=args.bandwidth if args.bandwidth else "scott",
-        min_count=args.min_count,
-    )
+    sel = filter_incidents(incidents, **filters, area=where)
     res = analyse_hotspots(sel, params=params, roads=area.roads, snap=area.distances.snap)
     lines = [f"{res.n_incidents:,} incidents selected of {len(incidents):,}"]
-    cls = res.cells["class"].value_counts().rename_axis("class").reset_index(name="cells")
-    lines.append(markdown_table(cls))
+    lines.append(markdown_table(res.cell_hotspots.class_counts().reset_index()))
     ranked = res.ranked_roads()
     if ranked is not None:
         top = ranked.head(args.top)
@@ -472,16 +513,21 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
                 "every road and are counted on no road."
             )
     trends = None
+    cube = {"cell_size": args.cell, "keep_quiet": False, "max_memory_gb": args.max_memory_gb}
     if args.trend_period == "auto":
-        found = emerging_hotspots_auto(sel, cell_size=args.cell)
+        found = emerging_hotspots_auto(sel, **cube)
         if isinstance(found, TrendsSkipped):
             lines.append(f"\ntrends skipped: {found.reason}")
         else:
             trends = found
     elif args.trend_period:
-        trends = emerging_hotspots(sel, cell_size=args.cell, period=args.trend_period)
+        trends = emerging_hotspots(sel, period=args.trend_period, **cube)
     if trends is not None:
-        pat = trends.cells["pattern"].value_counts().rename_axis("pattern")
+        pat = trends.cells["pattern"].value_counts()
+        if trends.n_quiet:  # quiet cells, left out of the table, have no pattern
+            pat["no pattern"] = pat.get("no pattern", 0) + trends.n_quiet
+            pat = pat.sort_values(ascending=False, kind="stable")
+        pat = pat.rename_axis("pattern")
         lines += [
             f"\nEmerging hot spots ({len(trends.periods)} periods of {trends.period!r}):",
             markdown_table(pat.reset_index(name="cells")),
@@ -666,7 +712,8 @@ def build_parser() -> argparse.ArgumentParser:
     net = sub.add_parser("network", help="road network commands")
     net_sub = net.add_subparsers(dest="network_command", required=True)
     build = net_sub.add_parser("build", help="build (or load from cache) a road network")
-    build.add_argument("--osm", required=True, help=".osm, .osm.bz2, .osm.gz or .osm.pbf file")
+    build.add_argument("--osm", help=".osm, .osm.bz2, .osm.gz or .osm.pbf file")
+    add_road_options(build)
     build.add_argument("--mode", choices=MODES, default="car")
     build.add_argument("--bbox", type=_bbox, help="clip: WEST,SOUTH,EAST,NORTH (degrees)")
     build.add_argument("--polygon", help="clip: a file holding one WKT polygon in WGS84")
@@ -732,7 +779,22 @@ def build_parser() -> argparse.ArgumentParser:
     within.add_argument(
         "--village", help="keep incidents on one village's ground (its code): polygon or cell"
     )
-    hot.add_argument("--cell", type=float, default=250.0, help="Gi* cell size in m (250)")
+    hot.add_argument(
+        "--cell",
+        type=float,
+        default=250.0,
+        help="cell size in m of the Gi* grid, the trends and (unless --density-cell) the "
+        "density grid (250)",
+    )
+    hot.add_argument(
+        "--density-cell", type=float, help="cell size in m of the density grid (default: --cell)"
+    )
+    hot.add_argument(
+        "--max-memory-gb",
+        type=float,
+        help="refuse, before loading, grids that would need more memory than this "
+        "(default: half the machine's memory)",
+    )
     hot.add_argument("--shape", choices=("square", "hex"), default="square")
     hot.add_argument("--bandwidth", type=float, help="KDE bandwidth in m (default: Scott's rule)")
     hot.add_argument("--alpha", type=float, default=0.05, help="FDR level (0.05)")

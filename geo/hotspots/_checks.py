@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Final, TypeAlias
+from typing import TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -23,7 +23,6 @@ from geo.errors import HotspotError
 from geo.validate import fraction, metric_crs, point_xy
 
 __all__ = [
-    "MAX_CELLS",
     "AreaLike",
     "BoolArray",
     "Bounds",
@@ -33,7 +32,6 @@ __all__ = [
     "check_alpha",
     "check_bounds",
     "check_incidents",
-    "grid_size_guard",
     "incident_xy",
     "require_columns",
 ]
@@ -43,10 +41,6 @@ IntArray: TypeAlias = npt.NDArray[np.int64]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
 Bounds: TypeAlias = tuple[float, float, float, float]
 AreaLike: TypeAlias = shapely.Geometry | gpd.GeoSeries | gpd.GeoDataFrame
-
-# A grid larger than this is almost surely a unit mistake (cell size in km, bounds in
-# degrees) and would exhaust memory long before it finished.
-MAX_CELLS: Final = 20_000_000
 
 
 def check_alpha(alpha: object) -> float:
@@ -121,16 +115,6 @@ def area_geometry(area: AreaLike, crs: pyproj.CRS | None) -> shapely.Geometry:
         msg = "area has no extent (zero area)"
         raise HotspotError(msg)
     return geom
-
-
-def grid_size_guard(n_cells: float, what: str) -> None:
-    """Raise if a grid of ``n_cells`` cells is beyond :data:`MAX_CELLS`."""
-    if n_cells > MAX_CELLS:
-        msg = (
-            f"{what} would need {n_cells:,.0f} cells (limit {MAX_CELLS:,}); "
-            "use a larger cell size or smaller bounds"
-        )
-        raise HotspotError(msg)
 
 
 def require_columns(frame: pd.DataFrame, need: Iterable[str], what: str) -> None:

@@ -25,9 +25,9 @@ from geo.hotspots._checks import (
     Bounds,
     FloatArray,
     check_bounds,
-    grid_size_guard,
     incident_xy,
 )
+from geo.hotspots.budget import DEFAULT_MAX_MEMORY_GB, check_memory, density_memory
 from geo.results import Result, jsonable
 from geo.validate import metric_crs, positive
 
@@ -194,7 +194,7 @@ def _points_array(
     return xy, None
 
 
-def _rule_bandwidth(xy: FloatArray, w: FloatArray, rule: str) -> float:
+def rule_bandwidth(xy: FloatArray, w: FloatArray, rule: str) -> float:
     """Isotropic bandwidth from Scott's/Silverman's factor times the data's spread."""
     if len(xy) < 2:
         msg = f"the {rule} bandwidth rule needs at least 2 points, got {len(xy)}; pass bandwidth="
@@ -232,6 +232,7 @@ def kde_grid(
     bandwidth: float | BandwidthRule | None = None,
     bounds: Sequence[float] | None = None,
     weights: npt.ArrayLike | None = None,
+    max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
 ) -> DensityGrid:
     """Estimate a Gaussian kernel density of points on a regular grid.
 
@@ -252,6 +253,9 @@ def kde_grid(
         tail to cells inside.
     weights
         Non-negative weight per point (e.g. severity); default 1.
+    max_memory_gb
+        Refuse, before allocating, a grid whose binning and FFT would need more
+        (:func:`~geo.hotspots.density_memory`); the message names a cell size that fits.
 
     Returns
     -------
@@ -264,7 +268,7 @@ def kde_grid(
     HotspotError
         If there are no points, the cell size or bandwidth is not positive, the weights
         are malformed, the rule cannot be applied (fewer than 2 distinct points) or the
-        grid would be unreasonably large.
+        grid would need more than ``max_memory_gb``.
 
     Notes
     -----
@@ -308,7 +312,7 @@ def kde_grid(
     check_bandwidth("scott" if bandwidth is None else bandwidth)
     if bandwidth is None or isinstance(bandwidth, str):
         rule = "scott" if bandwidth is None else bandwidth
-        h = _rule_bandwidth(xy, w, rule)
+        h = rule_bandwidth(xy, w, rule)
     else:
         rule = "user"
         h = float(bandwidth)
@@ -322,7 +326,7 @@ def kde_grid(
         xmin, ymin, xmax, ymax = check_bounds(bounds)
     nx = max(1, math.ceil((xmax - xmin) / cell - 1e-9))
     ny = max(1, math.ceil((ymax - ymin) / cell - 1e-9))
-    grid_size_guard(float(nx) * ny, "the density grid")
+    check_memory(density_memory(xmax - xmin, ymax - ymin, cell, h, limit_gb=max_memory_gb))
 
     # m fine bins per output cell (odd, so a fine node sits on every output centre).
     m = max(1, math.ceil(_BIN_STEPS_PER_BANDWIDTH * cell / h))
@@ -330,7 +334,6 @@ def kde_grid(
     step = cell / m
     radius = math.ceil(_KERNEL_SIGMAS * h / step)
     fnx, fny = nx * m + 2 * radius, ny * m + 2 * radius
-    grid_size_guard(float(fnx) * fny, f"binning at {step:.3g} m for bandwidth {h:.3g} m")
 
     # Fine node k (array index) sits at xmin + (k - radius + 0.5) * step.
     u = (xy[:, 0] - xmin) / step - 0.5 + radius

@@ -216,6 +216,43 @@ def gi_hot(frame: pd.DataFrame) -> BoolArray:
     return np.asarray(frame["significant"].to_numpy(bool) & (frame["z"].to_numpy() > 0))
 
 
+def evidence_arrays(
+    counts: IntArray,
+    exposure: FloatArray | None,
+    alpha: float,
+    min_count: int,
+    hot: BoolArray,
+) -> dict[str, npt.NDArray[np.generic]]:
+    """Return the :data:`EVIDENCE_COLUMNS` of every unit as arrays, in column order.
+
+    ``hot`` is where Gi* calls the unit hot (:func:`gi_hot`); see
+    :func:`add_evidence_columns`.
+    """
+    test = own_count_test(counts, exposure, alpha=alpha, min_count=min_count)
+    return {
+        "expected": test.expected,
+        "rate_ratio": test.rate_ratio,
+        "p_own": test.p,
+        "p_own_fdr": test.p_fdr,
+        "core": test.core,
+        "role": _roles(test.core, hot),
+    }
+
+
+def put_columns(
+    frame: pd.DataFrame,
+    columns: dict[str, npt.NDArray[np.generic]],
+    rows: IntArray | None = None,
+) -> None:
+    """Add ``columns`` (one value per unit) to ``frame`` (one row per unit of ``rows``).
+
+    Object arrays of labels become pandas strings, as every table keeps them.
+    """
+    for name, values in columns.items():
+        v = values if rows is None else values[rows]
+        frame[name] = pd.array(v, dtype="str") if v.dtype == object else v
+
+
 def add_evidence_columns(
     frame: pd.DataFrame, exposure: FloatArray | None, alpha: float, min_count: int
 ) -> None:
@@ -227,17 +264,18 @@ def add_evidence_columns(
     area"`` (Gi* hot, own count not enough), ``"elevated"`` (own count enough, Gi* not
     hot), else ``""``.
     """
-    test = own_count_test(frame["count"].to_numpy(), exposure, alpha=alpha, min_count=min_count)
-    frame["expected"] = test.expected
-    frame["rate_ratio"] = test.rate_ratio
-    frame["p_own"] = test.p
-    frame["p_own_fdr"] = test.p_fdr
-    frame["core"] = test.core
-    frame["role"] = pd.array(_roles(test.core, gi_hot(frame)), dtype="str")
+    counts = frame["count"].to_numpy()
+    put_columns(frame, evidence_arrays(counts, exposure, alpha, min_count, gi_hot(frame)))
 
 
-def check_evidence_columns(frame: pd.DataFrame, alpha: float, min_count: int, what: str) -> None:
-    """Raise unless the evidence columns of ``frame`` agree with each other and Gi*."""
+def check_evidence_columns(
+    frame: pd.DataFrame, alpha: float, min_count: int, what: str, *, complete: bool = True
+) -> None:
+    """Raise unless the evidence columns of ``frame`` agree with each other and Gi*.
+
+    ``complete=False``: the table leaves out quiet units (no incident, no Gi* class), so
+    its ``expected`` adds up to at most the incidents counted.
+    """
     require_columns(frame, ("count", "z", "significant", *EVIDENCE_COLUMNS), what)
     check_alpha(alpha)
     check_min_count(min_count)
@@ -247,7 +285,8 @@ def check_evidence_columns(frame: pd.DataFrame, alpha: float, min_count: int, wh
         msg = f"{what}: 'expected' must be finite and non-negative"
         raise HotspotError(msg)
     total = float(k.sum())
-    if abs(float(expected.sum()) - total) > _REL * max(total, 1.0) * len(k):
+    gap = float(expected.sum()) - total
+    if (gap if not complete else abs(gap)) > _REL * max(total, 1.0) * len(k):
         msg = f"{what}: 'expected' sums to {expected.sum():g}, not the {total:g} incidents counted"
         raise HotspotError(msg)
     core = frame["core"].to_numpy(bool)

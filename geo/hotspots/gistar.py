@@ -23,21 +23,33 @@ from geo.hotspots._checks import (
     AreaLike,
     BoolArray,
     FloatArray,
+    IntArray,
+    area_geometry,
     check_alpha,
     check_incidents,
+    incident_xy,
     require_columns,
 )
+from geo.hotspots.budget import DEFAULT_MAX_MEMORY_GB
 from geo.hotspots.evidence import (
     DEFAULT_MIN_COUNT,
     ROLES,
-    add_evidence_columns,
     check_evidence_columns,
     check_min_count,
+    evidence_arrays,
     evidence_order,
+    put_columns,
     ranked_table,
 )
-from geo.hotspots.lattice import CellCounts, CellShape, grid_counts, lattice_neighbours
+from geo.hotspots.lattice import (
+    CellCounts,
+    CellShape,
+    cells_frame,
+    lattice_and_index,
+    neighbourhood_sums,
+)
 from geo.results import Result
+from geo.validate import metric_crs, positive
 
 __all__ = [
     "CLASSES",
@@ -139,6 +151,7 @@ class GiStarCells(CellCounts):
 
     alpha: float
     min_count: int = DEFAULT_MIN_COUNT
+    n_quiet: int = 0
 
     def _check(self) -> None:
         """Raise unless the counts add up and the Gi* and evidence columns agree."""
@@ -146,7 +159,23 @@ class GiStarCells(CellCounts):
         what = f"{type(self).__name__}.cells"
         cells = self._frame("cells")
         check_gi_columns(cells, self.alpha, what)
-        check_evidence_columns(cells, self.alpha, self.min_count, what)
+        if self.n_quiet < 0:
+            msg = f"{what}: n_quiet must be >= 0, got {self.n_quiet}"
+            raise HotspotError(msg)
+        check_evidence_columns(cells, self.alpha, self.min_count, what, complete=self.n_quiet == 0)
+
+    @property
+    def n_cells(self) -> int:
+        """Cells of the analysis, the quiet ones left out of :attr:`cells` included."""
+        return len(self._frame("cells")) + self.n_quiet
+
+    def class_counts(self) -> pd.Series:
+        """Return the number of cells of each ``class`` present, most first (quiet included)."""
+        counts = self._frame("cells")["class"].value_counts()
+        if self.n_quiet:
+            counts["not significant"] = counts.get("not significant", 0) + self.n_quiet
+            counts = counts.sort_values(ascending=False, kind="stable")
+        return counts.rename_axis("class").rename("cells")
 
     @property
     def hot(self) -> gpd.GeoDataFrame:
@@ -170,6 +199,8 @@ class GiStarCells(CellCounts):
         roles = cells["role"].value_counts()
         return {
             **super()._extra_meta(),
+            "n_cells": self.n_cells,
+            "n_quiet": self.n_quiet,
             "n_hot": int((bins > 0).sum()),
             "n_cold": int((bins < 0).sum()),
             "n_cores": int(cells["core"].sum()),
@@ -227,6 +258,13 @@ def getis_ord_gi_star(values: npt.ArrayLike, neighbours: Any) -> GiStar:
     values equal, or a cell neighbouring every cell) z is 0 and p is 1: nothing stands
     out.
     """
+    x = _check_values(values)
+    n = x.shape[0]
+    w = _binary_with_self(neighbours, n)
+    return _gi_star(x, w @ x, np.asarray(w.sum(axis=1)).ravel())
+
+
+def _check_values(values: npt.ArrayLike) -> FloatArray:
     x = np.asarray(values, dtype=np.float64)
     if x.ndim not in (1, 2):
         msg = f"values must be 1-D (cells) or 2-D (cells x analyses), got shape {x.shape}"
@@ -238,18 +276,36 @@ def getis_ord_gi_star(values: npt.ArrayLike, neighbours: Any) -> GiStar:
     if not np.isfinite(x).all():
         msg = "Gi* values must be finite"
         raise HotspotError(msg)
-    w = _binary_with_self(neighbours, n)
-    wi = np.asarray(w.sum(axis=1)).ravel()
+    return x
+
+
+def _gi_star(x: FloatArray, wx: FloatArray, wi: FloatArray) -> GiStar:
+    """Return Gi* from the values, their neighbourhood sums and the neighbourhood sizes."""
+    n = x.shape[0]
     if x.ndim == 2:
         wi = wi[:, None]
     mean = x.mean(axis=0)
     std = np.sqrt(np.maximum((x**2).mean(axis=0) - mean**2, 0.0))
-    num = w @ x - mean * wi
+    num = wx - mean * wi
     den = std * np.sqrt((n * wi - wi**2) / (n - 1))
     ok = den > 1e-12 * np.maximum(np.abs(mean), 1.0) * np.sqrt(np.maximum(wi, 1.0))
     z = np.divide(num, den, out=np.zeros(np.broadcast_shapes(num.shape, den.shape)), where=ok)
     p = special.erfc(np.abs(z) / math.sqrt(2.0))
     return GiStar(z=z, p=p)
+
+
+def lattice_gi_star(
+    row: IntArray, col: IntArray, shape: CellShape, values: npt.ArrayLike
+) -> GiStar:
+    """Return :func:`getis_ord_gi_star` of lattice cells with their contiguity.
+
+    The same numbers as ``getis_ord_gi_star(values, lattice_neighbours(row, col,
+    shape))``, from :func:`~geo.hotspots.lattice.neighbourhood_sums`: no ``n x n``
+    matrix is built, so a million cells cost a few arrays of a million values.
+    """
+    x = _check_values(values)
+    wx, wi = neighbourhood_sums(row, col, shape, x)
+    return _gi_star(x, wx, wi)
 
 
 def fdr_bh(p: npt.ArrayLike, alpha: float = 0.05) -> FDRResult:
@@ -335,16 +391,37 @@ def classify(z: npt.ArrayLike, p_adj: npt.ArrayLike) -> npt.NDArray[np.object_]:
     return np.asarray(_BIN_LABELS[bins.astype(np.int64) + 3], dtype=object)
 
 
+def gi_arrays(gi: GiStar, alpha: float) -> dict[str, npt.NDArray[np.generic]]:
+    """Return the :data:`GI_COLUMNS` of every unit as arrays, in column order.
+
+    The FDR adjustment runs over all units, so any subset of rows taken afterwards keeps
+    the values of the whole analysis.
+    """
+    fdr = fdr_bh(gi.p, alpha)
+    return {
+        "z": gi.z,
+        "p": gi.p,
+        "p_fdr": fdr.p_adj,
+        "significant": fdr.reject,
+        "class": classify(gi.z, fdr.p_adj),
+        "gi_bin": gi_bin(gi.z, fdr.p_adj),
+    }
+
+
+def quiet_units(counts: npt.ArrayLike, gi: dict[str, npt.NDArray[np.generic]]) -> BoolArray:
+    """Return where a unit is quiet: no incident of its own and no Gi* class or significance.
+
+    A quiet unit is ``"not significant"``, not ``significant``, no core and without a
+    role: a table may leave such units out and count them.
+    """
+    return np.asarray(
+        (np.asarray(counts) == 0) & ~gi["significant"].astype(bool) & (gi["gi_bin"] == 0)
+    )
+
+
 def add_gi_columns(frame: gpd.GeoDataFrame, values: FloatArray, w: Any, alpha: float) -> None:
     """Add the :data:`GI_COLUMNS` of Gi* on ``values`` with neighbours ``w`` to ``frame``."""
-    gi = getis_ord_gi_star(values, w)
-    fdr = fdr_bh(gi.p, alpha)
-    frame["z"] = gi.z
-    frame["p"] = gi.p
-    frame["p_fdr"] = fdr.p_adj
-    frame["significant"] = fdr.reject
-    frame["class"] = pd.array(classify(gi.z, fdr.p_adj), dtype="str")
-    frame["gi_bin"] = gi_bin(gi.z, fdr.p_adj)
+    put_columns(frame, gi_arrays(getis_ord_gi_star(values, w), alpha))
 
 
 def gi_star_hotspots(
@@ -356,6 +433,8 @@ def gi_star_hotspots(
     bounds: Sequence[float] | None = None,
     area: AreaLike | None = None,
     min_count: int = DEFAULT_MIN_COUNT,
+    keep_quiet: bool = True,
+    max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
 ) -> GiStarCells:
     """Find statistically significant hot and cold cells with Gi* and FDR control.
 
@@ -378,6 +457,15 @@ def gi_star_hotspots(
         extent and none far outside it.
     min_count
         Fewest incidents of its own a cell needs to be a core (default 2).
+    keep_quiet
+        False leaves the quiet cells (:func:`quiet_units`: no incident of their own, no
+        Gi* class, not significant) out of the table and counts them in ``n_quiet``; the
+        other rows are the same as with every cell, statistics included (the FDR still
+        runs over all cells). A district's ten thousand cells are cheap; a province's
+        million polygons are not.
+    max_memory_gb
+        Refuse, before allocating, a lattice whose arrays would need more than this
+        (see :func:`~geo.hotspots.lattice_memory`).
 
     Returns
     -------
@@ -406,20 +494,32 @@ def gi_star_hotspots(
     """
     a = check_alpha(alpha)
     k_min = check_min_count(min_count)
-    counts = grid_counts(
-        check_incidents(incidents), cell_size=cell_size, shape=shape, bounds=bounds, area=area
+    inc = check_incidents(incidents)
+    crs = metric_crs(inc.crs, "incidents", HotspotError)
+    cell = positive("cell_size", cell_size, HotspotError)
+    x, y = incident_xy(inc, "incidents")
+    poly = area_geometry(area, crs) if area is not None else None
+    lat, idx = lattice_and_index(
+        x, y, cell, shape, bounds, poly, max_memory_gb=max_memory_gb, keep_quiet=keep_quiet
     )
-    cells = counts.cells
-    w = lattice_neighbours(cells["row"].to_numpy(), cells["col"].to_numpy(), counts.shape)
-    add_gi_columns(cells, cells["count"].to_numpy(dtype=np.float64), w, a)
+    counts = np.bincount(idx[idx >= 0], minlength=len(lat.row)).astype(np.int64)
+    gi = gi_arrays(lattice_gi_star(lat.row, lat.col, lat.shape, counts.astype(np.float64)), a)
+    hot = gi["significant"].astype(bool) & (np.asarray(gi["z"], dtype=np.float64) > 0)
     # Kept cells are whole cells of one size, so each has the same share of the area.
-    add_evidence_columns(cells, None, a, k_min)
+    evidence = evidence_arrays(counts, None, a, k_min, hot)
+    quiet = quiet_units(counts, gi)
+    rows = None if keep_quiet else np.flatnonzero(~quiet)
+    cells = cells_frame(lat, crs, rows)
+    cells["count"] = counts if rows is None else counts[rows]
+    put_columns(cells, gi, rows)
+    put_columns(cells, evidence, rows)
     return GiStarCells(
         cells=cells,
-        shape=counts.shape,
-        cell_size=counts.cell_size,
-        n_points=counts.n_points,
-        n_outside=counts.n_outside,
+        shape=lat.shape,
+        cell_size=cell,
+        n_points=len(x),
+        n_outside=int((idx < 0).sum()),
         alpha=a,
         min_count=k_min,
+        n_quiet=0 if keep_quiet else int(quiet.sum()),
     )

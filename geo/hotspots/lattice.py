@@ -8,7 +8,7 @@ pointy-topped in "odd-r" offset coordinates; squares use queen contiguity.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Literal, TypeAlias, cast, get_args
 
@@ -27,14 +27,20 @@ from geo.hotspots._checks import (
     IntArray,
     area_geometry,
     check_bounds,
-    grid_size_guard,
     incident_xy,
     require_columns,
 )
+from geo.hotspots.budget import DEFAULT_MAX_MEMORY_GB, check_memory, lattice_memory
 from geo.results import Result
 from geo.validate import metric_crs, positive
 
-__all__ = ["CellCounts", "CellShape", "grid_counts", "lattice_neighbours"]
+__all__ = [
+    "CellCounts",
+    "CellShape",
+    "grid_counts",
+    "lattice_neighbours",
+    "neighbourhood_sums",
+]
 
 CellShape: TypeAlias = Literal["square", "hex"]
 
@@ -42,6 +48,8 @@ _SQRT3: Final = math.sqrt(3.0)
 _SQUARE_OFFSETS: Final = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if (dr, dc) != (0, 0)]
 # Axial neighbour offsets (dq, dr) of a hexagon.
 _HEX_AXIAL: Final = [(1, 0), (-1, 0), (0, 1), (0, -1), (1, -1), (-1, 1)]
+# Cells whose polygons are built at a time when testing them against a study area.
+_POLYGON_BLOCK: Final = 100_000
 #: Columns every cell table has (see :func:`grid_counts`).
 CELL_COLUMNS: Final = ("cell", "row", "col", "x", "y", "count", "geometry")
 
@@ -115,22 +123,15 @@ class _Lattice:
     col: IntArray
     lookup: IntArray  # (nrows, ncols) -> cell index or -1
 
-    def centres(self) -> tuple[FloatArray, FloatArray]:
-        s = self.cell_size
-        if self.shape == "square":
-            cx = self.x0 + (self.col + 0.5) * s
-            cy = self.y0 + (self.row + 0.5) * s
-        else:
-            cx = self.x0 + (self.col + 0.5 * (self.row & 1)) * s
-            cy = self.y0 + self.row * (s * _SQRT3 / 2)
-        return cx.astype(np.float64), cy.astype(np.float64)
+    def centres(self, rows: IntArray | None = None) -> tuple[FloatArray, FloatArray]:
+        """Return the centres of the kept cells (of ``rows`` of them, when given)."""
+        row, col = (self.row, self.col) if rows is None else (self.row[rows], self.col[rows])
+        return _centres(self.shape, self.cell_size, self.x0, self.y0, row, col)
 
-    def polygons(self) -> npt.NDArray[np.object_]:
-        cx, cy = self.centres()
-        s = self.cell_size
-        if self.shape == "square":
-            return np.asarray(shapely.box(cx - s / 2, cy - s / 2, cx + s / 2, cy + s / 2))
-        return _hexagons(cx, cy, s)
+    def polygons(self, rows: IntArray | None = None) -> npt.NDArray[np.object_]:
+        """Return the polygons of the kept cells (of ``rows`` of them, when given)."""
+        cx, cy = self.centres(rows)
+        return _polygons(self.shape, self.cell_size, cx, cy)
 
     def assign(self, x: FloatArray, y: FloatArray) -> IntArray:
         """Return the cell index of each point, -1 where it is in no kept cell."""
@@ -156,6 +157,24 @@ def _hexagons(cx: FloatArray, cy: FloatArray, spacing: float) -> npt.NDArray[np.
         [cx[:, None] + r * np.cos(ang)[None], cy[:, None] + r * np.sin(ang)[None]], axis=-1
     )
     return np.asarray(shapely.polygons(ring))
+
+
+def _centres(
+    shape: str, s: float, x0: float, y0: float, row: IntArray, col: IntArray
+) -> tuple[FloatArray, FloatArray]:
+    if shape == "square":
+        cx = x0 + (col + 0.5) * s
+        cy = y0 + (row + 0.5) * s
+    else:
+        cx = x0 + (col + 0.5 * (row & 1)) * s
+        cy = y0 + row * (s * _SQRT3 / 2)
+    return cx.astype(np.float64), cy.astype(np.float64)
+
+
+def _polygons(shape: str, s: float, cx: FloatArray, cy: FloatArray) -> npt.NDArray[np.object_]:
+    if shape == "square":
+        return np.asarray(shapely.box(cx - s / 2, cy - s / 2, cx + s / 2, cy + s / 2))
+    return _hexagons(cx, cy, s)
 
 
 def _lattice_index(
@@ -214,7 +233,15 @@ def check_shape(shape: object) -> CellShape:
 
 
 def _build_lattice(
-    shape: CellShape, cell: float, box: Bounds, region: shapely.Geometry
+    shape: CellShape,
+    cell: float,
+    box: Bounds,
+    region: shapely.Geometry,
+    *,
+    n_points: int,
+    keep_quiet: bool,
+    n_periods: int,
+    max_memory_gb: float,
 ) -> _Lattice:
     xmin, ymin, xmax, ymax = box
     width, height = xmax - xmin, ymax - ymin
@@ -230,19 +257,32 @@ def _build_lattice(
     else:
         ncols = math.floor(width / cell) + 2
         nrows = math.floor(height / (cell * _SQRT3 / 2)) + 2
-    grid_size_guard(
-        float(nrows) * ncols, f"a {cell:g} m {shape} grid over {width:.0f} x {height:.0f} m"
+    check_memory(
+        lattice_memory(
+            width,
+            height,
+            cell,
+            shape,
+            n_points=n_points,
+            keep_quiet=keep_quiet,
+            n_periods=n_periods,
+            limit_gb=max_memory_gb,
+        )
     )
     rr, cc = np.divmod(np.arange(nrows * ncols, dtype=np.int64), ncols)
-    full = _Lattice(shape, cell, xmin, ymin, nrows, ncols, rr, cc, np.zeros((0, 0), np.int64))
     is_box = shapely.equals(region, shapely.box(*box)) and shape == "square"
     if is_box:
         keep = np.ones(len(rr), dtype=bool)
     else:
-        polys = full.polygons()
         shapely.prepare(region)
-        # Positive-area overlap: cells that merely touch the region hold none of it.
-        keep = shapely.intersects(region, polys) & ~shapely.touches(region, polys)
+        keep = np.empty(len(rr), dtype=bool)
+        # In blocks, so a large lattice never holds all its polygons at once.
+        for lo in range(0, len(rr), _POLYGON_BLOCK):
+            part = slice(lo, lo + _POLYGON_BLOCK)
+            cx, cy = _centres(shape, cell, xmin, ymin, rr[part], cc[part])
+            polys = _polygons(shape, cell, cx, cy)
+            # Positive-area overlap: cells that merely touch the region hold none of it.
+            keep[part] = shapely.intersects(region, polys) & ~shapely.touches(region, polys)
     lookup = np.full((nrows, ncols), -1, dtype=np.int64)
     lookup[rr[keep], cc[keep]] = np.arange(int(keep.sum()))
     return _Lattice(shape, cell, xmin, ymin, nrows, ncols, rr[keep], cc[keep], lookup)
@@ -285,31 +325,59 @@ def lattice_neighbours(
     if np.unique(np.column_stack([r, c]), axis=0).shape[0] < n:
         msg = "row/col repeat a cell"
         raise HotspotError(msg)
-    # Pad the lookup by two rows and one column so every neighbour index stays in range.
-    r0, c0 = int(r.min()) - 2, int(c.min()) - 1
-    rr, cc = r - r0, c - c0
-    lookup = np.full((int(rr.max()) + 3, int(cc.max()) + 2), -1, dtype=np.int64)
-    lookup[rr, cc] = np.arange(n)
     src: list[IntArray] = []
     dst: list[IntArray] = []
-    if shape == "square":
-        offsets = [(np.full(n, dr), np.full(n, dc)) for dr, dc in _SQUARE_OFFSETS]
-    else:
-        # Offset -> axial, step, -> offset; keeps parity handling in one formula.
-        q = c - (r - (r & 1)) // 2
-        offsets = []
-        for dq, dr in _HEX_AXIAL:
-            nr = r + dr
-            nc = (q + dq) + (nr - (nr & 1)) // 2
-            offsets.append((nr - r, nc - c))
-    for dr_a, dc_a in offsets:
-        nb = lookup[rr + dr_a, cc + dc_a]
+    for nb in _neighbours_of(r, c, shape):
         ok = nb >= 0
         src.append(np.flatnonzero(ok))
         dst.append(nb[ok])
     i = np.concatenate(src)
     j = np.concatenate(dst)
     return sparse.csr_array((np.ones(len(i)), (i, j)), shape=(n, n))
+
+
+def _neighbours_of(r: IntArray, c: IntArray, shape: str) -> Iterator[IntArray]:
+    """Yield, per neighbour direction, each cell's neighbour there (its index, -1: none)."""
+    n = len(r)
+    # Pad the lookup by two rows and one column so every neighbour index stays in range.
+    r0, c0 = int(r.min()) - 2, int(c.min()) - 1
+    rr, cc = r - r0, c - c0
+    lookup = np.full((int(rr.max()) + 3, int(cc.max()) + 2), -1, dtype=np.int64)
+    lookup[rr, cc] = np.arange(n)
+    if shape == "square":
+        for dr, dc in _SQUARE_OFFSETS:
+            yield lookup[rr + dr, cc + dc]
+        return
+    # Offset -> axial, step, -> offset; keeps parity handling in one formula.
+    q = c - (r - (r & 1)) // 2
+    for dq, dr in _HEX_AXIAL:
+        nr = r + dr
+        nc = (q + dq) + (nr - (nr & 1)) // 2
+        yield lookup[nr - r0, nc - c0]
+
+
+def neighbourhood_sums(
+    row: IntArray, col: IntArray, shape: CellShape, values: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Return each cell's sum of ``values`` over itself and its neighbours, and how many.
+
+    The Gi* sums ``sum_j w_ij x_j`` and ``W_i`` with binary weights and the cell itself
+    included, for the contiguity of :func:`lattice_neighbours`, without building its
+    matrix: one gather per neighbour direction, so memory grows with the cells, not
+    with the cells times their neighbours. ``values`` is ``(n,)`` or ``(n, k)``.
+    """
+    r = np.asarray(row, dtype=np.int64)
+    c = np.asarray(col, dtype=np.int64)
+    x = np.asarray(values, dtype=np.float64)
+    total = x.copy()
+    count = np.ones(len(r))
+    if len(r) == 0:
+        return total, count
+    for nb in _neighbours_of(r, c, check_shape(shape)):
+        ok = np.flatnonzero(nb >= 0)
+        total[ok] += x[nb[ok]]
+        count[ok] += 1.0
+    return total, count
 
 
 def grid_counts(
@@ -353,7 +421,8 @@ def grid_counts(
     ------
     HotspotError
         If there are no points, the CRS is missing or not metric, ``cell_size`` is not
-        positive or exceeds both extents of the region, or the grid would be huge.
+        positive or exceeds both extents of the region, or the grid would need more
+        memory than the default limit (:mod:`~geo.hotspots.budget`).
     """
     if not isinstance(points, gpd.GeoDataFrame | gpd.GeoSeries):
         msg = f"points must be a GeoDataFrame or GeoSeries, got {type(points).__name__}"
@@ -385,10 +454,28 @@ def lattice_and_index(
     shape: str,
     bounds: Sequence[float] | None,
     area: shapely.Geometry | None,
+    *,
+    max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
+    keep_quiet: bool = True,
+    n_periods: int = 0,
 ) -> tuple[_Lattice, IntArray]:
-    """Return the lattice over the study region and each point's cell (-1: none)."""
+    """Return the lattice over the study region and each point's cell (-1: none).
+
+    A lattice whose arrays (with ``n_periods`` of trends, and a table of every cell
+    unless ``keep_quiet`` is False) would need more than ``max_memory_gb`` is refused
+    before it is built (:func:`~geo.hotspots.budget.lattice_memory`).
+    """
     box, region = _region(x, y, bounds, area)
-    lat = _build_lattice(check_shape(shape), cell, box, region)
+    lat = _build_lattice(
+        check_shape(shape),
+        cell,
+        box,
+        region,
+        n_points=len(x),
+        keep_quiet=keep_quiet,
+        n_periods=n_periods,
+        max_memory_gb=max_memory_gb,
+    )
     if len(lat.row) == 0:
         msg = "no grid cell overlaps the study area"
         raise HotspotError(msg)
@@ -407,17 +494,22 @@ def lattice_and_index(
     return lat, idx
 
 
-def cells_frame(lat: _Lattice, crs: pyproj.CRS) -> gpd.GeoDataFrame:
-    """Return the lattice's cells as a frame: ``cell``, ``row``, ``col``, ``x``, ``y``."""
-    cx, cy = lat.centres()
+def cells_frame(lat: _Lattice, crs: pyproj.CRS, rows: IntArray | None = None) -> gpd.GeoDataFrame:
+    """Return the lattice's cells as a frame: ``cell``, ``row``, ``col``, ``x``, ``y``.
+
+    ``rows`` picks some cells (their ``cell`` numbers stay those of the whole lattice);
+    only their polygons are built.
+    """
+    pick = np.arange(len(lat.row), dtype=np.int64) if rows is None else rows
+    cx, cy = lat.centres(pick)
     return gpd.GeoDataFrame(
         {
-            "cell": np.arange(len(lat.row), dtype=np.int64),
-            "row": lat.row,
-            "col": lat.col,
+            "cell": pick,
+            "row": lat.row[pick],
+            "col": lat.col[pick],
             "x": cx,
             "y": cy,
         },
-        geometry=lat.polygons(),
+        geometry=_polygons(lat.shape, lat.cell_size, cx, cy),
         crs=crs,
     )

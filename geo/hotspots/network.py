@@ -28,13 +28,14 @@ from geo.hotspots._checks import (
 from geo.hotspots.evidence import (
     DEFAULT_MIN_COUNT,
     ROLES,
-    add_evidence_columns,
     check_evidence_columns,
     check_min_count,
+    evidence_arrays,
     evidence_order,
+    put_columns,
     ranked_table,
 )
-from geo.hotspots.gistar import add_gi_columns, check_gi_columns
+from geo.hotspots.gistar import check_gi_columns, getis_ord_gi_star, gi_arrays, quiet_units
 from geo.network import RoadNetwork, Roads, SnapIndex
 from geo.results import Result
 from geo.validate import metric_crs, positive, same_crs
@@ -79,6 +80,7 @@ class RoadHotspots(Result):
     value: Literal["per_km", "count"]
     alpha: float
     min_count: int = DEFAULT_MIN_COUNT
+    n_quiet: int = 0
 
     _geometry_table: ClassVar[str | None] = "roads"
 
@@ -90,7 +92,12 @@ class RoadHotspots(Result):
             raise HotspotError(msg)
         require_columns(roads, ROAD_COLUMNS, "RoadHotspots.roads")
         check_gi_columns(roads, self.alpha, "RoadHotspots.roads")
-        check_evidence_columns(roads, self.alpha, self.min_count, "RoadHotspots.roads")
+        if self.n_quiet < 0:
+            msg = f"RoadHotspots n_quiet must be >= 0, got {self.n_quiet}"
+            raise HotspotError(msg)
+        check_evidence_columns(
+            roads, self.alpha, self.min_count, "RoadHotspots.roads", complete=self.n_quiet == 0
+        )
         if self.value not in ("per_km", "count"):
             msg = f"value must be 'per_km' or 'count', got {self.value!r}"
             raise HotspotError(msg)
@@ -131,7 +138,8 @@ class RoadHotspots(Result):
         bins = roads["gi_bin"].to_numpy()
         roles = roads["role"].value_counts()
         return {
-            "n_pieces": len(bins),
+            "n_pieces": len(bins) + self.n_quiet,
+            "n_quiet": self.n_quiet,
             "n_hot": int((bins > 0).sum()),
             "n_cold": int((bins < 0).sum()),
             "n_cores": int(roads["core"].sum()),
@@ -140,21 +148,29 @@ class RoadHotspots(Result):
 
 
 def _piece_geometry(
-    geoms: npt.NDArray[np.object_], n_pieces: IntArray, from_m: FloatArray, to_m: FloatArray
+    geoms: npt.NDArray[np.object_],
+    n_pieces: IntArray,
+    from_m: FloatArray,
+    to_m: FloatArray,
+    pieces: IntArray,
 ) -> npt.NDArray[np.object_]:
-    """Cut each road into its pieces: LineStrings from ``from_m`` to ``to_m`` along it."""
+    """Cut roads into ``pieces``: LineStrings from ``from_m`` to ``to_m`` along their road."""
     n_roads = len(geoms)
     piece_road = np.repeat(np.arange(n_roads), n_pieces)
     first = np.concatenate([[0], np.cumsum(n_pieces)[:-1]])
-    coords = shapely.get_coordinates(geoms)
-    counts = shapely.get_num_coordinates(geoms)
-    v_road = np.repeat(np.arange(n_roads), counts)
+    # Only the roads holding a piece wanted are read.
+    wanted_road = np.zeros(n_roads, dtype=bool)
+    wanted_road[piece_road[pieces]] = True
+    roads = np.flatnonzero(wanted_road)
+    coords = shapely.get_coordinates(geoms[roads])
+    counts = shapely.get_num_coordinates(geoms[roads])
+    v_road = np.repeat(roads, counts)
     step = np.zeros(len(coords))
     step[1:] = np.hypot(*np.diff(coords, axis=0).T)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     step[starts] = 0.0  # distance restarts on every road
     cum = np.cumsum(step)
-    along = cum - cum[starts][v_road]
+    along = cum - np.repeat(cum[starts], counts)
     length = shapely.length(geoms)
     piece_len = np.where(n_pieces > 0, length / n_pieces, 0.0)
     k = np.minimum(
@@ -162,11 +178,17 @@ def _piece_geometry(
     ).astype(np.int64)
     # Vertices on a cut or at a road end are replaced by the interpolated cut points.
     inner = (along - k * piece_len[v_road] > 1e-9) & (along < length[v_road] - 1e-9)
-    start_pt = shapely.get_coordinates(shapely.line_interpolate_point(geoms[piece_road], from_m))
-    end_pt = shapely.get_coordinates(shapely.line_interpolate_point(geoms[piece_road], to_m))
-    n_total = len(piece_road)
-    pid = np.concatenate([np.arange(n_total), first[v_road[inner]] + k[inner], np.arange(n_total)])
-    order_key = np.concatenate([np.full(n_total, -1.0), along[inner], np.full(n_total, np.inf)])
+    # Number the wanted pieces 0..m-1; a vertex of a piece not wanted is dropped.
+    new_id = np.full(len(piece_road), -1, dtype=np.int64)
+    new_id[pieces] = np.arange(len(pieces))
+    v_piece = new_id[first[v_road] + k]
+    inner &= v_piece >= 0
+    at = geoms[piece_road[pieces]]
+    start_pt = shapely.get_coordinates(shapely.line_interpolate_point(at, from_m[pieces]))
+    end_pt = shapely.get_coordinates(shapely.line_interpolate_point(at, to_m[pieces]))
+    m = len(pieces)
+    pid = np.concatenate([np.arange(m), v_piece[inner], np.arange(m)])
+    order_key = np.concatenate([np.full(m, -1.0), along[inner], np.full(m, np.inf)])
     xy = np.concatenate([start_pt, coords[inner], end_pt])
     order = np.lexsort((order_key, pid))
     return np.asarray(shapely.linestrings(xy[order], indices=pid[order]))
@@ -182,6 +204,7 @@ def network_hotspots(
     value: Literal["per_km", "count"] = "per_km",
     snap: SnapIndex | None = None,
     min_count: int = DEFAULT_MIN_COUNT,
+    keep_quiet: bool = True,
 ) -> RoadHotspots:
     """Find hot and cold stretches of road with Gi* over the road network.
 
@@ -207,6 +230,11 @@ def network_hotspots(
         long piece does not look hot merely for being long; or ``"count"``.
     min_count
         Fewest incidents of its own a piece needs to be a core (default 2).
+    keep_quiet
+        False leaves quiet pieces (no incident of their own, no Gi* class, not
+        significant) out of the table, counted in ``n_quiet``; the other rows are as
+        with every piece (the FDR and the rate still run over all of them), and only
+        their geometry is cut.
 
     Returns
     -------
@@ -303,33 +331,40 @@ def network_hotspots(
     seg_len = to_m - from_m
     per_km = counts / np.maximum(seg_len, 1.0) * 1000.0  # a 0 m edge must not divide by 0
 
+    w = view.piece_contiguity(n_pieces)
+    gi = gi_arrays(getis_ord_gi_star(per_km if value == "per_km" else counts, w), a)
+    del w
+    hot = gi["significant"].astype(bool) & (np.asarray(gi["z"], dtype=np.float64) > 0)
+    evidence = evidence_arrays(counts, np.maximum(seg_len, 1.0), a, k_min, hot)
+    quiet = quiet_units(counts, gi)
+    rows = np.arange(n_total) if keep_quiet else np.flatnonzero(~quiet)
+    at = piece_road[rows]
     geometry = (
-        geoms[piece_road] if piece_max is None else _piece_geometry(geoms, n_pieces, from_m, to_m)
+        geoms[at] if piece_max is None else _piece_geometry(geoms, n_pieces, from_m, to_m, rows)
     )
     out = gpd.GeoDataFrame(
         {
-            "road": piece_road,
-            "edge": view.edge[piece_road],
-            "piece": k,
-            "n_pieces": n_pieces[piece_road],
-            "u": e["u"].to_numpy()[piece_road],
-            "v": e["v"].to_numpy()[piece_road],
-            "osmid": e["osmid"].to_numpy()[piece_road],
-            "name": e["name"].to_numpy()[piece_road] if "name" in e.columns else None,
-            "highway": e["highway"].to_numpy()[piece_road],
-            "lit": e["lit"].to_numpy()[piece_road],
-            "from_m": from_m,
-            "to_m": to_m,
-            "length_m": seg_len,
-            "count": counts,
-            "per_km": per_km,
+            "road": at,
+            "edge": view.edge[at],
+            "piece": k[rows],
+            "n_pieces": n_pieces[at],
+            "u": e["u"].to_numpy()[at],
+            "v": e["v"].to_numpy()[at],
+            "osmid": e["osmid"].to_numpy()[at],
+            "name": e["name"].to_numpy()[at] if "name" in e.columns else None,
+            "highway": e["highway"].to_numpy()[at],
+            "lit": e["lit"].to_numpy()[at],
+            "from_m": from_m[rows],
+            "to_m": to_m[rows],
+            "length_m": seg_len[rows],
+            "count": counts[rows],
+            "per_km": per_km[rows],
         },
         geometry=geometry,
         crs=crs,
     )
-    w = view.piece_contiguity(n_pieces)
-    add_gi_columns(out, per_km if value == "per_km" else counts.astype(np.float64), w, a)
-    add_evidence_columns(out, np.maximum(seg_len, 1.0), a, k_min)
+    put_columns(out, gi, None if keep_quiet else rows)
+    put_columns(out, evidence, None if keep_quiet else rows)
     return RoadHotspots(
         roads=out,
         n_incidents=len(x),
@@ -340,4 +375,5 @@ def network_hotspots(
         value=value,
         alpha=a,
         min_count=k_min,
+        n_quiet=0 if keep_quiet else int(quiet.sum()),
     )

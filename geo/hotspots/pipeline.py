@@ -7,13 +7,33 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, cast
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyproj
 import shapely
 
 from geo.errors import HotspotError
-from geo.hotspots._checks import AreaLike, area_geometry, check_alpha, check_incidents
-from geo.hotspots.density import BandwidthRule, DensityGrid, check_bandwidth, kde_grid
+from geo.hotspots._checks import (
+    AreaLike,
+    area_geometry,
+    check_alpha,
+    check_incidents,
+    incident_xy,
+)
+from geo.hotspots.budget import (
+    DEFAULT_MAX_MEMORY_GB,
+    MemoryNeed,
+    check_memory,
+    density_memory,
+    lattice_memory,
+)
+from geo.hotspots.density import (
+    BandwidthRule,
+    DensityGrid,
+    check_bandwidth,
+    kde_grid,
+    rule_bandwidth,
+)
 from geo.hotspots.evidence import DEFAULT_MIN_COUNT, check_min_count
 from geo.hotspots.gistar import GiStarCells, gi_star_hotspots
 from geo.hotspots.lattice import CellShape, check_shape
@@ -33,7 +53,10 @@ class HotspotParams:
     ``core``; ``min_count``: fewest incidents of its own a cell or road piece needs to be
     a core; ``kde_cell_size``/``bandwidth``: the density grid (``bandwidth`` in metres,
     or ``"scott"``/``"silverman"``); ``max_snap_m``, ``segment_m``, ``network_value``:
-    road hot spots (see :func:`~geo.hotspots.network_hotspots`).
+    road hot spots (see :func:`~geo.hotspots.network_hotspots`); ``keep_quiet``: False
+    leaves quiet cells and road pieces out of the tables (see
+    :func:`~geo.hotspots.gi_star_hotspots`); ``max_memory_gb``: the grids' memory limit,
+    checked before anything is allocated (:meth:`memory`).
     """
 
     cell_size: float = 250.0
@@ -45,9 +68,12 @@ class HotspotParams:
     segment_m: float | None = 200.0
     network_value: Literal["per_km", "count"] = "per_km"
     min_count: int = DEFAULT_MIN_COUNT
+    keep_quiet: bool = True
+    max_memory_gb: float = DEFAULT_MAX_MEMORY_GB
 
     def __post_init__(self) -> None:
         check_min_count(self.min_count)
+        positive("max_memory_gb", self.max_memory_gb, HotspotError)
         if self.segment_m is not None:
             positive("segment_m", self.segment_m, HotspotError)
         positive("cell_size", self.cell_size, HotspotError)
@@ -59,6 +85,36 @@ class HotspotParams:
         if self.network_value not in ("per_km", "count"):
             msg = f"network_value must be 'per_km' or 'count', got {self.network_value!r}"
             raise HotspotError(msg)
+
+    def memory(
+        self, incidents: gpd.GeoDataFrame, *, n_periods: int = 0
+    ) -> tuple[MemoryNeed, MemoryNeed]:
+        """Return what the Gi* lattice (with trends) and the density grid of a run need.
+
+        For the default study region, the incidents' bounding box (the density grid's
+        grown by three bandwidths): read from the incidents alone, so a run can be
+        refused before the roads are loaded.
+        """
+        x, y = incident_xy(check_incidents(incidents), "incidents")
+        w, h = float(x.max() - x.min()), float(y.max() - y.min())
+        cells = lattice_memory(
+            w,
+            h,
+            self.cell_size,
+            self.shape,
+            n_points=len(x),
+            keep_quiet=self.keep_quiet,
+            n_periods=n_periods,
+            limit_gb=self.max_memory_gb,
+        )
+        if isinstance(self.bandwidth, str):
+            bw = rule_bandwidth(np.column_stack([x, y]), np.ones(len(x)), self.bandwidth)
+        else:
+            bw = float(self.bandwidth)
+        density = density_memory(
+            w + 6 * bw, h + 6 * bw, self.kde_cell_size, bw, limit_gb=self.max_memory_gb
+        )
+        return cells, density
 
 
 @dataclass(frozen=True, eq=False)
@@ -217,6 +273,10 @@ def analyse_hotspots(
             "needed); widen the selection (dates, hours, categories or area)"
         )
         raise HotspotError(msg)
+    if bounds is None and area is None:
+        # Both grids are checked before either is allocated.
+        for need in p.memory(inc):
+            check_memory(need)
     cells = gi_star_hotspots(
         inc,
         cell_size=p.cell_size,
@@ -225,11 +285,19 @@ def analyse_hotspots(
         bounds=bounds,
         area=area,
         min_count=p.min_count,
+        keep_quiet=p.keep_quiet,
+        max_memory_gb=p.max_memory_gb,
     )
     kde_bounds = bounds
     if kde_bounds is None and area is not None:
         kde_bounds = tuple(shapely.bounds(area_geometry(area, pyproj.CRS(inc.crs))).tolist())
-    density = kde_grid(inc, cell_size=p.kde_cell_size, bandwidth=p.bandwidth, bounds=kde_bounds)
+    density = kde_grid(
+        inc,
+        cell_size=p.kde_cell_size,
+        bandwidth=p.bandwidth,
+        bounds=kde_bounds,
+        max_memory_gb=p.max_memory_gb,
+    )
     hot_roads = None
     if roads is not None:
         hot_roads = network_hotspots(
@@ -241,6 +309,7 @@ def analyse_hotspots(
             value=p.network_value,
             snap=snap,
             min_count=p.min_count,
+            keep_quiet=p.keep_quiet,
         )
     return HotspotResult(
         params=p,

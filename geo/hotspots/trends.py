@@ -30,18 +30,12 @@ from geo.hotspots._checks import (
     area_geometry,
     check_alpha,
     check_incidents,
-    grid_size_guard,
     incident_xy,
     require_columns,
 )
-from geo.hotspots.gistar import classify, fdr_bh, getis_ord_gi_star, gi_bin
-from geo.hotspots.lattice import (
-    CellCounts,
-    CellShape,
-    cells_frame,
-    lattice_and_index,
-    lattice_neighbours,
-)
+from geo.hotspots.budget import DEFAULT_MAX_MEMORY_GB
+from geo.hotspots.gistar import classify, fdr_bh, gi_bin, lattice_gi_star
+from geo.hotspots.lattice import CellCounts, CellShape, cells_frame, lattice_and_index
 from geo.results import Result, jsonable
 from geo.validate import count, metric_crs, positive
 
@@ -153,6 +147,7 @@ class EmergingHotspots(CellCounts):
     periods: tuple[str, ...]
     period: str
     alpha: float
+    n_quiet: int = 0
 
     def _check(self) -> None:
         """Raise unless counts add up, periods match the cells and patterns are known."""
@@ -179,6 +174,7 @@ class EmergingHotspots(CellCounts):
         patterns = self._frame("cells")["pattern"].value_counts()
         return {
             **super()._extra_meta(),
+            "n_quiet": self.n_quiet,
             "patterns": {p: int(patterns.get(p, 0)) for p in PATTERNS},
         }
 
@@ -355,6 +351,8 @@ def emerging_hotspots(
     shape: CellShape = "square",
     bounds: Sequence[float] | None = None,
     area: AreaLike | None = None,
+    keep_quiet: bool = True,
+    max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
 ) -> EmergingHotspots:
     """Classify cells by how their hot-spot status evolved, after ESRI's Emerging Hot Spots.
 
@@ -376,6 +374,12 @@ def emerging_hotspots(
         least 3 periods are needed, and ESRI recommends 10 or more.
     alpha
         Significance level of the per-period hot/cold test (after FDR) and of the trend.
+    keep_quiet
+        False leaves out the quiet cells (no incident in any period, never hot or cold,
+        no class in the final period, ``"no pattern"``), counted in ``n_quiet``.
+    max_memory_gb
+        Refuse, before allocating, a space-time cube whose arrays would need more
+        (:func:`~geo.hotspots.lattice_memory`).
 
     Returns
     -------
@@ -431,9 +435,18 @@ def emerging_hotspots(
         )
         raise HotspotError(msg)
     poly = area_geometry(area, crs) if area is not None else None
-    lat, idx = lattice_and_index(x, y, cell, shape, bounds, poly)
+    lat, idx = lattice_and_index(
+        x,
+        y,
+        cell,
+        shape,
+        bounds,
+        poly,
+        max_memory_gb=max_memory_gb,
+        keep_quiet=keep_quiet,
+        n_periods=n_t,
+    )
     n_cells = len(lat.row)
-    grid_size_guard(float(n_cells) * n_t, f"a space-time cube of {n_t} periods of {period!r}")
     if n_cells * n_t * (n_t - 1) / 2 > _MAX_MK_PAIRS:
         msg = (
             f"{n_t} periods of {period!r} over {n_cells:,} cells is too many for the trend "
@@ -443,9 +456,10 @@ def emerging_hotspots(
     inside = idx >= 0
     cube = np.bincount(idx[inside] * n_t + t_idx[inside], minlength=n_cells * n_t)
     cube = cube.reshape(n_cells, n_t).astype(np.float64)
+    total = cube.sum(axis=1).astype(np.int64)
 
-    w = lattice_neighbours(lat.row, lat.col, lat.shape)
-    gi = getis_ord_gi_star(cube, w)
+    gi = lattice_gi_star(lat.row, lat.col, lat.shape, cube)
+    del cube
     p_fdr = fdr_bh(gi.p, a).p_adj
     hot = (gi.z > 0) & (p_fdr <= a)
     cold = (gi.z < 0) & (p_fdr <= a)
@@ -468,22 +482,33 @@ def emerging_hotspots(
         ["new", "intensifying", "diminishing", "persistent", "sporadic"],
         default="no pattern",
     )
-    out = cells_frame(lat, crs)
-    out["count"] = cube.sum(axis=1).astype(np.int64)
-    out["z"] = gi.z[:, -1]
-    out["p"] = gi.p[:, -1]
-    out["p_fdr"] = p_fdr[:, -1]
-    out["class"] = pd.array(classify(gi.z[:, -1], p_fdr[:, -1]), dtype="str")
-    out["gi_bin"] = gi_bin(gi.z[:, -1], p_fdr[:, -1])
+    z_final, p_final, q_final = gi.z[:, -1], gi.p[:, -1], p_fdr[:, -1]
+    bin_final = gi_bin(z_final, q_final)
+    # Quiet: no incident in any period, never hot or cold, no class now, no pattern.
+    quiet = (total == 0) & (n_hot == 0) & (n_cold == 0) & (bin_final == 0)
+    quiet &= pattern == "no pattern"
+    rows = None if keep_quiet else np.flatnonzero(~quiet)
+
+    def pick(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return a if rows is None else a[rows]
+
+    out = cells_frame(lat, crs, rows)
+    out["count"] = pick(total)
+    out["z"] = pick(z_final)
+    out["p"] = pick(p_final)
+    out["p_fdr"] = pick(q_final)
+    out["class"] = pd.array(classify(pick(z_final), pick(q_final)), dtype="str")
+    out["gi_bin"] = pick(bin_final)
     out["n_periods"] = n_t
-    out["n_hot"] = n_hot.astype(np.int64)
-    out["n_cold"] = n_cold.astype(np.int64)
-    out["hot_final"] = hot_final
-    out["trend_tau"] = trend.tau
-    out["trend_z"] = trend.z
-    out["trend_p"] = trend.p
-    out["trend"] = pd.array(np.select([up, down], ["up", "down"], default="none"), dtype="str")
-    out["pattern"] = pd.array(pattern, dtype="str")
+    out["n_hot"] = pick(n_hot.astype(np.int64))
+    out["n_cold"] = pick(n_cold.astype(np.int64))
+    out["hot_final"] = pick(hot_final)
+    out["trend_tau"] = pick(trend.tau)
+    out["trend_z"] = pick(trend.z)
+    out["trend_p"] = pick(trend.p)
+    trend_word = np.select([up, down], ["up", "down"], default="none")
+    out["trend"] = pd.array(pick(trend_word), dtype="str")
+    out["pattern"] = pd.array(pick(pattern), dtype="str")
     return EmergingHotspots(
         cells=out,
         shape=lat.shape,
@@ -493,6 +518,7 @@ def emerging_hotspots(
         periods=tuple(str(p) for p in periods),
         period=period,
         alpha=a,
+        n_quiet=0 if keep_quiet else int(quiet.sum()),
     )
 
 
@@ -619,6 +645,8 @@ def emerging_hotspots_auto(
     shape: CellShape = "square",
     bounds: Sequence[float] | None = None,
     area: AreaLike | None = None,
+    keep_quiet: bool = True,
+    max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
 ) -> EmergingHotspots | TrendsSkipped:
     """Run :func:`emerging_hotspots` with a period that fits the span, or say why not.
 
@@ -636,7 +664,7 @@ def emerging_hotspots_auto(
     ----------
     incidents
         Incidents with a ``time`` column, in a projected metric CRS.
-    cell_size, alpha, shape, bounds, area
+    cell_size, alpha, shape, bounds, area, keep_quiet, max_memory_gb
         As for :func:`emerging_hotspots`.
     periods, min_periods, target_periods
         As for :func:`choose_trend_period`.
@@ -673,4 +701,6 @@ def emerging_hotspots_auto(
         shape=shape,
         bounds=bounds,
         area=area,
+        keep_quiet=keep_quiet,
+        max_memory_gb=max_memory_gb,
     )
