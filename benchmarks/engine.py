@@ -16,7 +16,7 @@ directed edges once simplified. Each ratio has a baseline measured in the same r
    the two timed in turn; target <= 2x.
 3. a 200 x 200 ``Engine.matrix`` on node rows vs a networkx loop of one search per
    origin; networkx is timed on ``--nx-origins`` origins and scaled to 200; target >= 10x.
-4. memory of the engine's routing core — what ``Engine(net, snap=snap)`` allocates on
+4. memory of the engine's routing core — what ``Engine(net, snap_index=snap)`` allocates on
    top of the network and its snap index: the CSR graph and its per-edge arrays — vs the
    MultiDiGraph of ``osmnx.graph_from_xml(path, simplify=True, retain_all=True)``;
    target <= 1/20. The RoadNetwork data layer (tags, geometry), the snap index and the
@@ -53,7 +53,7 @@ memory a build freed back to the system, so what remains is what the structure k
   makes the ratio conservative. The build's resident and peak figures are printed for
   reference, never used in a ratio.
 * ours: the engine points into its network and cannot be loaded apart from it, so its
-  figure is the growth across ``Engine(net, snap=snap)`` in the process that has just
+  figure is the growth across ``Engine(net, snap_index=snap)`` in the process that has just
   built ``net`` and ``snap``, each read after gc and trim too. What it keeps is a few
   large numpy buffers, every page of them written, so RSS grows by what it keeps: the
   trim beforehand has returned the heap pages the network's build freed, so the engine
@@ -392,7 +392,7 @@ def _mem_engine(args: argparse.Namespace, say: _Progress) -> dict[str, Any]:
     def build(path: str) -> tuple[Any, Any, Any]:
         net = build_network(path, BuildOptions(mode="car"))
         snap = SnapIndex.of(net)
-        return net, snap, Engine(net, snap=snap)
+        return net, snap, Engine(net, snap_index=snap)
 
     say("warm-up on the tiny grid ...")
     net, snap, eng = build(args.warm)
@@ -402,7 +402,7 @@ def _mem_engine(args: argparse.Namespace, say: _Progress) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     base = _baseline()
-    say("build_network(car), then SnapIndex.of(net), then Engine(net, snap=snap) ...")
+    say("build_network(car), then SnapIndex.of(net), then Engine(net, snap_index=snap) ...")
     t0 = time.perf_counter()
     net = build_network(args.path, BuildOptions(mode="car"))
     after_net = _settle()
@@ -410,7 +410,7 @@ def _mem_engine(args: argparse.Namespace, say: _Progress) -> dict[str, Any]:
     # and handed to the engine, so the routing core is measured on its own.
     snap = SnapIndex.of(net)
     after_snap = _settle()
-    eng = Engine(net, snap=snap)
+    eng = Engine(net, snap_index=snap)
     after_engine = _settle()
     out["build_s"] = time.perf_counter() - t0
     out["peak_bytes"] = _peak_since(base)
@@ -622,7 +622,7 @@ def _memory_lines(mem: dict[str, dict[str, Any]], args: Any) -> tuple[list[str],
             f"{eng['network_memory_bytes'] / MB:>9,.1f}",
             f"  {'ours: SnapIndex.of(net): roads, KD- and STR-tree':<78} "
             f"{eng['snap_index_bytes'] / MB:>9,.1f}",
-            f"  {'ours: Engine(net, snap=snap): CSR + per-edge arrays [4]':<78} "
+            f"  {'ours: Engine(net, snap_index=snap): CSR + per-edge arrays [4]':<78} "
             f"{eng['engine_bytes'] / MB:>9,.1f}",
             f"  {'    its own count, engine.memory_bytes()':<78} {eng['memory_bytes'] / MB:>9,.1f}",
             f"  {'    growth at a first locate':<78} {eng['locate_bytes'] / MB:>9,.1f}",
@@ -765,7 +765,7 @@ def _report(
         lines.append("  1-3 not measured: the speed child failed")
     eng, nxc, osc = mem["mem-engine"], mem["copy-networkx"], mem["copy-osmnx"]
     if "error" not in eng and "error" not in osc:
-        # The engine is what Engine(net, snap=snap) adds on top of the network and its
+        # The engine is what Engine(net, snap_index=snap) adds on top of the network and its
         # snap index: the CSR graph and its per-edge arrays. The network (tags, geometry)
         # is the data layer, the counterpart of osmnx's graph, and is reported beside it.
         ours, theirs = eng["engine_bytes"], osc["resident_bytes"]

@@ -12,9 +12,11 @@ from the embedded sample district. Nothing else in the product reads layer files
 builds networks for an analysis: the CLI, the main job, scenarios, the HTTP service
 (in its lifespan) and Dask tasks all take an Area.
 
-An Area is frozen and fully built when :func:`load_area` returns (snap indexes, road
-views and engines included), so the threads of a server can share one and a worker can
-receive one without any of them filling caches behind the others' backs.
+An Area is frozen and built when :func:`load_area` returns (road views, engines and the
+road snap index included), so the threads of a server can share one and a worker can
+receive one. The one thing filled in later is each travel mode's snap index, built on
+first use under the engine's lock (hot spots and dark roads never snap to the routing
+core, and on a large area it costs seconds and hundreds of megabytes).
 """
 
 from __future__ import annotations
@@ -788,7 +790,7 @@ def _read(spec: AreaSpec, name: LayerName, crs: Any) -> gpd.GeoDataFrame:
 
 def _distance_engine(roads: Roads) -> Engine:
     # Walkers and lamps ignore one-way rules; the off-road leg counts as metres.
-    return Engine(roads.net, weight="length_m", undirected=True, snap=SnapIndex.of(roads))
+    return Engine(roads.net, weight="length_m", undirected=True, snap_index=SnapIndex.of(roads))
 
 
 def load_area(

@@ -738,11 +738,11 @@ def apply_edits(area: Area, edits: Sequence[Edit]) -> Area:
     new_net = replace(net, edges=edges)
     new_full = replace(full, edges=full_edges) if full is not net else new_net
     engine = area.engine()
-    new_engine = Engine(new_net, engine.params, weight=engine.weight, snap=engine.snap)
+    new_engine = Engine(new_net, engine.params, weight=engine.weight, snap_index=engine.snap)
     roads = area.roads.with_network(new_full)
     dist = area.distances
     new_dist = Engine(
-        new_full, dist.params, weight=dist.weight, snap=dist.snap, undirected=dist.undirected
+        new_full, dist.params, weight=dist.weight, snap_index=dist.snap, undirected=dist.undirected
     )
     return replace(
         area,
@@ -805,7 +805,7 @@ def evaluate(
     edited = apply_edits(base, scenario.edits)
     engine = edited.engine()
     if engine_params is not None:
-        engine = Engine(edited.net, engine_params, weight=engine.weight, snap=engine.snap)
+        engine = Engine(edited.net, engine_params, weight=engine.weight, snap_index=engine.snap)
     params = CoverageParams(thresholds_min=scenario.thresholds_min)
     stations = edited.require("stations")
     villages = edited.require("villages")

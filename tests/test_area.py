@@ -105,7 +105,7 @@ def test_bad_area_files_name_the_file_and_the_key(tmp_path):
     with pytest.raises(AreaError, match=r"a\.toml: unknown key\(s\) vilages"):
         AreaSpec.from_file(bad)
     bad.write_text('villages = "v.csv"\n', encoding="utf-8")
-    with pytest.raises(AreaError, match="'osm' must be the path"):
+    with pytest.raises(AreaError, match="the area needs its roads: 'osm'"):
         AreaSpec.from_file(bad)
     bad.write_text('osm = "x.osm"\nmode = "tank"\n', encoding="utf-8")
     with pytest.raises(AreaError, match="unknown travel mode 'tank'"):

@@ -165,7 +165,7 @@ def test_coverage_on_the_sample(tmp_path, capsys, shared_cache, shared_sample):
 
 def test_coverage_needs_all_or_none_of_the_files(tmp_path, capsys):
     assert main(["coverage", "--osm", "x.osm"]) == 2
-    assert "give all of --osm, --villages and --stations" in capsys.readouterr().err
+    assert "give all of --osm (or --roads), --villages and --stations" in capsys.readouterr().err
 
 
 def test_scenario_compare(tmp_path, capsys):

@@ -26,6 +26,7 @@ dark-road risk and the lamp spacing use it on the area's all-roads network, so
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,9 +72,11 @@ class Engine:
         Edge column with the cost: seconds (``travel_time_s``, ``time_<mode>_s``) or
         metres (``length_m``); closed roads may carry NaN or inf there (they are left out
         of the graph).
-    snap
-        The snap index of ``net`` (or of the network ``net`` was edited from); built
-        here when not given.
+    snap_index
+        The snap index of ``net`` (or of the network ``net`` was edited from). When not
+        given it is built on first use (:attr:`snap`), once, under a lock: a command that
+        never snaps to this network (hot spots snap to every road, not to the routing
+        core) does not pay its seconds and its hundreds of megabytes on a large area.
     undirected
         Search every edge both ways at its cost, ignoring one-way rules (walkers,
         distances along roads).
@@ -82,13 +85,15 @@ class Engine:
     net: RoadNetwork
     params: EngineParams = field(default_factory=EngineParams)
     weight: str = "travel_time_s"
-    snap: SnapIndex | None = None
+    snap_index: SnapIndex | None = None
     undirected: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        # The snap index is built here, once, or shared from the engine of the base
-        # network (edits change times and tags, never geometry): never filled in later.
-        self.snap = SnapIndex.of(self.net) if self.snap is None else self.snap.for_network(self.net)
+        # An index given is shared from the engine of the base network (edits change
+        # times and tags, never geometry).
+        if self.snap_index is not None:
+            self.snap_index = self.snap_index.for_network(self.net)
         e = self.net.edges
         if self.weight not in e.columns:
             msg = f"edge weight column {self.weight!r} not in the network"
@@ -125,17 +130,34 @@ class Engine:
         else:
             self.offroad_per_m = 3.6 / self.offroad_kmh
 
+    @property
+    def snap(self) -> SnapIndex:
+        """The snap index of the network, built on first use (once, thread-safe)."""
+        if self.snap_index is None:
+            with self._lock:
+                if self.snap_index is None:
+                    self.snap_index = SnapIndex.of(self.net)
+        return self.snap_index
+
+    def __getstate__(self) -> dict[str, object]:
+        # A lock does not pickle; a Dask worker gets the engine with a lock of its own.
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     # ------------------------------------------------------------ locating
 
     def locate(self, x: np.ndarray, y: np.ndarray) -> Located:
         """Snap points given in the network's CRS and anchor them to the graph."""
-        assert self.snap is not None
         snap = self.snap.snap(x, y, max_distance_m=self.params.max_snap_m)
         return self._anchor(snap)
 
     def locate_geometries(self, geometry: pd.Series) -> Located:
         """Snap a GeoSeries (any CRS; polygons by a point inside) and anchor it."""
-        assert self.snap is not None
         snap = self.snap.snap_geometries(geometry, max_distance_m=self.params.max_snap_m)
         return self._anchor(snap)
 

@@ -51,7 +51,7 @@ def as_roads(where: Roads | RoadNetwork) -> Roads:
 def distance_engine(roads: Roads, engine: Engine | None = None) -> Engine:
     """Return an engine measuring metres along ``roads`` both ways (built if not given)."""
     if engine is None:
-        return Engine(roads.net, weight="length_m", undirected=True, snap=SnapIndex.of(roads))
+        return Engine(roads.net, weight="length_m", undirected=True, snap_index=SnapIndex.of(roads))
     if engine.net is not roads.net or engine.weight != "length_m" or not engine.undirected:
         msg = "the distance engine must be an undirected length_m engine on the same roads"
         raise LightingError(msg)
