@@ -311,3 +311,19 @@ def test_access_leg_is_counted_once_per_end_at_the_mode_speed(
     got = with_access.matrix(a, b).seconds[0, 0]
     assert with_access.offroad_kmh == kmh
     assert got - base == pytest.approx(gaps / (kmh / 3.6), rel=1e-9)
+
+
+def test_the_snap_index_is_built_once_on_first_use(sample_net):
+    """No index until something snaps; then one, shared by every thread; pickles."""
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    eng = Engine(sample_net)
+    assert eng.snap_index is None
+    with ThreadPoolExecutor(4) as pool:
+        indexes = list(pool.map(lambda _: eng.snap, range(8)))
+    assert all(i is indexes[0] for i in indexes)
+    assert eng.snap_index is indexes[0]
+    again = pickle.loads(pickle.dumps(eng))
+    x, y = sample_net.nodes["x"].to_numpy()[:5], sample_net.nodes["y"].to_numpy()[:5]
+    np.testing.assert_array_equal(again.locate(x, y).edge, eng.locate(x, y).edge)
