@@ -222,7 +222,9 @@ def _load_cache(path: Path, src: Path) -> RoadNetwork:
         }
     )
     edge_f, edge_i = z["edge_f"], z["edge_i"]
-    coords, offsets = z["coords"], z["offsets"]
+    # Copies, not views: a view would keep the whole file's buffer alive beside the
+    # tables built from it (hundreds of megabytes twice over on a large area).
+    coords, offsets = z["coords"].copy(), z["offsets"].copy()
     cols: dict[str, np.ndarray] = {}
     for j, col in enumerate(meta["edge_float"]):
         cols[col] = edge_f[:, j]
@@ -252,7 +254,7 @@ def _load_cache(path: Path, src: Path) -> RoadNetwork:
         offsets=offsets,
         dropped=dropped,
         source=SourceInfo(**{**meta["source"], "path": str(src)}, from_cache=True),
-        twin=z["twin"],
+        twin=z["twin"].copy(),
     )
 
 
