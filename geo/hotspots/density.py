@@ -197,7 +197,10 @@ def _points_array(
 def rule_bandwidth(xy: FloatArray, w: FloatArray, rule: str) -> float:
     """Isotropic bandwidth from Scott's/Silverman's factor times the data's spread."""
     if len(xy) < 2:
-        msg = f"the {rule} bandwidth rule needs at least 2 points, got {len(xy)}; pass bandwidth="
+        msg = (
+            f"the {rule} bandwidth rule needs at least 2 incidents, got {len(xy)}; give a "
+            "bandwidth in metres (--bandwidth)"
+        )
         raise HotspotError(msg)
     # gaussian_kde's effective sample size and covariance (np.cov with aweights, unbiased).
     n_eff = w.sum() ** 2 / (w**2).sum()

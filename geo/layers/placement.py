@@ -485,7 +485,7 @@ def place(
             try:
                 working = utm_crs_for(lon[rows], lat[rows])
             except CoordinateError as exc:
-                report.add(f"cannot choose a working CRS: {exc}; pass to_crs=")
+                report.add(f"cannot choose a working CRS: {exc}")
                 return None
     wx, wy, refused = _convert(wgs[keep, 0], wgs[keep, 1], working, inverse=True)
     lost, _ = _rows_with(refused | ~(np.isfinite(wx) & np.isfinite(wy)), index[keep], n)
