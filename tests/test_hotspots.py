@@ -296,7 +296,7 @@ def test_kde_errors() -> None:
         kde_grid(xy, cell_size=10, bandwidth="wide")  # type: ignore[arg-type]
     with pytest.raises(HotspotError, match="all points coincide"):
         kde_grid(np.zeros((5, 2)), cell_size=10)
-    with pytest.raises(HotspotError, match="at least 2 points"):
+    with pytest.raises(HotspotError, match="at least 2 incidents"):
         kde_grid(np.zeros((1, 2)), cell_size=10)
     with pytest.raises(HotspotError, match="one value per point"):
         kde_grid(xy, cell_size=10, bandwidth=50, weights=[1, 2])
