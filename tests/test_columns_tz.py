@@ -354,3 +354,19 @@ def test_cli_help_names_the_per_layer_flags():
     ).stdout
     assert "--LAYER-columns" in out and "--tz" in out and "--columns" in out
     json.dumps(out)
+
+
+def test_hotspots_need_only_roads_and_incidents(renamed, tmp_path, capsys):
+    """Hot spots run on roads and incidents alone: no villages, stations or teams."""
+    d, f = renamed
+    rc, text = _run(
+        [
+            *("-q", "hotspots", "--osm", str(f.roads), "--incidents", str(d / "jingqing.csv")),
+            *("--columns", "id=BH,time=FSSJ,category=LB,lon=JD,lat=WD"),
+            *("--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "hot")),
+            *("--trend-period", "none"),
+        ],
+        capsys,
+    )
+    assert rc == 0, text
+    assert (tmp_path / "hot" / "hotspots.html").exists()
