@@ -29,8 +29,37 @@ ROOT = Path(__file__).resolve().parents[1]
 # §3; a case that must be refused wants 2, the exit code of a validation error.
 CASES = [
     ("hotspots", ["--trend-period", "none"], 60.0, 3.0),
-    ("hotspots", ["--trend-period", "none", "--cell", "0.3"], 2.0, 0.5, 2),
+    ("hotspots", ["--trend-period", "none", "--cell", "0.3"], 10.0, 0.5, 2),
+    # Dark roads and lamps on 2M incidents (the later --incidents wins); no time bound in
+    # the issue, so the bound is the time before the fix. Posts: 400 villages, 6 stations.
+    ("unlit", ["--villages", "{work}/villages.csv", "--incidents", "{work}/inc2m.csv"], 288.0, 2.0),
+    ("lamps", ["--villages", "{work}/villages.csv", "--incidents", "{work}/inc2m.csv"], 171.0, 2.0),
+    (
+        "posts",
+        ["--villages", "{work}/villages.csv", "--stations", "{work}/stations.csv", "--k", "10"],
+        60.0,
+        3.0,
+    ),
 ]
+
+
+def _places(net_nodes: pd.DataFrame, work: Path) -> None:
+    """Write 400 villages and 6 stations at road nodes, and 2M incidents, into ``work``."""
+    rng = np.random.default_rng(1)
+    k = rng.choice(len(net_nodes), 406, replace=False)
+    lon, lat = net_nodes["lon"].to_numpy()[k].round(6), net_nodes["lat"].to_numpy()[k].round(6)
+    codes = [f"42019910{i // 200}{i % 200 + 1:03d}" for i in range(400)]  # NBS-shaped
+    names = [f"村{i}" for i in range(400)]
+    households = rng.integers(50, 800, 400)
+    pd.DataFrame(
+        {"code": codes, "name": names, "households": households, "lon": lon[:400], "lat": lat[:400]}
+    ).to_csv(work / "villages.csv", index=False)
+    ids = [f"PS-{i}" for i in range(6)]
+    pd.DataFrame({"id": ids, "name": ids, "lon": lon[400:], "lat": lat[400:]}).to_csv(
+        work / "stations.csv", index=False
+    )
+    if not (work / "inc2m.csv").exists():
+        _incidents(net_nodes, 2_000_000, work / "inc2m.csv")
 
 
 def _incidents(net_nodes: pd.DataFrame, n: int, path: Path) -> None:
@@ -91,6 +120,7 @@ def main() -> int:
     net = load_network(osm, cache_dir=cache)
     if not inc.exists():
         _incidents(net.nodes, args.incidents, inc)
+    _places(net.nodes, work)
     print(
         f"inputs: {args.nodes:,} OSM nodes -> {len(net.nodes):,} nodes, {len(net.edges):,} "
         f"edges; {args.incidents:,} incidents ({time.perf_counter() - t0:.0f} s to prepare)"
@@ -100,7 +130,7 @@ def main() -> int:
     for name, extra, bound_s, bound_gb, *want in CASES:
         cmd = [sys.executable, "-m", "service.cli", "-q", name, "--osm", str(osm)]
         cmd += ["--incidents", str(inc), "--cache-dir", str(cache), "--out", str(work / name)]
-        wall, gb, rc = _run(cmd + extra)
+        wall, gb, rc = _run(cmd + [a.format(work=work) for a in extra])
         want_rc = want[0] if want else 0
         met = rc == want_rc and wall <= bound_s and gb <= bound_gb
         ok &= met

@@ -7,7 +7,8 @@ location-allocation solvers in :mod:`geo.allocation` work on engine matrices.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -436,16 +437,32 @@ def _allocation_times(
     villages: gpd.GeoDataFrame,
     stations: gpd.GeoDataFrame,
     candidates: Candidates,
+    threshold_min: float,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Minutes from every candidate, and from every existing station, to every village."""
+    """Minutes from every candidate, and from every existing station, to every village.
+
+    Only times within ``threshold_min`` decide coverage, so each search stops there (a
+    hair past it, so that a time equal to the threshold stays whatever the rounding);
+    farther pairs are NaN, as unreachable ones are.
+    """
     _check_layer(villages, "villages", engine)
+    say = progress or (lambda _message: None)
+    limit = float(threshold_min) * 60.0 * (1.0 + 1e-9)
     v_loc = engine.locate_geometries(villages.geometry)
+    t0 = time.perf_counter()
+    say(
+        f"travel times from {len(stations)} station(s) and {len(candidates.ids):,} candidate "
+        f"site(s) to {len(villages):,} villages, searched up to {threshold_min:g} min"
+    )
     existing = (
-        engine.matrix(engine.locate_geometries(stations.geometry), v_loc).minutes
+        engine.matrix(engine.locate_geometries(stations.geometry), v_loc, limit=limit).minutes
         if len(stations)
         else np.zeros((0, len(villages)))
     )
-    return engine.matrix(candidates.located, v_loc).minutes, existing
+    times = engine.matrix(candidates.located, v_loc, limit=limit).minutes
+    say(f"travel times done in {time.perf_counter() - t0:.1f} s")
+    return times, existing
 
 
 def plan_new_posts(
@@ -458,14 +475,17 @@ def plan_new_posts(
     threshold_min: float,
     weight: Literal["population", "households"] | None = None,
     method: Literal["auto", "exact", "greedy"] = "auto",
+    progress: Callable[[str], None] | None = None,
 ) -> MclpResult:
     """Choose ``k`` new posts maximising the demand covered within ``threshold_min`` (MCLP).
 
     Existing stations stay open; the village's demand weight defaults as in
-    :func:`demand_weights`.
+    :func:`demand_weights`. ``progress`` hears of the travel times and the solve.
     """
     weights, _ = demand_weights(villages, weight)
-    times, existing = _allocation_times(engine, villages, stations, candidates)
+    times, existing = _allocation_times(
+        engine, villages, stations, candidates, threshold_min, progress
+    )
     return solve_mclp(
         times,
         weights,
@@ -475,6 +495,7 @@ def plan_new_posts(
         method=method,
         candidate_ids=list(candidates.ids),
         demand_ids=list(_ids(villages, "code")),
+        progress=progress,
     )
 
 
@@ -486,13 +507,17 @@ def fewest_posts(
     *,
     threshold_min: float,
     method: Literal["auto", "exact", "greedy"] = "auto",
+    progress: Callable[[str], None] | None = None,
 ) -> LscpResult:
     """Find the fewest new posts so every village is reached within ``threshold_min`` (LSCP).
 
     Villages that no candidate or station can reach in time are reported in the result
-    (``uncoverable``) rather than dropped.
+    (``uncoverable``) rather than dropped. ``progress`` hears of the travel times and
+    the solve.
     """
-    times, existing = _allocation_times(engine, villages, stations, candidates)
+    times, existing = _allocation_times(
+        engine, villages, stations, candidates, threshold_min, progress
+    )
     return solve_lscp(
         times,
         threshold_min,
@@ -500,6 +525,7 @@ def fewest_posts(
         method=method,
         candidate_ids=list(candidates.ids),
         demand_ids=list(_ids(villages, "code")),
+        progress=progress,
     )
 
 

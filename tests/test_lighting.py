@@ -267,6 +267,84 @@ def test_night_incidents_are_counted_by_network_distance(hand):
     assert set(risk.night_incidents["id"]) == {"A", "B", "C", "E", "G", "H"}
 
 
+def _brute_force_incident_counts(net, risk, limit=300.0):
+    """Per road: night incidents within ``limit`` along roads, and their closeness sum.
+
+    Every (incident, road) pair on its own, with networkx distances between all nodes:
+    the incident walks its off-road leg, then along its road to either end (or stays on
+    its road), then along any roads to either end of the road scored.
+    """
+    dist = undirected(net)
+    e = net.edges
+    roads = risk.roads
+    ends = {
+        int(r.road): (int(e.at[r.edge, "u"]), int(e.at[r.edge, "v"])) for r in roads.itertuples()
+    }
+    count = dict.fromkeys(ends, 0)
+    close = dict.fromkeys(ends, 0.0)
+    for inc in risk.night_incidents.itertuples():
+        u, v = int(e.at[inc.edge, "u"]), int(e.at[inc.edge, "v"])
+        length = e.at[inc.edge, "length_m"]
+        legs = ((u, inc.offroad_m + inc.along_m), (v, inc.offroad_m + length - inc.along_m))
+        for road, (a, b) in ends.items():
+            d = inc.offroad_m if road == inc.road else np.inf
+            for node, leg in legs:
+                d = min(d, leg + dist[node].get(a, np.inf), leg + dist[node].get(b, np.inf))
+            if d <= limit + 1e-6:
+                count[road] += 1
+                close[road] += max(0.0, 1.0 - d / limit)
+    return count, close
+
+
+def test_incident_sums_per_road_equal_the_brute_force_over_every_pair(monkeypatch):
+    """Per-road sums built block by block equal every (incident, road) pair counted alone.
+
+    A 6 x 6 grid of 180-260 m streets with 400 incidents: the per-road totals match a
+    brute force over all pairs, and blocks of a few pairs give bit for bit what one
+    block does (the sums add the same numbers in the same order).
+    """
+    import geo.lighting.risk as risk_module
+
+    rng = np.random.default_rng(7)
+    xs, ys = np.cumsum(rng.uniform(180, 260, 6)), np.cumsum(rng.uniform(180, 260, 6))
+    nodes = {f"n{i}_{j}": (xs[i], ys[j]) for i in range(6) for j in range(6)}
+    ways, wid = [], 1
+    for i in range(6):
+        for j in range(6):
+            for di, dj in ((1, 0), (0, 1)):
+                if i + di < 6 and j + dj < 6:
+                    lit = ("no", "unknown", "yes")[wid % 3]
+                    ways.append((wid, f"n{i}_{j}", f"n{i + di}_{j + dj}", "residential", lit))
+                    wid += 1
+    net = make_net(nodes, ways)
+    n = 400
+    pts = [
+        (f"I{k}", x, y, f"{h:02d}:00")
+        for k, (x, y, h) in enumerate(
+            zip(
+                rng.uniform(xs[0] - 50, xs[-1] + 50, n),
+                rng.uniform(ys[0] - 50, ys[-1] + 50, n),
+                rng.integers(0, 24, n),
+                strict=True,
+            )
+        )
+    ]
+    villages = make_villages([("V", xs[2], ys[2], 50, "T1")])
+    incidents = make_incidents(pts)
+    whole = road_risk(net, villages, incidents)
+    count, close = _brute_force_incident_counts(net, whole)
+    got = whole.roads.set_index("road")
+    assert len(whole.night_incidents) > 100
+    assert got["incidents_n"].to_dict() == {r: count[r] for r in got.index}
+    np.testing.assert_allclose(
+        got["incidents_raw"].to_numpy(), [close[r] for r in got.index], rtol=1e-12, atol=1e-12
+    )
+    monkeypatch.setattr(risk_module, "_PAIR_BUDGET", 7)
+    blocks = road_risk(net, villages, incidents)
+    for col in ("incidents_n", "incidents_raw", "score"):
+        np.testing.assert_array_equal(blocks.roads[col].to_numpy(), whole.roads[col].to_numpy())
+
+
 def test_households_road_class_and_score_by_hand(hand):
     """Households within 200 m, the class table, and the weighted sum, by hand."""
     net, _, _, risk = hand
@@ -792,6 +870,25 @@ def test_sample_plan_is_optimal_and_greedy_keeps_its_bound(sample_net, sample_ri
         assert_runs(plan)
         assert plan.covered_km == pytest.approx(30 * 35.0 / 1000)
         assert plan.newly_lit_km == pytest.approx(plan.covered_km)
+
+
+def test_plans_do_not_depend_on_how_many_roads_are_solved_or_measured_at_once(
+    sample_net, sample_risk, monkeypatch
+):
+    """Programmes a road at a time, and lamp positions a few at a time, give the same plan."""
+    import geo.lighting.benefit as benefit_module
+    import geo.lighting.candidates as candidates_module
+    import geo.lighting.solve as solve_module
+
+    whole = place_lamps(sample_net, sample_risk, budget=30)
+    monkeypatch.setattr(solve_module, "_DP_ROADS", 1)
+    monkeypatch.setattr(benefit_module, "_BLOCK", 97)
+    monkeypatch.setattr(candidates_module, "_BLOCK", 101)
+    blocks = place_lamps(sample_net, sample_risk, budget=30)
+    assert lamp_xy(blocks) == lamp_xy(whole)
+    cols = ["households_near", "night_incidents_near", "worth_per_m", "risk_covered"]
+    pd.testing.assert_frame_equal(blocks.lamps[cols], whole.lamps[cols], check_exact=True)
+    assert blocks.covered_risk == whole.covered_risk
 
 
 def test_plan_edit_changes_lit_km_by_the_lit_metres(sample_net, sample_layers, sample_risk):

@@ -24,6 +24,8 @@ __all__ = ["Homes", "Nearby", "homes", "nearby", "per_metre", "served"]
 
 #: A village polygon's households are spread over at most about this many grid points.
 _MAX_POINTS = 400
+#: Lamp positions measured at a time (point objects and their pairs exist per block).
+_BLOCK = 200_000
 _KINDS = ("groups", "polygon", "point")
 _BASIS = {"groups": "village groups", "polygon": "village polygons", "point": "village points"}
 
@@ -228,29 +230,25 @@ def nearby(
 
     ``incidents`` holds the night incidents' point geometries.
     """
-    lamps = np.asarray(shapely.points(x, y), dtype=object)
-    tree = shapely.STRtree(lamps)
+    n = len(x)
     live = where.households > 0
     home_pts = np.asarray(shapely.points(where.x[live], where.y[live]), dtype=object)
     hh = where.households[live]
-
-    def near(pts: np.ndarray, weight: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
-        src, lamp = tree.query(pts, predicate="dwithin", distance=radius)
-        d = shapely.distance(pts[src], lamps[lamp])
-        kernel = np.clip(1.0 - d / radius, 0.0, 1.0)
-        raw = np.bincount(lamp, weights=weight[src], minlength=len(lamps))
-        weighted = np.bincount(lamp, weights=weight[src] * kernel, minlength=len(lamps))
-        return raw, weighted
-
-    h_raw, h_w = near(home_pts, hh, serve_m)
     inc = np.asarray(incidents, dtype=object)
-    i_raw, i_w = near(inc, np.ones(len(inc)), reach_m)
-    home_m = np.full(len(lamps), np.inf)
-    if len(home_pts):
-        which, d = shapely.STRtree(home_pts).query_nearest(
-            lamps, return_distance=True, all_matches=False
-        )
-        home_m[which[0]] = d
+    # The trees hold the people; lamps (millions on a county's dark roads) come a block
+    # at a time, so no point object or pair lives longer than its block.
+    homes_tree = shapely.STRtree(home_pts)
+    inc_tree = shapely.STRtree(inc)
+    h_raw, h_w, i_raw, i_w = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    home_m = np.full(n, np.inf)
+    for lo in range(0, n, _BLOCK):
+        part = slice(lo, min(lo + _BLOCK, n))
+        lamps = np.asarray(shapely.points(x[part], y[part]), dtype=object)
+        h_raw[part], h_w[part] = _near(homes_tree, home_pts, hh, lamps, serve_m)
+        i_raw[part], i_w[part] = _near(inc_tree, inc, np.ones(len(inc)), lamps, reach_m)
+        if len(home_pts):
+            which, d = homes_tree.query_nearest(lamps, return_distance=True, all_matches=False)
+            home_m[part][which[0]] = d
     return Nearby(
         households=h_raw,
         households_weighted=h_w,
@@ -258,6 +256,24 @@ def nearby(
         incidents_weighted=i_w,
         home_m=home_m,
     )
+
+
+def _near(
+    tree: shapely.STRtree, pts: np.ndarray, weight: np.ndarray, lamps: np.ndarray, radius: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per lamp: the weight of ``pts`` within ``radius`` and its distance-weighted sum.
+
+    Each lamp adds its points in the order of ``pts``, so a sum does not depend on the
+    block it is computed in.
+    """
+    lamp, src = tree.query(lamps, predicate="dwithin", distance=radius)
+    order = np.lexsort((src, lamp))
+    lamp, src = lamp[order], src[order]
+    d = shapely.distance(pts[src], lamps[lamp])
+    kernel = np.clip(1.0 - d / radius, 0.0, 1.0)
+    raw = np.bincount(lamp, weights=weight[src], minlength=len(lamps))
+    weighted = np.bincount(lamp, weights=weight[src] * kernel, minlength=len(lamps))
+    return raw, weighted
 
 
 def per_metre(

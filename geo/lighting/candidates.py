@@ -22,6 +22,8 @@ __all__ = ["Slots", "build_slots"]
 
 #: Distances within this of a limit count as equal to it (metres).
 _TOL_M = 1e-6
+#: Slot points made at a time (each a geometry object of about 100 bytes).
+_BLOCK = 200_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,12 +96,17 @@ def build_slots(
     first = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
 
     grow = rows["road"].to_numpy(dtype=np.int64)[row]
-    pts = shapely.line_interpolate_point(roads.geometry[grow], pos)
+    x, y = np.empty(len(pos)), np.empty(len(pos))
+    # A block of points at a time: millions of slots need their x, y, not point objects.
+    for lo in range(0, len(pos), _BLOCK):
+        part = slice(lo, lo + _BLOCK)
+        pts = shapely.line_interpolate_point(roads.geometry[grow[part]], pos[part])
+        x[part], y[part] = shapely.get_x(pts), shapely.get_y(pts)
     return Slots(
         row=row,
         pos=pos,
-        x=np.asarray(shapely.get_x(pts), dtype=float),
-        y=np.asarray(shapely.get_y(pts), dtype=float),
+        x=x,
+        y=y,
         mid_m=mid,
         head_m=head,
         tail_m=tail,

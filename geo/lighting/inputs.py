@@ -18,6 +18,9 @@ from geo.hotspots import in_hour_window
 from geo.network import LIT_CLASSES, RoadNetwork, Roads, SnapIndex
 from geo.validate import metric_crs, point_xy, same_crs
 
+#: Incidents snapped at a time.
+_SNAP_BLOCK = 100_000
+
 __all__ = [
     "NightIncidents",
     "as_roads",
@@ -156,33 +159,67 @@ def night_incidents(
     except HotspotError as exc:
         msg = f"night window: {exc}"
         raise LightingError(msg) from exc
-    category = (
-        incidents["category"].astype(str).str.strip().str.lower().to_numpy(dtype=object)
-        if "category" in incidents.columns
-        else np.full(len(incidents), "", dtype=object)
-    )
+    category = _categories(incidents)
     if categories is not None:
         keep &= np.isin(category, categories)
-    sel = incidents.loc[keep]
-    x, y = point_xy(sel.geometry, "incidents", LightingError)
-    assert engine.snap is not None
-    snap = engine.snap.snap(x, y, max_distance_m=max_snap_m)
-    ok = ~snap.flagged
-    assert snap.road is not None
+    # Rows, not a copy of the layer: it may hold millions of incidents and their columns.
+    sel = np.flatnonzero(keep)
+    pts = incidents.geometry.to_numpy()[sel]
+    x, y = point_xy(pts, "incidents", LightingError)
+    road, edge, along, offroad, flagged = _snap(engine, x, y, max_snap_m)
+    ok = ~flagged
+    rows = sel[ok]
+    # Plain points keep their own objects (no copies); others stand at their x, y.
+    kept = pts[ok]
+    plain = (shapely.get_type_id(kept) == 0) & ~shapely.has_z(kept)
+    if not plain.all():
+        kept = np.where(plain, kept, shapely.points(x[ok], y[ok]))
     table = gpd.GeoDataFrame(
         {
-            "id": sel["id"].astype(str).to_numpy()[ok],
-            "time": sel["time"].to_numpy()[ok],
-            "category": category[keep][ok],
-            "road": snap.road[ok],
-            "edge": snap.edge[ok],
-            "along_m": snap.along_m[ok],
-            "offroad_m": snap.distance_m[ok],
+            "id": incidents["id"].iloc[rows].astype(str).to_numpy(),
+            "time": incidents["time"].iloc[rows].array,
+            "category": category[rows],
+            "road": road[ok],
+            "edge": edge[ok],
+            "along_m": along[ok],
+            "offroad_m": offroad[ok],
         },
-        geometry=np.asarray(shapely.points(x[ok], y[ok]), dtype=object),
+        geometry=np.asarray(kept, dtype=object),
         crs=crs,
     )
-    located = (
-        engine.at_edges(snap.edge[ok], snap.along_m[ok], snap.distance_m[ok]) if ok.any() else None
-    )
+    located = engine.at_edges(edge[ok], along[ok], offroad[ok]) if ok.any() else None
     return NightIncidents(table, located, int(len(sel)), int((~ok).sum()))
+
+
+def _snap(
+    engine: Engine, x: np.ndarray, y: np.ndarray, max_snap_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Snap points to roads a block at a time: road, edge, along, off-road metres, flagged.
+
+    Each point snaps on its own, so blocks change nothing but the memory: the snapper
+    holds a few hundred bytes per point while it works.
+    """
+    assert engine.snap is not None
+    parts = []
+    for lo in range(0, max(len(x), 1), _SNAP_BLOCK):
+        s = engine.snap.snap(
+            x[lo : lo + _SNAP_BLOCK], y[lo : lo + _SNAP_BLOCK], max_distance_m=max_snap_m
+        )
+        assert s.road is not None
+        parts.append((s.road, s.edge, s.along_m, s.distance_m, s.flagged))
+    road, edge, along, offroad, flagged = (np.concatenate(c) for c in zip(*parts, strict=True))
+    return road, edge, along, offroad, flagged
+
+
+def _categories(incidents: gpd.GeoDataFrame) -> np.ndarray:
+    """Return each incident's category, trimmed and lower-case ("" without the column).
+
+    Worked out once per distinct category and spread to the rows: a layer of millions
+    of incidents holds a handful of categories.
+    """
+    if "category" not in incidents.columns:
+        return np.full(len(incidents), "", dtype=object)
+    col = incidents["category"]
+    codes, uniques = pd.factorize(col, use_na_sentinel=False)
+    clean = pd.Series(uniques, dtype=col.dtype).astype(str).str.strip().str.lower()
+    return np.asarray(clean.to_numpy(dtype=object)[codes], dtype=object)

@@ -8,6 +8,7 @@ dark roads), so compare them within one run, not across areas.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -21,7 +22,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from geo.engine import Engine
+from geo.engine import Engine, Nearby
 from geo.errors import LightingError
 from geo.lighting.inputs import (
     NightIncidents,
@@ -46,6 +47,13 @@ __all__ = [
 
 #: Distances within this of a limit count as equal to it (metres).
 _TOL_M: Final = 1e-6
+#: The slack :meth:`geo.engine.Engine.near` allows at its limit; incidents reach nodes
+#: through it with exactly its rule, so counts do not depend on how they are searched.
+_NEAR_TOL: Final = 1e-9
+#: About this many (incident, road) pairs are formed at a time (a few tens of bytes each)
+#: before they are summed per road: the memory of the incident count, whatever the
+#: number of incidents.
+_PAIR_BUDGET: Final = 2_000_000
 COMPONENTS: Final = ("incidents", "road_class", "households", "bridge")
 
 # How exposed the people using a road are when it is dark, by OSM highway class (0..1).
@@ -649,41 +657,116 @@ def _group_households(
 
 
 def _incidents_near_roads(
-    roads: Roads, engine: Engine, night: NightIncidents, limit: float
+    roads: Roads,
+    engine: Engine,
+    night: NightIncidents,
+    limit: float,
+    *,
+    pair_budget: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return, per road, the night incidents within ``limit`` metres of it along roads.
 
     Returns the count and the closeness-weighted count: each incident counts
     ``1 - d / limit`` at network distance ``d``, so the road a cluster sits on
     outweighs a lane 250 m away that merely reaches it.
+
+    The node-to-node distances within ``limit`` are searched once, from each node an
+    incident enters the network at; the (incident, road) pairs they give are then
+    formed for a block of incidents at a time, about ``pair_budget`` of them (default
+    :data:`_PAIR_BUDGET`), and summed into the two per-road totals. Memory follows the
+    block, not the number of incidents, and the sums add the same numbers in the same
+    order whatever the block size (incidents in table order), so the result does not
+    depend on it.
     """
+    budget = _PAIR_BUDGET if pair_budget is None else int(pair_budget)
     n_roads = len(roads)
-    if night.located is None:
-        return np.zeros(n_roads, dtype=np.int64), np.zeros(n_roads)
-    near = engine.near(night.located, limit)
+    count = np.zeros(n_roads, dtype=np.int64)
+    close = np.zeros(n_roads)
+    loc = night.located
+    if loc is None:
+        return count, close
+    # Each incident enters at up to two nodes (its road's ends), after its access leg.
+    seed = loc.out_node
+    seed_cost = loc.out_cost
+    live = (seed >= 0) & (seed_cost <= limit + _NEAR_TOL)
+    anchors = np.unique(seed[live])
+    reach = engine.near(anchors, limit)  # sources are rows of ``anchors``
+    ptr = np.searchsorted(reach.source, np.arange(len(anchors) + 1))
     inc = roads.incidence()
-    lo = inc.indptr[near.node]
-    counts = inc.indptr[near.node + 1] - lo
-    rep = np.repeat(np.arange(len(near.node)), counts)
-    step = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    at_road = inc.indices[lo[rep] + step]
-    # A road is reached where a path reaches either of its ends, or the point sits on it.
-    table = night.table
-    gap = table["offroad_m"].to_numpy(dtype=float)
-    own = np.flatnonzero(gap <= limit + _TOL_M)
-    pair_p = np.concatenate([near.source[rep], own])
-    pair_r = np.concatenate([at_road, table["road"].to_numpy(dtype=np.int64)[own]])
-    cost = np.concatenate([near.cost[rep], gap[own]])
-    key = pair_p * n_roads + pair_r
+    node_roads = np.diff(inc.indptr)
+    # Pairs each anchor's search yields, and so each incident: the block sizes.
+    per_anchor = np.bincount(reach.source, weights=node_roads[reach.node], minlength=len(anchors))
+    slot = np.where(live, np.searchsorted(anchors, np.where(live, seed, 0)), -1)
+    per_incident = np.where(live, per_anchor[np.maximum(slot, 0)], 0.0).sum(axis=1) + 1
+    total = np.cumsum(per_incident)
+    cuts = np.searchsorted(total, np.arange(budget, total[-1], budget), side="right")
+    edges = np.unique(np.concatenate([[0], cuts, [len(seed)]]))
+    own_road = night.table["road"].to_numpy(dtype=np.int64)
+    gap = night.table["offroad_m"].to_numpy(dtype=float)
+    for lo, hi in itertools.pairwise(edges.tolist()):
+        road, weight = _block_pairs(
+            lo, hi, slot, seed_cost, ptr, reach, inc, own_road, gap, limit, n_roads
+        )
+        count += np.bincount(road, minlength=n_roads)
+        # Start each road's sum from its running total: the additions happen in the same
+        # order as one bincount over every pair would make them.
+        close = np.bincount(
+            np.concatenate([np.arange(n_roads), road]),
+            weights=np.concatenate([close, weight]),
+            minlength=n_roads,
+        ).astype(np.float64, copy=False)
+    return count, close
+
+
+def _block_pairs(
+    lo: int,
+    hi: int,
+    slot: np.ndarray,
+    seed_cost: np.ndarray,
+    ptr: np.ndarray,
+    reach: Nearby,
+    inc: sparse.csr_array,
+    own_road: np.ndarray,
+    gap: np.ndarray,
+    limit: float,
+    n_roads: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return road and closeness of each (incident, road) pair of incidents ``lo:hi``.
+
+    One pair per incident and road, at the incident's least distance to it, sorted by
+    incident then road.
+    """
+    parts_p, parts_r, parts_c = [], [], []
+    for b in range(slot.shape[1]):
+        s = slot[lo:hi, b]
+        ok = np.flatnonzero(s >= 0)
+        start, stop = ptr[s[ok]], ptr[s[ok] + 1]
+        n = stop - start
+        rep = np.repeat(ok, n)
+        k = np.repeat(start - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+        cost = seed_cost[lo + rep, b] + reach.cost[k]
+        keep = cost <= limit + _NEAR_TOL
+        rep, node, cost = rep[keep], reach.node[k[keep]], cost[keep]
+        # A road is reached where a path reaches either of its ends.
+        m = inc.indptr[node + 1] - inc.indptr[node]
+        at = np.repeat(inc.indptr[node] - np.cumsum(m) + m, m) + np.arange(int(m.sum()))
+        parts_p.append(np.repeat(rep, m))
+        parts_r.append(inc.indices[at].astype(np.int64))
+        parts_c.append(np.repeat(cost, m))
+    # ... or the point sits on it.
+    g = gap[lo:hi]
+    own = np.flatnonzero(g <= limit + _TOL_M)
+    parts_p.append(own)
+    parts_r.append(own_road[lo:hi][own])
+    parts_c.append(g[own])
+    key = np.concatenate(parts_p) * n_roads + np.concatenate(parts_r)
+    cost = np.concatenate(parts_c)
     order = np.lexsort((cost, key))
     key, cost = key[order], cost[order]
     first = np.ones(len(key), dtype=bool)
     first[1:] = key[1:] != key[:-1]
     key, cost = key[first], cost[first]  # each incident once per road, at its least distance
-    road = key % n_roads
-    weight = np.clip(1.0 - cost / limit, 0.0, 1.0)
-    count = np.bincount(road, minlength=n_roads)
-    return count, np.bincount(road, weights=weight, minlength=n_roads)
+    return key % n_roads, np.clip(1.0 - cost / limit, 0.0, 1.0)
 
 
 def _explain(t: pd.DataFrame, p: RiskParams) -> np.ndarray:

@@ -32,6 +32,8 @@ __all__ = ["NEAR_LEVELS", "Outcome", "solve"]
 
 #: Nearness to the houses is compared in this many steps (0 = none near at all).
 NEAR_LEVELS = 1023
+#: Roads whose dynamic programmes run together (memory: roads x states x budget floats).
+_DP_ROADS = 20_000
 _NEG = -np.inf
 
 
@@ -210,10 +212,14 @@ def _exact(slots: Slots, keys: _Keys, k: int, min_run: int, min_gap: int) -> np.
         unit_tail=keys.unit_head[rev],
         unit=keys.unit,
     )
-    traced = _RoadDP(slots, flipped, k, min_run, min_gap, dp) if len(dp) else None
-    if traced is not None:
-        for d, road in enumerate(dp):
-            curves[road] = traced.curve[d]
+    # Roads are independent, so their programmes run a block of roads at a time (the
+    # states of every road at once would be slots x budget x states floats); only the
+    # curves are kept, and the roads that get lamps are traced again below.
+    for lo in range(0, len(dp), _DP_ROADS):
+        block = dp[lo : lo + _DP_ROADS]
+        part = _RoadDP(slots, flipped, k, min_run, min_gap, block)
+        for d, road in enumerate(block):
+            curves[road] = part.curve[d]
 
     # Knapsack over roads from the highest id; on a tie a road takes the most lamps, and
     # tracing from road 0 then gives lower road ids their lamps first.
@@ -239,8 +245,10 @@ def _exact(slots: Slots, keys: _Keys, k: int, min_run: int, min_gap: int) -> np.
     lit = np.zeros(len(slots), dtype=bool)
     for f in few[take[few] > 0]:
         lit[first[f] : first[f] + count[f]] = True
-    if traced is not None:
-        lit |= traced.trace(take[dp])[rev]
+    lamps_on = dp[take[dp] > 0]
+    if len(lamps_on):
+        traced = _RoadDP(slots, flipped, k, min_run, min_gap, lamps_on)
+        lit |= traced.trace(take[lamps_on])[rev]
     return lit
 
 
