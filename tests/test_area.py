@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from geo.area import Area, AreaSpec, LayerSource, load_area
@@ -201,3 +202,23 @@ def test_run_on_the_real_optics_valley_extract_writes_the_full_report(shared_pat
     assert trunk == pytest.approx(12.7, abs=0.05)
     risk_csv = (out / "unlit_roads_risk.csv").read_text(encoding="utf-8").splitlines()
     assert "routable" in risk_csv[0] and any(",False," in row for row in risk_csv[1:])
+
+
+def test_missing_households_are_estimated_from_population_and_said(sample_files, tmp_path):
+    """Village lists with a population and no households still weigh dark roads."""
+    from geo.area import PERSONS_PER_HOUSEHOLD, AreaSpec, load_area
+
+    v = pd.read_csv(sample_files.villages, dtype=str)
+    v["households"] = ""
+    v.loc[v.index[:3], "population"] = ""
+    path = tmp_path / "villages.csv"
+    v.to_csv(path, index=False)
+    area = load_area(AreaSpec(osm=str(sample_files.roads), villages=str(path)))
+    hh = area.villages["households"].to_numpy(dtype=float)
+    pop = pd.to_numeric(v["population"]).to_numpy(dtype=float)
+    np.testing.assert_array_equal(hh[3:], np.round(pop[3:] / PERSONS_PER_HOUSEHOLD))
+    assert (hh[:3] == 0).all()
+    note = area.layer_notes["villages"]
+    assert f"{len(v) - 3} of {len(v)} villages give no households" in note
+    assert "3 villages give neither households nor population" in note
+    assert v["code"].iloc[0] in note
