@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench browser clean
+.PHONY: demo test lint bench bounds browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/network.py
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/hotspots.py
+
+# Whole commands on a 180k-node area against issue 9's time and memory bounds (~20 min).
+bounds: $(STAMP)
+	$(BIN)/python benchmarks/bounds.py
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache
