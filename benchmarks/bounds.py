@@ -99,6 +99,19 @@ def _run(cmd: list[str]) -> tuple[float, float, int]:
     return wall, int(out[0]) / 1e6, int(out[1])
 
 
+def _label(name: str, extra: list[str]) -> str:
+    """Name a case by its options, the work-folder files it reads said in words."""
+    words = [name]
+    for i, a in enumerate(extra):
+        given = extra[i + 1] if i + 1 < len(extra) else ""
+        if "{work}" in a or "{work}" in given or a in ("--trend-period", "none"):
+            continue
+        words.append(a)
+    if any("inc2m" in a for a in extra):
+        words.append("(2M incidents)")
+    return " ".join(words)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nodes", type=int, default=2_000_000)
@@ -137,7 +150,7 @@ def main() -> int:
         verdict = "MET" if met else (f"FAILED (exit {rc})" if rc != want_rc else "NOT MET")
         if want_rc:
             verdict += f" (refusal, exit {want_rc} wanted)"
-        label = " ".join([name, *(a for a in extra if a not in ("--trend-period", "none"))])
+        label = _label(name, extra)
         print(f"{label:<22}{wall:>9.1f}{bound_s:>9.0f}{gb:>9.2f}{bound_gb:>10.1f}  {verdict}")
     return 0 if ok else 1
 
