@@ -106,3 +106,21 @@ def test_points_on_edges_and_engine_bridges(sample_net):
         eng.at_edges(np.array([-1]), np.array([0.0]))
     with pytest.raises(EngineError, match="one value per node"):
         eng.bridges(np.ones(3))
+
+
+@pytest.mark.parametrize("limit", [50.0, 300.0, 2_000.0])
+def test_bounded_reach_by_tiles_equals_the_full_search(sample_net, limit):
+    """Searching each tile of seeds on the nodes near it gives the full search's answer."""
+    from geo.engine.graph import bounded_reach
+
+    eng = Engine(sample_net, weight="length_m", undirected=True)
+    rng = np.random.default_rng(7)
+    n = len(sample_net.nodes)
+    seed_node = rng.integers(-1, n, (500, 2))
+    seed_cost = rng.uniform(0, limit, (500, 2))
+    xy = sample_net.nodes[["x", "y"]].to_numpy()
+    full = bounded_reach(eng.graph, seed_node, seed_cost, limit, tol=1e-9)
+    tiled = bounded_reach(eng.graph, seed_node, seed_cost, limit, tol=1e-9, xy=xy)
+    assert len(full[0]) > 1000
+    for a, b in zip(full, tiled, strict=True):
+        np.testing.assert_array_equal(a, b)

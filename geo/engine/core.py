@@ -596,7 +596,10 @@ class Engine:
         """
         s = self._as_located(sources, "sources")
         lim = self._check_limit(limit)
-        src, node, cost = bounded_reach(self.graph, s.out_node, s.out_cost, lim, tol=1e-9)
+        # Costs in metres along roads are never below the straight distance: the search
+        # can then keep to the nodes near each seed.
+        xy = self.net.nodes[["x", "y"]].to_numpy() if self.weight == "length_m" else None
+        src, node, cost = bounded_reach(self.graph, s.out_node, s.out_cost, lim, tol=1e-9, xy=xy)
         return Nearby(limit=lim, source=src, node=node, cost=cost)
 
     def bridges(self, node_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

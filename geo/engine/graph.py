@@ -106,6 +106,7 @@ def bounded_reach(
     limit: float,
     *,
     tol: float = 0.0,
+    xy: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (source, node, cost) for every node within ``limit`` of each source.
 
@@ -113,8 +114,14 @@ def bounded_reach(
     (node -1: no such anchor). One bounded Dijkstra per distinct seed node, in blocks so
     memory stays bounded; each source's cost to a node is the cheapest over its seeds.
     Rows are sorted by source, then node.
+
+    ``xy`` (n, 2), the nodes' coordinates, may be given when no edge costs less than the
+    straight distance between its ends (costs in metres along the road): a path within
+    ``limit`` then never leaves the disc of radius ``limit`` around its seed, so each
+    tile of seeds is searched on the subgraph of the nodes near it. Same answer, to the
+    bit; on a large network with a short limit the full-width rows scipy fills for every
+    search (most of the time) shrink to a few hundred nodes.
     """
-    n = g.shape[0]
     pts = np.repeat(np.arange(len(seed_node)), seed_node.shape[1])
     node = seed_node.ravel()
     cost = seed_cost.ravel()
@@ -124,19 +131,10 @@ def bounded_reach(
     if not len(pts):
         return empty
     src, inv = np.unique(node, return_inverse=True)
-    rows = max(1, _BLOCK_BYTES // (8 * max(n, 1)))
-    s_parts, t_parts, d_parts = [], [], []
-    for start in range(0, len(src), rows):
-        block = np.atleast_2d(
-            np.asarray(csgraph.dijkstra(g, indices=src[start : start + rows], limit=limit + tol))
-        )
-        i, j = np.nonzero(np.isfinite(block))
-        s_parts.append(i + start)
-        t_parts.append(j)
-        d_parts.append(block[i, j])
-    s = np.concatenate(s_parts)
-    t = np.concatenate(t_parts)
-    d = np.concatenate(d_parts)
+    if xy is not None:
+        s, t, d = _reach_by_tiles(g, src, limit + tol, np.asarray(xy, dtype=float))
+    else:
+        s, t, d = _reach_rows(g, src, limit + tol)
     ptr = np.searchsorted(s, np.arange(len(src) + 1))
     counts = np.diff(ptr)[inv]
     rep = np.repeat(np.arange(len(pts)), counts)
@@ -150,6 +148,61 @@ def bounded_reach(
     first = np.ones(len(out_p), dtype=bool)
     first[1:] = (out_p[1:] != out_p[:-1]) | (out_n[1:] != out_n[:-1])
     return out_p[first], out_n[first], out_d[first]
+
+
+def _reach_rows(
+    g: sparse.csr_matrix, src: np.ndarray, limit: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(source index, node, cost) of every node within ``limit`` of each of ``src``."""
+    n = g.shape[0]
+    rows = max(1, _BLOCK_BYTES // (8 * max(n, 1)))
+    s_parts, t_parts, d_parts = [], [], []
+    for start in range(0, len(src), rows):
+        block = np.atleast_2d(
+            np.asarray(csgraph.dijkstra(g, indices=src[start : start + rows], limit=limit))
+        )
+        i, j = np.nonzero(np.isfinite(block))
+        s_parts.append(i + start)
+        t_parts.append(j)
+        d_parts.append(block[i, j])
+    return np.concatenate(s_parts), np.concatenate(t_parts), np.concatenate(d_parts)
+
+
+def _reach_by_tiles(
+    g: sparse.csr_matrix, src: np.ndarray, limit: float, xy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """As :func:`_reach_rows`, each square tile of seeds searched on the nodes near it."""
+    from scipy.spatial import cKDTree
+
+    side = 2.0 * max(limit, 100.0)
+    # A metre of slack: lengths and coordinates are rounded separately.
+    reach = limit * (1 + 1e-9) + 1.0
+    tile = np.floor(xy[src] / side).astype(np.int64)
+    _, tile_id = np.unique(tile, axis=0, return_inverse=True)
+    tile_id = tile_id.ravel()
+    order = np.argsort(tile_id, kind="stable")
+    bounds = np.flatnonzero(np.diff(tile_id[order])) + 1
+    tree = cKDTree(xy)
+    s_parts, t_parts, d_parts = [], [], []
+    for members in np.split(order, bounds):
+        seeds = src[members]
+        lo, hi = xy[seeds].min(axis=0), xy[seeds].max(axis=0)
+        near = np.sort(
+            np.asarray(
+                tree.query_ball_point((lo + hi) / 2, np.hypot(*(hi - lo)) / 2 + reach),
+                dtype=np.int64,
+            )
+        )
+        local = np.searchsorted(near, seeds)
+        sub = g[near][:, near]
+        s_loc, t_loc, d = _reach_rows(sub, local, limit)
+        s_parts.append(members[s_loc])
+        t_parts.append(near[t_loc])
+        d_parts.append(d)
+    s, t, d = np.concatenate(s_parts), np.concatenate(t_parts), np.concatenate(d_parts)
+    # Back in the order of src, nodes ascending within each, as the row search gives.
+    back = np.lexsort((t, s))
+    return s[back], t[back], d[back]
 
 
 def _forest(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
