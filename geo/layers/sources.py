@@ -178,12 +178,8 @@ def _read_csv(local: Path, encoding: str | None, report: Report) -> Source | Non
     try:
         # dtype=str keeps codes such as "420114200201" and leading zeros intact;
         # keep_default_na=False keeps a village called "NA" a name, not a gap.
-        # pandas decodes the bytes itself: a StringIO of the text would hold it at four
-        # bytes a character, 0.4 GB more for a table of 2M incidents.
-        body = data[len(_UTF8_BOM) :] if data.startswith(_UTF8_BOM) else data
         table = pd.read_csv(
-            io.BytesIO(body),
-            encoding="utf-8" if _is_utf8(used) else used,
+            io.StringIO(text),
             dtype=str,
             keep_default_na=False,
             skip_blank_lines=False,
