@@ -800,6 +800,7 @@ def load_area(
     modes: Sequence[str] | None = None,
     engine_params: EngineParams | None = None,
     progress: ProgressFn | None = None,
+    read_layers: Mapping[LayerName, gpd.GeoDataFrame] | None = None,
 ) -> Area:
     """Load an area: its networks (cached), road views, engines and layers.
 
@@ -815,6 +816,10 @@ def load_area(
         Snap limit and off-road speed of the travel-time engines.
     progress
         Called with a short message as each step starts.
+    read_layers
+        Layers of this spec already read with :meth:`AreaSpec.read_layer` (a command
+        that checked its incidents before loading the roads): used as they are when in
+        the roads' CRS, so a large table is not read twice.
 
     Raises
     ------
@@ -847,8 +852,10 @@ def load_area(
         if src is None:
             read[name] = None
             continue
-        say(f"reading {name} from {Path(src.path).name}")
-        gdf = _read(spec, name, primary.crs)
+        gdf = (read_layers or {}).get(name)
+        if gdf is None or gdf.crs != primary.crs:
+            say(f"reading {name} from {Path(src.path).name}")
+            gdf = _read(spec, name, primary.crs)
         where = Path(src.path).name
         note = _check_extent(name, gdf, extent, where=where, osm=Path(spec.osm).name)
         if note:

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from geo.area import parse_columns
 from geo.errors import NetworkError, PinganError
@@ -27,6 +28,11 @@ from service.options import (
     default_cache_dir,
     roads_from_args,
 )
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from geo.area import LayerName
 
 __all__ = ["Progress", "build_parser", "format_network_summary", "main"]
 
@@ -474,11 +480,14 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
         "categories": args.category,
     }
     spec = area_spec_from_args(args, needs=("incidents",), command="hotspots")
+    say = Progress(args.quiet)
+    read: dict[LayerName, gpd.GeoDataFrame] = {}
     if spec is not None and not (args.within or args.village):
         # The grids' memory follows from the incidents alone: refuse a run that cannot
         # fit before the roads are loaded (a minute and gigabytes on a large area).
         # The area's own reader, into the incidents' working UTM zone.
-        early = filter_incidents(spec.read_layer("incidents"), **filters)
+        read["incidents"] = spec.read_layer("incidents")
+        early = filter_incidents(read["incidents"], **filters)
         if len(early) >= MIN_INCIDENTS:
             n_t = 0
             if args.trend_period:
@@ -492,8 +501,13 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
                     raise HotspotError(msg)
         del early
     area = area_from_args(
-        args, needs=("incidents",), command="hotspots", progress=Progress(args.quiet)
+        args,
+        needs=("incidents",),
+        command="hotspots",
+        progress=say,
+        read_layers=read,
     )
+    del read
     incidents = area.require("incidents")
     where = None
     if args.within:

@@ -10,15 +10,27 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from geo.area import LAYERS, Area, AreaSpec, LayerSource, load_area, parse_columns, sample_area
+from geo.area import (
+    LAYERS,
+    Area,
+    AreaSpec,
+    LayerName,
+    LayerSource,
+    load_area,
+    parse_columns,
+    sample_area,
+)
 from geo.engine import EngineParams
 from geo.errors import AreaError, PinganError
 from geo.network import LINE_SUFFIXES, MODES, LineLayer, is_line_layer
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = ["add_area_options", "area_from_args", "area_spec_from_args", "default_cache_dir"]
 
@@ -306,11 +318,13 @@ def area_from_args(
     modes: Sequence[str] | None = None,
     command: str = "this command",
     progress: Callable[[str], None] | None = None,
+    read_layers: Mapping[LayerName, gpd.GeoDataFrame] | None = None,
 ) -> Area:
     """Load the area the options describe (the sample district when they name no files).
 
     ``modes`` overrides the travel modes to load; ``args.mode``, when given, is the
-    primary mode.
+    primary mode; ``read_layers`` are layers the command already read (see
+    :func:`geo.area.load_area`).
     """
     spec = area_spec_from_args(args, needs=needs, command=command)
     cache = None if args.no_cache else (args.cache_dir or default_cache_dir())
@@ -334,7 +348,14 @@ def area_from_args(
         from dataclasses import replace
 
         spec = replace(spec, mode=primary)
-    area = load_area(spec, cache_dir=cache, modes=wanted, engine_params=params, progress=progress)
+    area = load_area(
+        spec,
+        cache_dir=cache,
+        modes=wanted,
+        engine_params=params,
+        progress=progress,
+        read_layers=read_layers,
+    )
     if progress is not None:
         for note in area.notes:  # some features beyond the roads: kept, but say so
             progress(f"warning: {note}")

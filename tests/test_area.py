@@ -222,3 +222,15 @@ def test_missing_households_are_estimated_from_population_and_said(sample_files,
     assert f"{len(v) - 3} of {len(v)} villages give no households" in note
     assert "3 villages give neither households nor population" in note
     assert v["code"].iloc[0] in note
+
+
+def test_a_layer_already_read_is_used_not_read_again(sample_files):
+    """load_area takes a layer a command read first, when it is in the roads' CRS."""
+    spec = AreaSpec(osm=str(sample_files.roads), incidents=str(sample_files.incidents))
+    first = spec.read_layer("incidents")
+    area = load_area(spec, read_layers={"incidents": first})
+    assert area.incidents is first
+    other = first.to_crs(4326)
+    again = load_area(spec, read_layers={"incidents": other})
+    assert again.incidents is not other and again.incidents.crs == again.crs
+    pd.testing.assert_frame_equal(again.incidents, first)
