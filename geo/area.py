@@ -156,7 +156,11 @@ def _line_options(lines: LineLayer) -> dict[str, Any]:
     return out
 
 
-_ROAD_EXAMPLES = {"classes": "县道=secondary,乡道=tertiary", "columns": "name=ROAD_NAME,lit=LIGHT"}
+#: Examples of a road line layer's NAME=VALUE options, for the messages about them.
+ROAD_EXAMPLES = {
+    "classes": "县道=secondary,乡道=tertiary",
+    "columns": "name=ROAD_NAME,lit=LIGHTING",
+}
 
 
 def _roads_source(value: object, where: str) -> tuple[str, LineLayer]:
@@ -178,7 +182,7 @@ def _roads_source(value: object, where: str) -> tuple[str, LineLayer]:
     for key in ("classes", "columns"):
         if isinstance(options.get(key), str):
             options[key] = parse_columns(
-                options[key], flag=f"{where}roads.{key}", example=_ROAD_EXAMPLES[key]
+                options[key], flag=f"{where}roads.{key}", example=ROAD_EXAMPLES[key]
             )
     try:
         return value["path"], LineLayer(**options)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from geo.area import (
     LAYERS,
+    ROAD_EXAMPLES,
     Area,
     AreaSpec,
     LayerName,
@@ -51,20 +52,13 @@ def default_cache_dir() -> Path:
     return Path(base) / "pingan"
 
 
-def _layer_overrides(args: argparse.Namespace, name: str) -> dict[str, object]:
+def _layer_overrides(args: argparse.Namespace, name: str) -> dict[str, Any]:
     """Return the per-layer options given on the command line for one layer."""
-    out: dict[str, object] = {}
-    crs = getattr(args, f"{name}_crs", None)
-    if crs:
-        out["crs"] = crs
-    encoding = getattr(args, f"{name}_encoding", None)
-    if encoding:
-        out["encoding"] = encoding
-    layer = getattr(args, f"{name}_layer", None)
-    if layer:
-        out["layer"] = layer
-    columns = getattr(args, f"{name}_columns", None)
-    if columns:
+    out: dict[str, Any] = {}
+    for opt in ("crs", "encoding", "layer"):
+        if value := getattr(args, f"{name}_{opt}", None):
+            out[opt] = value
+    if columns := getattr(args, f"{name}_columns", None):
         out["columns"] = parse_columns(columns, flag=f"--{name}-columns")
     return out
 
@@ -110,16 +104,21 @@ def add_road_options(g: argparse._ActionsContainer) -> None:
     )
 
 
-_ROAD_FLAGS = (
-    "road_classes",
-    "road_layer",
-    "road_class_column",
-    "road_columns",
-    "road_encoding",
-    "road_crs",
-    "road_snap_m",
-    "road_directed",
-)
+#: Each --road-* option's LineLayer field; the mappings are parsed from NAME=VALUE text.
+_ROAD_FIELDS = {
+    "road_classes": "classes",
+    "road_layer": "layer",
+    "road_class_column": "class_column",
+    "road_columns": "columns",
+    "road_encoding": "encoding",
+    "road_crs": "crs",
+    "road_snap_m": "snap_m",
+    "road_directed": "directed",
+}
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
 
 
 def roads_from_args(args: argparse.Namespace) -> tuple[str | None, LineLayer | None]:
@@ -136,10 +135,13 @@ def roads_from_args(args: argparse.Namespace) -> tuple[str | None, LineLayer | N
         msg = "give the roads once: --osm FILE (OpenStreetMap) or --roads FILE (a line layer)"
         raise AreaError(msg)
     path = roads or osm
-    given = [f for f in _ROAD_FLAGS if getattr(args, f, None) not in (None, False)]
+    # "is not": --road-snap-m 0 is given (0 == False), an unset store_true is not.
+    given = {
+        f: v for f in _ROAD_FIELDS if (v := getattr(args, f, None)) is not None and v is not False
+    }
     if path is None:
         if given:
-            flag = "--" + given[0].replace("_", "-")
+            flag = _flag(next(iter(given)))
             msg = f"{flag} describes a road line layer: give it with --roads FILE"
             raise AreaError(msg)
         return None, None
@@ -151,28 +153,16 @@ def roads_from_args(args: argparse.Namespace) -> tuple[str | None, LineLayer | N
             )
             raise AreaError(msg)
         if given:
-            flag = "--" + given[0].replace("_", "-")
+            flag = _flag(next(iter(given)))
             msg = f"{flag} describes a road line layer, but {Path(path).name} is an OSM file"
             raise AreaError(msg)
         return str(path), None
-    kw: dict[str, Any] = {"directed": bool(getattr(args, "road_directed", False))}
-    if args.road_classes:
-        kw["classes"] = parse_columns(
-            args.road_classes, flag="--road-classes", example="县道=secondary,乡道=tertiary"
-        )
-    if args.road_columns:
-        kw["columns"] = parse_columns(
-            args.road_columns, flag="--road-columns", example="name=ROAD_NAME,lit=LIGHTING"
-        )
-    for flag, field_name in (
-        ("road_layer", "layer"),
-        ("road_class_column", "class_column"),
-        ("road_encoding", "encoding"),
-        ("road_crs", "crs"),
-        ("road_snap_m", "snap_m"),
-    ):
-        if getattr(args, flag, None) is not None:
-            kw[field_name] = getattr(args, flag)
+    kw: dict[str, Any] = {}
+    for flag, value in given.items():
+        name = _ROAD_FIELDS[flag]
+        if name in ROAD_EXAMPLES:
+            value = parse_columns(value, flag=_flag(flag), example=ROAD_EXAMPLES[name])
+        kw[name] = value
     try:
         return str(path), LineLayer(**kw)
     except PinganError as exc:
@@ -256,45 +246,37 @@ def area_spec_from_args(
         return None
     if args.area:
         spec = AreaSpec.from_file(args.area)
-        # The command line wins over the area file, layer by layer.
-        changes: dict[str, Any] = {}
-        for name in LAYERS:
-            src, over = spec.source(name), _layer_overrides(args, name)
-            if over and src is None:
-                flag = next(f"--{name}-{k}" for k in over)
-                msg = f"{flag} is given, but the area file {args.area} has no {name} layer"
-                raise AreaError(msg)
-            if src is not None and over:
-                merged = {**src.columns, **over.pop("columns", {})}  # type: ignore[dict-item]
-                fields: dict[str, Any] = {"columns": merged, **over}
-                changes[name] = replace(src, **fields)
         if args.crs or args.encoding:
             msg = "--crs and --encoding go with --osm; with --area, give them per layer"
             raise AreaError(msg)
     else:
-        changes = {}
-        sources = {}
-        for name, path in given.items():
-            if not path:
-                continue
-            over = _layer_overrides(args, name)
-            sources[name] = LayerSource(
-                str(Path(path).resolve()),
-                crs=over.get("crs") or args.crs,  # type: ignore[arg-type]
-                encoding=over.get("encoding") or args.encoding,  # type: ignore[arg-type]
-                layer=over.get("layer"),  # type: ignore[arg-type]
-                columns=over.get("columns") or {},  # type: ignore[arg-type]
-            )
-        for name in LAYERS:
-            if not given.get(name) and (over := _layer_overrides(args, name)):
-                flag = next(f"--{name}-{k}" for k in over)
-                msg = f"{flag} is given without --{name} FILE"
-                raise AreaError(msg)
+        sources = {
+            name: LayerSource(str(Path(path).resolve()), crs=args.crs, encoding=args.encoding)
+            for name, path in given.items()
+            if path
+        }
         spec = AreaSpec(
             osm=str(Path(roads_path).resolve()),  # type: ignore[arg-type]
             lines=lines,
             **sources,  # type: ignore[arg-type]
         )
+    # One layer's flags win over the area file's options and over --crs/--encoding.
+    changes: dict[str, Any] = {}
+    for name in LAYERS:
+        over = _layer_overrides(args, name)
+        if not over:
+            continue
+        src = spec.source(name)
+        if src is None:
+            flag = next(f"--{name}-{k}" for k in over)
+            msg = (
+                f"{flag} is given, but the area file {args.area} has no {name} layer"
+                if args.area
+                else f"{flag} is given without --{name} FILE"
+            )
+            raise AreaError(msg)
+        over["columns"] = {**src.columns, **over.get("columns", {})}
+        changes[name] = replace(src, **over)
     if getattr(args, "tz", None):
         changes["tz"] = args.tz
     if getattr(args, "columns", None):

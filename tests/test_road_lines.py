@@ -726,3 +726,25 @@ def test_cli_takes_roads_and_their_options(sample_files, tmp_path, capsys):
     osm_classes = ["--osm", str(sample_files.roads), "--road-classes", CN_CLASSES]
     assert main(["-q", "network", "build", *osm_classes, *cache]) == 2
     assert "is an OSM file" in capsys.readouterr().err
+
+
+def test_road_options_reach_the_line_layer_even_when_zero(tmp_path):
+    """Every --road-* flag lands in LineLayer; 0 m of snapping is an option, not unset."""
+    from geo.errors import AreaError
+    from service.cli import build_parser
+    from service.options import roads_from_args
+
+    layer = tmp_path / "roads.gpkg"
+    args = build_parser().parse_args(
+        [
+            *("coverage", "--roads", str(layer), "--road-snap-m", "0", "--road-directed"),
+            *("--road-classes", "县道=secondary", "--road-columns", "name=LM"),
+        ]
+    )
+    path, lines = roads_from_args(args)
+    assert path == str(layer) and lines is not None
+    assert lines.snap_m == 0.0 and lines.directed
+    assert dict(lines.classes) == {"县道": "secondary"} and dict(lines.columns) == {"name": "LM"}
+    osm = build_parser().parse_args(["coverage", "--osm", "x.osm", "--road-snap-m", "0"])
+    with pytest.raises(AreaError, match="--road-snap-m describes a road line layer"):
+        roads_from_args(osm)
