@@ -132,7 +132,7 @@ class LayerSource:
     columns: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # Frozen and hashable: the mapping is kept as sorted pairs behind a dict view.
+        # Frozen and hashable: a dict that hashes by its sorted items (see _Columns).
         object.__setattr__(self, "columns", _Columns(self.columns))
 
     def to_dict(self) -> dict[str, Any] | str:
@@ -869,13 +869,8 @@ def load_area(
     _check_village_codes(spec, read)
     if read.get("villages") is not None:
         read["villages"], hh_note = _fill_households(read["villages"])  # type: ignore[arg-type]
-        if hh_note:
-            notes["villages"] = (
-                f"{notes['villages']}; {hh_note}" if "villages" in notes else hh_note
-            )
-    team_note = _check_home_units(read.get("teams"), read.get("stations"))
-    if team_note:
-        notes["teams"] = f"{notes['teams']}; {team_note}" if "teams" in notes else team_note
+        _add_note(notes, "villages", hh_note)
+    _add_note(notes, "teams", _check_home_units(read.get("teams"), read.get("stations")))
     say("indexing roads for snapping")
     params = engine_params or EngineParams()
     engines: dict[str, Engine] = {m: Engine(net, params) for m, net in networks.items()}
@@ -890,6 +885,12 @@ def load_area(
         layer_notes=notes,
         **read,
     )
+
+
+def _add_note(notes: dict[str, str], name: str, note: str | None) -> None:
+    """Add a note to a layer's, after the one it already has."""
+    if note:
+        notes[name] = f"{notes[name]}; {note}" if name in notes else note
 
 
 #: Persons per household where a village gives its population but not its households:
