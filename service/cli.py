@@ -581,6 +581,11 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The dark-road risk counts night incidents only (RiskParams' default window), so
+#: unlit and lamps hold no others: millions of daytime incidents would only fill memory.
+_RISK_NIGHT = (19.0, 6.0)
+
+
 def cmd_unlit(args: argparse.Namespace) -> int:
     """Report km of lit, unlit and unknown road by area and rank dark roads by risk."""
     from geo.lighting import lit_km_by_area, road_risk
@@ -588,7 +593,13 @@ def cmd_unlit(args: argparse.Namespace) -> int:
     from service.reports import markdown_table, named_roads, road_names, road_place
     from service.run import credit
 
-    area = area_from_args(args, needs=("villages",), command="unlit", progress=Progress(args.quiet))
+    area = area_from_args(
+        args,
+        needs=("villages",),
+        command="unlit",
+        progress=Progress(args.quiet),
+        incident_hours=_RISK_NIGHT,
+    )
     villages = area.require("villages")
     lit = lit_km_by_area(area.roads, villages)
     risk = road_risk(
@@ -641,7 +652,13 @@ def cmd_lamps(args: argparse.Namespace) -> int:
     from service.reports import lamp_runs, markdown_table, named_roads
     from service.run import credit
 
-    area = area_from_args(args, needs=("villages",), command="lamps", progress=Progress(args.quiet))
+    area = area_from_args(
+        args,
+        needs=("villages",),
+        command="lamps",
+        progress=Progress(args.quiet),
+        incident_hours=_RISK_NIGHT,
+    )
     # The same inputs as the main job's night step: village polygons, groups where known.
     risk = road_risk(
         area.roads, area.village_shapes(), area.incidents, engine=area.distances, groups=area.groups

@@ -20,6 +20,7 @@ from geo.area import (
     ROAD_EXAMPLES,
     Area,
     AreaSpec,
+    HourWindow,
     LayerName,
     LayerSource,
     load_area,
@@ -301,12 +302,14 @@ def area_from_args(
     command: str = "this command",
     progress: Callable[[str], None] | None = None,
     read_layers: Mapping[LayerName, gpd.GeoDataFrame] | None = None,
+    incident_hours: HourWindow | None = None,
 ) -> Area:
     """Load the area the options describe (the sample district when they name no files).
 
     ``modes`` overrides the travel modes to load; ``args.mode``, when given, is the
-    primary mode; ``read_layers`` are layers the command already read (see
-    :func:`geo.area.load_area`).
+    primary mode; ``read_layers`` are layers the command already read and
+    ``incident_hours`` the hours of the incidents to hold (see
+    :func:`geo.area.load_area`; the sample's incidents are all held).
     """
     spec = area_spec_from_args(args, needs=needs, command=command)
     cache = None if args.no_cache else (args.cache_dir or default_cache_dir())
@@ -337,6 +340,7 @@ def area_from_args(
         engine_params=params,
         progress=progress,
         read_layers=read_layers,
+        incident_hours=incident_hours,
     )
     if progress is not None:
         for note in area.notes:  # some features beyond the roads: kept, but say so

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from geo.layers.report import Report
+from geo.layers.report import MAX_PROBLEMS, Report
 
 __all__ = [
     "categorical",
@@ -215,17 +215,23 @@ def integers(
 
 
 def unique(values: pd.Series[str], label: str, header: str, report: Report) -> None:
-    """Report each repeat of a non-empty value, naming the row that has it first."""
-    present = values[values != ""]
-    firsts = present[~present.duplicated()]
-    first_row = pd.Series(report.rows[firsts.index.to_numpy()], index=firsts.to_numpy())
-    dup_mask = np.zeros(len(values), dtype=bool)
-    dup_mask[present.index[present.duplicated()].to_numpy()] = True
-    text = values.tolist()
+    """Report each repeat of a non-empty value, naming the row that has it first.
+
+    One hashing pass finds the repeats; the rows that hold a value first are looked up
+    only for the repeats that get listed, as millions of ids mostly have none.
+    """
+    dup = values.duplicated().to_numpy() & (values != "").to_numpy()
+    if not dup.any():
+        return
+    listed = values.iloc[np.flatnonzero(dup)[:MAX_PROBLEMS]].tolist()
+    holders = np.flatnonzero(values.isin(listed).to_numpy())
+    first: dict[str, int] = {}
+    for pos, value in zip(holders.tolist(), values.iloc[holders].tolist(), strict=True):
+        first.setdefault(value, int(report.rows[pos]))
     report.flag(
-        dup_mask,
+        dup,
         header,
-        lambda i: f"duplicate {label} {text[i]!r} (also in row {int(first_row[text[i]])})",
+        lambda i: f"duplicate {label} {values.iat[i]!r} (also in row {first[str(values.iat[i])]})",
     )
 
 

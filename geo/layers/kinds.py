@@ -21,7 +21,6 @@ from geo.layers.columns import (
     parse_times,
     text_optional,
     text_required,
-    unique,
 )
 from geo.layers.report import Report
 
@@ -34,6 +33,7 @@ __all__ = [
     "REQUIRED",
     "STATION_COLUMNS",
     "TEAM_COLUMNS",
+    "UNIQUE_KEYS",
     "VILLAGE_COLUMNS",
     "LayerKind",
     "attributes",
@@ -41,6 +41,16 @@ __all__ = [
 
 LayerKind: TypeAlias = Literal["villages", "incidents", "stations", "teams", "groups", "boundaries"]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
+
+#: The column that identifies each row of a layer: no two rows may share a value.
+UNIQUE_KEYS: Final[dict[str, str]] = {
+    "villages": "code",
+    "incidents": "id",
+    "stations": "id",
+    "teams": "id",
+    "groups": "code",
+    "boundaries": "code",
+}
 
 #: Attribute columns of each layer, in output order; ``lon``, ``lat``, ``geometry`` follow.
 VILLAGE_COLUMNS: Final = (
@@ -193,7 +203,6 @@ def _village_attributes(
         lambda i: f"code {text[i]!r} is not 12 digits",
     )
     report.flag(code == "", header, "value is empty")
-    unique(code, "code", header, report)
     committee = _committee_kinds(code, valid)
     unclassified = valid & committee.isna().to_numpy()
     report.flag(
@@ -257,14 +266,16 @@ def _village_attributes(
 
 
 def _incident_attributes(
-    table: pd.DataFrame, cols: Mapping[str, str], tz: str, report: Report
+    table: pd.DataFrame, cols: Mapping[str, str], tz: str, first: int, report: Report
 ) -> dict[str, pd.Series[Any]]:
     if "id" in cols:
         ident = text_required(table, cols["id"], report)
-        unique(ident, "id", cols["id"], report)
     else:
-        ident = pd.Series([f"R{i}" for i in range(1, len(table) + 1)], dtype="str")
-    category = table[cols["category"]].str.lower()
+        ident = pd.Series([f"R{i}" for i in range(first + 1, first + len(table) + 1)], dtype="str")
+    # A few categories over millions of rows: lower-case each name once and share it.
+    codes, names = pd.factorize(table[cols["category"]])
+    lowered = np.asarray(names.str.lower(), dtype=object)
+    category = pd.Series(lowered[codes] if len(codes) else [], dtype="str", index=table.index)
     report.flag(category == "", cols["category"], "value is empty")
     # Times are local to tz; a day of slack covers clocks and zones set a little wrong.
     latest = pd.Timestamp.now(tz=tz) + pd.Timedelta(days=1)
@@ -274,7 +285,7 @@ def _incident_attributes(
     return {
         "id": ident,
         "time": times,
-        "category": category.astype("str"),
+        "category": category,
         "severity": (
             integers(table, cols["severity"], report)
             if "severity" in cols
@@ -306,7 +317,6 @@ def _station_attributes(
     table: pd.DataFrame, cols: Mapping[str, str], report: Report
 ) -> dict[str, pd.Series[Any]]:
     ident = text_required(table, cols["id"], report)
-    unique(ident, "id", cols["id"], report)
     if "kind" in cols:
         kind = categorical(table, cols["kind"], _STATION_KINDS, report).fillna("station")
     else:
@@ -333,7 +343,6 @@ def _team_attributes(
     table: pd.DataFrame, cols: Mapping[str, str], report: Report
 ) -> dict[str, pd.Series[Any]]:
     ident = text_required(table, cols["id"], report)
-    unique(ident, "id", cols["id"], report)
     members = integers(table, cols["members"], report, minimum=1, required=True)
     if "skills" in cols:
         raw = table[cols["skills"]].str.lower()
@@ -352,7 +361,13 @@ def _team_attributes(
 
 
 def attributes(
-    kind: LayerKind, table: pd.DataFrame, cols: Mapping[str, str], report: Report, *, tz: str
+    kind: LayerKind,
+    table: pd.DataFrame,
+    cols: Mapping[str, str],
+    report: Report,
+    *,
+    tz: str,
+    first: int = 0,
 ) -> dict[str, pd.Series[Any]]:
     """Check and convert a layer's attribute columns, reporting every bad cell.
 
@@ -368,16 +383,20 @@ def attributes(
         Collects every problem found.
     tz
         IANA time zone of incident times (unused by the other kinds).
+    first
+        Position of the table's first row among all the layer's rows (a file read in
+        chunks): incidents without ids are numbered from it.
 
     Returns
     -------
     dict of str to pandas.Series
-        The layer's output columns (e.g. `VILLAGE_COLUMNS`), in order.
+        The layer's output columns (e.g. `VILLAGE_COLUMNS`), in order. Their uniqueness
+        (`UNIQUE_KEYS`) is checked by the caller, over all the chunks of a file.
     """
     if kind == "villages":
         return _village_attributes(table, cols, report)
     if kind == "incidents":
-        return _incident_attributes(table, cols, tz, report)
+        return _incident_attributes(table, cols, tz, first, report)
     if kind == "stations":
         return _station_attributes(table, cols, report)
     if kind == "groups":
@@ -403,7 +422,6 @@ def _group_attributes(
     table: pd.DataFrame, cols: Mapping[str, str], report: Report
 ) -> dict[str, pd.Series[Any]]:
     ident = text_required(table, cols["code"], report)
-    unique(ident, "code", cols["code"], report)
     name = text_optional(table, cols, "name")
     return {
         "code": ident,
@@ -419,5 +437,4 @@ def _boundary_attributes(
     table: pd.DataFrame, cols: Mapping[str, str], report: Report
 ) -> dict[str, pd.Series[Any]]:
     code = _village_code(table, cols["code"], report)
-    unique(code, "code", cols["code"], report)
     return {"code": code, "name": text_optional(table, cols, "name")}

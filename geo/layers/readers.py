@@ -11,22 +11,35 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from os import fspath
-from typing import Any, Final, get_args
+from typing import Any, Final, TypeAlias, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from geo.coords import CRSLike
 from geo.errors import LayerError, Problem
-from geo.layers.columns import missing_column, nul_characters, resolve_columns
-from geo.layers.kinds import ALIASES, GEOMETRY_TYPES, REQUIRED, LayerKind, attributes
+from geo.layers.columns import missing_column, nul_characters, resolve_columns, unique
+from geo.layers.kinds import (
+    ALIASES,
+    GEOMETRY_TYPES,
+    REQUIRED,
+    UNIQUE_KEYS,
+    LayerKind,
+    attributes,
+)
 from geo.layers.placement import COORD_ALIASES, place
 from geo.layers.report import Report
-from geo.layers.sources import PathArg, read_source
+from geo.layers.sources import CHUNK_ROWS, PathArg, Source, read_chunks, read_source
 from geo.results import Result
 
+#: Selects the rows of a chunk of a valid layer to keep (a boolean mask over it).
+Keep: TypeAlias = Callable[[gpd.GeoDataFrame], "npt.NDArray[np.bool_] | pd.Series[bool]"]
+
 __all__ = [
+    "Keep",
     "LayerSummary",
     "check_layer",
     "column_names",
@@ -53,8 +66,15 @@ def _load(
     shared_columns: Mapping[str, str] | None = None,
     require_geometry: bool = True,
     tz: str = "Asia/Shanghai",
+    keep: Keep | None = None,
 ) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
-    """Read and validate one layer; return it (or None) and all problems found."""
+    """Read and validate one layer; return it (or None) and all problems found.
+
+    A large CSV is checked and converted a chunk of rows at a time (one working CRS for
+    all of them, so a layer with no ``to_crs`` is read whole: its UTM zone depends on
+    every point); only the typed columns of all chunks are held together, and of those
+    only the rows ``keep`` selects.
+    """
     report = Report(file=fspath(path))
     if kind == "incidents":
         try:
@@ -62,25 +82,84 @@ def _load(
         except (ZoneInfoNotFoundError, ValueError, TypeError):
             report.add(f"unknown time zone {tz!r} (expected an IANA name like 'Asia/Shanghai')")
             return None, report.finish()
-    source = read_source(path, encoding, layer, report)
-    if source is None:
+    chunks = read_chunks(
+        path, encoding, layer, report, chunk_rows=CHUNK_ROWS if to_crs is not None else None
+    )
+    if chunks is None:
         return None, report.finish()
-    report.rows = source.rows
-    table = source.table
-    nul_characters(table, report)
+    parts: list[gpd.GeoDataFrame] = []
+    rows: list[np.ndarray] = []
+    keys: list[pd.Series[str]] = []  # the identifying column of every chunk, valid or not
+    cols: dict[str, str] = {}
+    key = UNIQUE_KEYS[kind]
+    n = 0
+    for source in chunks:
+        if not rows:
+            cols = _layer_columns(source, kind, columns, shared_columns, report)
+            missing = [c for c in REQUIRED[kind] if c not in cols]
+        report.rows = source.rows
+        part = _chunk(source, kind, cols, missing, crs, to_crs, require_geometry, tz, n, report)
+        n += len(source.table)
+        rows.append(source.rows)
+        if key in cols:
+            keys.append(source.table[cols[key]])
+        if part is not None and not report.total:
+            parts.append(part if keep is None else part[np.asarray(keep(part), dtype=bool)])
+        if missing:
+            break  # the same columns are missing from every chunk
+    if rows and n == 0:
+        report.add("layer has no rows")
+    if keys:
+        # Across chunks: a repeat may be a million rows after its first.
+        report.rows = np.concatenate(rows)
+        unique(pd.concat(keys, ignore_index=True), key, cols[key], report)
+    if report.total or not parts:
+        return None, report.finish()
+    gdf = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    if keep is not None:
+        gdf = gdf.reset_index(drop=True)
+    gdf.attrs["columns"] = dict(cols)
+    return gdf, []
+
+
+def _layer_columns(
+    source: Source,
+    kind: LayerKind,
+    columns: Mapping[str, str] | None,
+    shared_columns: Mapping[str, str] | None,
+    report: Report,
+) -> dict[str, str]:
+    """Resolve the layer's columns from its headers, reporting the required ones missing."""
     aliases = ALIASES[kind]
     # Vector files carry their coordinates in the geometry; lon/x columns are attributes.
     known = aliases if source.vector else aliases | COORD_ALIASES
-    headers = list(table.columns)
+    headers = list(source.table.columns)
     # Area-wide mappings apply where this file has the header; the layer's own must hold.
     shared = {c: h for c, h in (shared_columns or {}).items() if c in known and h in headers}
     cols = _columns(headers, known, {**shared, **(columns or {})}, report)
-    missing = [c for c in REQUIRED[kind] if c not in cols]
-    for canon in missing:
-        report.add(missing_column(canon, aliases[canon], list(table.columns)), column=canon)
+    for canon in REQUIRED[kind]:
+        if canon not in cols:
+            report.add(missing_column(canon, aliases[canon], headers), column=canon)
+    return cols
+
+
+def _chunk(
+    source: Source,
+    kind: LayerKind,
+    cols: Mapping[str, str],
+    missing: list[str],
+    crs: CRSLike | None,
+    to_crs: CRSLike | None,
+    require_geometry: bool,
+    tz: str,
+    first: int,
+    report: Report,
+) -> gpd.GeoDataFrame | None:
+    """Check and convert one chunk of rows (``first``: the position of its first row)."""
+    table = source.table
+    nul_characters(table, report)
     if len(table) == 0:
-        report.add("layer has no rows")
-        return None, report.finish()
+        return None
     placed = place(
         source,
         cols,
@@ -92,16 +171,14 @@ def _load(
         report=report,
     )
     if missing:
-        return None, report.finish()
-    values = attributes(kind, table, cols, report, tz=tz)
+        return None
+    values = attributes(kind, table, cols, report, tz=tz, first=first)
     if report.total or placed is None:
-        return None, report.finish()
+        return None
     frame = pd.DataFrame({name: s.reset_index(drop=True) for name, s in values.items()})
     frame["lon"] = placed.lon
     frame["lat"] = placed.lat
-    gdf = gpd.GeoDataFrame(frame, geometry=placed.geometry, crs=placed.geometry.crs)
-    gdf.attrs["columns"] = dict(cols)
-    return gdf, []
+    return gpd.GeoDataFrame(frame, geometry=placed.geometry, crs=placed.geometry.crs)
 
 
 def column_names(kind: LayerKind) -> frozenset[str]:
@@ -247,6 +324,7 @@ def read_incidents(
     layer: str | None = None,
     columns: Mapping[str, str] | None = None,
     shared_columns: Mapping[str, str] | None = None,
+    keep: Keep | None = None,
 ) -> gpd.GeoDataFrame:
     """Read an incident (警情) point layer.
 
@@ -257,6 +335,10 @@ def read_incidents(
     tz
         IANA time zone: naive times are taken as local time there, times with an offset
         (``+08:00``, ``Z``) are converted to it.
+    keep
+        Which incidents to hold, as a function of a block of them (read and checked,
+        as every row is): say the night ones, for a command that uses no others, so
+        millions of incidents need not all be held. Ids are unique over the whole file.
 
     Returns
     -------
@@ -293,6 +375,7 @@ def read_incidents(
             columns=columns,
             shared_columns=shared_columns,
             tz=tz,
+            keep=keep,
         )
     )
 

@@ -14,6 +14,7 @@ import gzip
 import io
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from os import PathLike, fspath
 from pathlib import Path
@@ -31,7 +32,7 @@ import shapely
 
 from geo.layers.report import MAX_PROBLEMS, Report
 
-__all__ = ["PathArg", "Source", "read_source"]
+__all__ = ["CHUNK_ROWS", "PathArg", "Source", "read_chunks", "read_source"]
 
 PathArg: TypeAlias = str | PathLike[str]
 IntArray: TypeAlias = npt.NDArray[np.int64]
@@ -47,6 +48,9 @@ _UTF8_BOM: Final = codecs.BOM_UTF8
 # More NULs than this share of its characters (or one in the header): the "CSV" is
 # UTF-16 or binary; fewer are damaged cells, reported one by one.
 _MAX_NUL_SHARE: Final = 0.1
+#: CSV records parsed and checked at a time by :func:`read_chunks`: a table of text
+#: holds a Python string per cell, so millions of rows are read a block at a time.
+CHUNK_ROWS: Final = 200_000
 
 
 @dataclass
@@ -157,7 +161,16 @@ def _ragged_rows(text: str, report: Report) -> bool:
     return bool(extra)
 
 
-def _read_csv(local: Path, encoding: str | None, report: Report) -> Source | None:
+def _read_csv(
+    local: Path, encoding: str | None, report: Report, chunk_rows: int | None
+) -> Iterator[Source] | None:
+    """Check a CSV file's text, then parse it ``chunk_rows`` records at a time.
+
+    The whole text is decoded (strictly) and checked first, so a wrong encoding fails
+    before any row is read; parsing then goes from UTF-8 bytes in chunks, as a table of
+    text costs about 60 bytes a cell and an in-memory text stream four bytes a character:
+    for millions of rows that, not the file, is what fills the memory.
+    """
     try:
         data = local.read_bytes()
     except OSError as exc:
@@ -175,41 +188,69 @@ def _read_csv(local: Path, encoding: str | None, report: Report) -> Source | Non
     text, used = decoded
     if _nul_problem(text, report):
         return None
+    if _is_utf8(used):
+        body = data[len(_UTF8_BOM) :] if data.startswith(_UTF8_BOM) else data
+    else:
+        body = text.encode("utf-8")
+    del text, data
     try:
         # dtype=str keeps codes such as "420114200201" and leading zeros intact;
         # keep_default_na=False keeps a village called "NA" a name, not a gap.
-        table = pd.read_csv(
-            io.StringIO(text),
+        parsed = pd.read_csv(
+            io.BytesIO(body),
             dtype=str,
+            encoding="utf-8",
             keep_default_na=False,
             skip_blank_lines=False,
+            chunksize=chunk_rows,
         )
     except pd.errors.EmptyDataError:
         report.add("file is empty (no header line)")
         return None
     except pd.errors.ParserError as exc:
-        if not _ragged_rows(text, report):
-            line = re.search(r"line (\d+)", str(exc))
-            row = int(line.group(1)) - 1 if line else None
-            report.add(f"malformed CSV: {exc}".strip(), row=row)
+        _parser_problem(body, exc, report)
         return None
-    if not isinstance(table.index, pd.RangeIndex):
-        # More fields in the first record than in the header: pandas made the extra
-        # leading column(s) the index. Name the rows rather than read shifted columns.
-        if not _ragged_rows(text, report):
-            report.add("malformed CSV: the first record has more fields than the header", row=1)
-        return None
-    table.columns = pd.Index([str(c).lstrip("\ufeff").strip() for c in table.columns])
-    table = pd.DataFrame(
-        {c: table[c].fillna("").astype("str").str.strip() for c in table.columns},
-        index=table.index,
-    )
-    rows = np.arange(1, len(table) + 1, dtype=np.int64)
-    # Spreadsheet exports often end with ",,,," lines; skip them but keep row numbers.
-    keep = (table != "").any(axis=1).to_numpy() if len(table.columns) else rows > 0
-    return Source(
-        table=table[keep].reset_index(drop=True), rows=rows[keep], vector=False, encoding=used
-    )
+    reader = iter([parsed]) if isinstance(parsed, pd.DataFrame) else iter(parsed)
+    return _csv_chunks(reader, body, used, report)
+
+
+def _csv_chunks(
+    reader: Iterator[pd.DataFrame], body: bytes, used: str, report: Report
+) -> Iterator[Source]:
+    """Yield the chunks of a CSV as stripped text; report and stop at a malformed record."""
+    while True:
+        try:
+            table = next(reader)
+        except StopIteration:
+            return
+        except pd.errors.ParserError as exc:
+            _parser_problem(body, exc, report)
+            return
+        if not isinstance(table.index, pd.RangeIndex):
+            # More fields in the first record than in the header: pandas made the extra
+            # leading column(s) the index. Name the rows rather than read shifted columns.
+            if not _ragged_rows(body.decode("utf-8"), report):
+                report.add("malformed CSV: the first record has more fields than the header", row=1)
+            return
+        rows = table.index.to_numpy(dtype=np.int64) + 1
+        table = table.reset_index(drop=True)
+        table.columns = pd.Index([str(c).lstrip("\ufeff").strip() for c in table.columns])
+        table = pd.DataFrame(
+            {c: table[c].fillna("").astype("str").str.strip() for c in table.columns},
+            index=pd.RangeIndex(len(table)),
+        )
+        # Spreadsheet exports often end with ",,,," lines; skip them but keep row numbers.
+        keep = (table != "").any(axis=1).to_numpy() if len(table.columns) else rows > 0
+        yield Source(
+            table=table[keep].reset_index(drop=True), rows=rows[keep], vector=False, encoding=used
+        )
+
+
+def _parser_problem(body: bytes, exc: pd.errors.ParserError, report: Report) -> None:
+    if not _ragged_rows(body.decode("utf-8"), report):
+        line = re.search(r"line (\d+)", str(exc))
+        row = int(line.group(1)) - 1 if line else None
+        report.add(f"malformed CSV: {exc}".strip(), row=row)
 
 
 def _as_text(values: pd.Series[Any]) -> pd.Series[str]:
@@ -332,7 +373,26 @@ def _broken_message(wkb: bytes) -> str:
 def read_source(
     path: PathArg, encoding: str | None, layer: str | None, report: Report
 ) -> Source | None:
-    """Read a local CSV or vector file as text; None (with problems reported) if it fails.
+    """Read a local CSV or vector file whole, as text; None (problems reported) if it fails.
+
+    As :func:`read_chunks`, with the file as one chunk.
+    """
+    chunks = read_chunks(path, encoding, layer, report, chunk_rows=None)
+    if chunks is None:
+        return None
+    parts = list(chunks)
+    return parts[0] if len(parts) == 1 and not report.total else None
+
+
+def read_chunks(
+    path: PathArg,
+    encoding: str | None,
+    layer: str | None,
+    report: Report,
+    *,
+    chunk_rows: int | None = CHUNK_ROWS,
+) -> Iterator[Source] | None:
+    """Read a local CSV or vector file as text, a block of rows at a time.
 
     Parameters
     ----------
@@ -344,12 +404,16 @@ def read_source(
         Layer name inside a multi-layer file; None requires a single-layer file.
     report
         Collects every problem found.
+    chunk_rows
+        CSV records per chunk (None: the whole file as one); a vector file is always
+        one chunk.
 
     Returns
     -------
-    Source or None
-        The attribute table; blank CSV rows are dropped, ``rows`` keeps the others'
-        1-based row numbers.
+    iterator of Source, or None
+        None when the file cannot be read at all. Otherwise the chunks in file order,
+        with blank CSV rows dropped and ``rows`` the others' 1-based row numbers in the
+        file; a malformed record met on the way is reported and ends the iteration.
     """
     name = fspath(path)
     local_name = name
@@ -377,5 +441,6 @@ def read_source(
     if not _check_encoding(encoding, report):
         return None
     if suffix in _CSV_SUFFIXES:
-        return _read_csv(local, encoding, report)
-    return _read_vector(name, suffix, encoding, layer, report)
+        return _read_csv(local, encoding, report, chunk_rows)
+    source = _read_vector(name, suffix, encoding, layer, report)
+    return None if source is None else iter([source])
