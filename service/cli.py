@@ -631,6 +631,10 @@ def cmd_unlit(args: argparse.Namespace) -> int:
             out.csv(f"lit_km_by_{level}.csv", table)
         out.csv("unlit_roads_risk.csv", risk.pieces(ranked))
         out.csv("dark_roads_ranked.csv", ranked)
+        # The map draws every road: let it reuse the memory of the scored pieces and
+        # the incidents (millions of points), which it does not show.
+        del risk
+        area = area.with_layers(incidents=None)
         m = hotspots_map(
             roads=area.roads.frame(),
             risk=named_roads(ranked, villages),
@@ -696,9 +700,13 @@ def cmd_lamps(args: argparse.Namespace) -> int:
         out.geojson("lamps.geojson", lamps)
         out.csv("lamps.csv", lamps)
         out.csv("lamp_runs.csv", runs)
+        ranked = risk.by_road()
+        # As for unlit: the map may reuse the memory of what it does not show.
+        del risk
+        area = area.with_layers(incidents=None)
         m = hotspots_map(
             roads=area.roads.frame(),
-            risk=named_roads(risk.by_road(), area.villages),
+            risk=named_roads(ranked, area.villages),
             lamps=lamps,
             stations=area.stations,
             title=f"pingan — {area.name}: proposed lamps",

@@ -16,7 +16,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from geo.atomic import write_text
+from geo.atomic import atomic_write, write_text
 from geo.results import Result, jsonable
 from maps.offline import save_offline
 from service.reports import places
@@ -116,7 +116,9 @@ class Output:
                 table["lon"] = ll.x.round(5).to_numpy()
         elif "geometry" in frame.columns:
             table = frame.drop(columns="geometry")
-        write_text(self.path(name), table.to_csv(index=False))
+        # Streamed to the file: the text of a table of every road is hundreds of MB.
+        with atomic_write(self.path(name)) as fh:
+            table.to_csv(fh, index=False)
         return self._done(name)
 
     def geojson(self, name: str, data: gpd.GeoDataFrame | Result) -> Path:
