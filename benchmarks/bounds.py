@@ -117,6 +117,9 @@ def main() -> int:
     ap.add_argument("--nodes", type=int, default=2_000_000)
     ap.add_argument("--incidents", type=int, default=100_000)
     ap.add_argument("--work", type=Path, default=None, help="work folder (default: a temp)")
+    ap.add_argument(
+        "--only", nargs="+", metavar="COMMAND", help="run only these commands (e.g. unlit lamps)"
+    )
     args = ap.parse_args()
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -141,6 +144,8 @@ def main() -> int:
     print(f"{'command':<22}{'wall s':>9}{'bound s':>9}{'peak GB':>9}{'bound GB':>10}  verdict")
     ok = True
     for name, extra, bound_s, bound_gb, *want in CASES:
+        if args.only and name not in args.only:
+            continue
         cmd = [sys.executable, "-m", "service.cli", "-q", name, "--osm", str(osm)]
         cmd += ["--incidents", str(inc), "--cache-dir", str(cache), "--out", str(work / name)]
         wall, gb, rc = _run(cmd + [a.format(work=work) for a in extra])
