@@ -8,6 +8,8 @@ subtree sums), with no Python-level graph.
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
@@ -24,6 +26,8 @@ __all__ = [
 
 #: Upper bound on one block of the dense Dijkstra output (rows x nodes x 8 bytes).
 _BLOCK_BYTES = 64 * 2**20
+#: Tiles of seeds are searched together on up to about this many nodes.
+_TILE_NODES = 512
 
 
 def csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sparse.csr_matrix:
@@ -171,7 +175,13 @@ def _reach_rows(
 def _reach_by_tiles(
     g: sparse.csr_matrix, src: np.ndarray, limit: float, xy: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """As :func:`_reach_rows`, each square tile of seeds searched on the nodes near it."""
+    """As :func:`_reach_rows`, each square tile of seeds searched on the nodes near it.
+
+    Neighbouring tiles are searched together on the union of the nodes near them, up to
+    :data:`_TILE_NODES` nodes: a search on any subgraph holding the disc around a seed
+    gives the same answer, and on a sparse network (a tile per seed or so) the fixed
+    cost of a search and of slicing its subgraph, not the search itself, took the time.
+    """
     from scipy.spatial import cKDTree
 
     side = 2.0 * max(limit, 100.0)
@@ -181,20 +191,35 @@ def _reach_by_tiles(
     _, tile_id = np.unique(tile, axis=0, return_inverse=True)
     tile_id = tile_id.ravel()
     order = np.argsort(tile_id, kind="stable")
-    bounds = np.flatnonzero(np.diff(tile_id[order])) + 1
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(tile_id[order])) + 1])
+    ends = np.concatenate([starts[1:], [len(order)]])
+    seed_xy = xy[src[order]]
+    lo = np.minimum.reduceat(seed_xy, starts, axis=0)
+    hi = np.maximum.reduceat(seed_xy, starts, axis=0)
+    centre = (lo + hi) / 2
+    radius = np.hypot(*(hi - lo).T) / 2 + reach
     tree = cKDTree(xy)
+    size = np.asarray(tree.query_ball_point(centre, radius, return_length=True), dtype=np.int64)
+    # Consecutive tiles (tile ids run along columns) while their nodes, counted with
+    # overlaps, stay within the bound; a tile above it alone.
+    batch = np.zeros(len(starts), dtype=np.int64)
+    total = 0
+    for i, n_near in enumerate(size.tolist()):
+        if total and total + n_near > _TILE_NODES:
+            batch[i] = batch[i - 1] + 1
+            total = 0
+        elif i:
+            batch[i] = batch[i - 1]
+        total += n_near
+    cut = np.flatnonzero(np.diff(batch)) + 1
+    where = np.full(g.shape[0], -1, dtype=np.int64)
     s_parts, t_parts, d_parts = [], [], []
-    for members in np.split(order, bounds):
-        seeds = src[members]
-        lo, hi = xy[seeds].min(axis=0), xy[seeds].max(axis=0)
-        near = np.sort(
-            np.asarray(
-                tree.query_ball_point((lo + hi) / 2, np.hypot(*(hi - lo)) / 2 + reach),
-                dtype=np.int64,
-            )
-        )
-        local = np.searchsorted(near, seeds)
-        sub = g[near][:, near]
+    for tiles in np.split(np.arange(len(starts)), cut):
+        members = order[starts[tiles[0]] : ends[tiles[-1]]]
+        found = tree.query_ball_point(centre[tiles], radius[tiles])
+        near = np.unique(np.fromiter(chain.from_iterable(found), dtype=np.int64))
+        local = np.searchsorted(near, src[members])
+        sub = _subgraph(g, near, where)
         s_loc, t_loc, d = _reach_rows(sub, local, limit)
         s_parts.append(members[s_loc])
         t_parts.append(near[t_loc])
@@ -203,6 +228,26 @@ def _reach_by_tiles(
     # Back in the order of src, nodes ascending within each, as the row search gives.
     back = np.lexsort((t, s))
     return s[back], t[back], d[back]
+
+
+def _subgraph(g: sparse.csr_matrix, near: np.ndarray, where: np.ndarray) -> sparse.csr_matrix:
+    """Return ``g[near][:, near]`` (``near`` sorted): the same rows, entries and order.
+
+    ``where`` (one -1 per node of ``g``, restored on return) maps a node to its row in
+    ``near``; scipy's column slicing allocates and scans such an array itself, once per
+    call, which on a large network cost more than the search.
+    """
+    m = len(near)
+    where[near] = np.arange(m)
+    begin = g.indptr[near].astype(np.int64)
+    counts = g.indptr[near + 1] - begin
+    owner = np.repeat(np.arange(m), counts)
+    entry = begin[owner] + np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+    col = where[g.indices[entry]]
+    where[near] = -1
+    keep = col >= 0
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(owner[keep], minlength=m))])
+    return sparse.csr_matrix((g.data[entry[keep]], col[keep], indptr), shape=(m, m))
 
 
 def _forest(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

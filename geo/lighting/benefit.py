@@ -20,7 +20,7 @@ import shapely
 from geo.errors import LightingError
 from geo.validate import point_xy, same_crs
 
-__all__ = ["Homes", "Nearby", "homes", "nearby", "per_metre", "served"]
+__all__ = ["Homes", "Nearby", "People", "homes", "nearby", "per_metre", "served", "worth_scale"]
 
 #: A village polygon's households are spread over at most about this many grid points.
 _MAX_POINTS = 400
@@ -217,6 +217,86 @@ class Nearby:
     home_m: np.ndarray
 
 
+@dataclass(frozen=True, eq=False)
+class People:
+    """The household points and night incidents, in search trees, for lamp positions.
+
+    Built once (:meth:`of`) and asked for one block of positions after another
+    (:meth:`near`), so the positions of millions of lamps never exist all at once.
+    """
+
+    homes: np.ndarray  # point objects of the household points with households
+    households: np.ndarray  # their households
+    incidents: np.ndarray  # point objects of the night incidents
+    homes_tree: shapely.STRtree
+    incidents_tree: shapely.STRtree
+
+    @staticmethod
+    def of(
+        where: Homes,
+        incidents: np.ndarray,
+        *,
+        only_near: tuple[np.ndarray, float, float] | None = None,
+    ) -> People:
+        """Index ``where`` and ``incidents`` (the night incidents' point geometries).
+
+        ``only_near`` ``(lamps, serve_m, reach_m)`` keeps only the household points within
+        ``serve_m`` and the incidents within ``reach_m`` of some of the ``lamps`` (point
+        geometries): the sums of :meth:`near` for those lamps are the same, to the bit
+        (the same points, in the same order), without trees over all the people, but
+        ``home_m`` is then only the distance to the nearest point kept.
+        """
+        live = where.households > 0
+        home_pts = np.asarray(shapely.points(where.x[live], where.y[live]), dtype=object)
+        households = where.households[live]
+        inc = np.asarray(incidents, dtype=object)
+        if only_near is not None:
+            lamps, serve_m, reach_m = only_near
+            around = shapely.STRtree(lamps)
+            # A metre to spare: the sums decide the radius again; this keeps every point
+            # they can take.
+            keep = np.unique(around.query(home_pts, predicate="dwithin", distance=serve_m + 1)[0])
+            home_pts, households = home_pts[keep], households[keep]
+            keep = np.unique(around.query(inc, predicate="dwithin", distance=reach_m + 1)[0])
+            inc = inc[keep]
+        return People(
+            homes=home_pts,
+            households=households,
+            incidents=inc,
+            homes_tree=shapely.STRtree(home_pts),
+            incidents_tree=shapely.STRtree(inc),
+        )
+
+    def near(self, x: np.ndarray, y: np.ndarray, *, serve_m: float, reach_m: float) -> Nearby:
+        """Sum the households and night incidents near each lamp position ``(x, y)``."""
+        n = len(x)
+        h_raw, h_w, i_raw, i_w = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+        home_m = np.full(n, np.inf)
+        ones = np.ones(len(self.incidents))
+        # Lamps come a block at a time, so no point object or pair outlives its block.
+        for lo in range(0, n, _BLOCK):
+            part = slice(lo, min(lo + _BLOCK, n))
+            lamps = np.asarray(shapely.points(x[part], y[part]), dtype=object)
+            h_raw[part], h_w[part] = _near(
+                self.homes_tree, self.homes, self.households, lamps, serve_m
+            )
+            i_raw[part], i_w[part] = _near(
+                self.incidents_tree, self.incidents, ones, lamps, reach_m
+            )
+            if len(self.homes):
+                which, d = self.homes_tree.query_nearest(
+                    lamps, return_distance=True, all_matches=False
+                )
+                home_m[part][which[0]] = d
+        return Nearby(
+            households=h_raw,
+            households_weighted=h_w,
+            incidents=i_raw,
+            incidents_weighted=i_w,
+            home_m=home_m,
+        )
+
+
 def nearby(
     x: np.ndarray,
     y: np.ndarray,
@@ -230,32 +310,7 @@ def nearby(
 
     ``incidents`` holds the night incidents' point geometries.
     """
-    n = len(x)
-    live = where.households > 0
-    home_pts = np.asarray(shapely.points(where.x[live], where.y[live]), dtype=object)
-    hh = where.households[live]
-    inc = np.asarray(incidents, dtype=object)
-    # The trees hold the people; lamps (millions on a county's dark roads) come a block
-    # at a time, so no point object or pair lives longer than its block.
-    homes_tree = shapely.STRtree(home_pts)
-    inc_tree = shapely.STRtree(inc)
-    h_raw, h_w, i_raw, i_w = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
-    home_m = np.full(n, np.inf)
-    for lo in range(0, n, _BLOCK):
-        part = slice(lo, min(lo + _BLOCK, n))
-        lamps = np.asarray(shapely.points(x[part], y[part]), dtype=object)
-        h_raw[part], h_w[part] = _near(homes_tree, home_pts, hh, lamps, serve_m)
-        i_raw[part], i_w[part] = _near(inc_tree, inc, np.ones(len(inc)), lamps, reach_m)
-        if len(home_pts):
-            which, d = homes_tree.query_nearest(lamps, return_distance=True, all_matches=False)
-            home_m[part][which[0]] = d
-    return Nearby(
-        households=h_raw,
-        households_weighted=h_w,
-        incidents=i_raw,
-        incidents_weighted=i_w,
-        home_m=home_m,
-    )
+    return People.of(where, incidents).near(x, y, serve_m=serve_m, reach_m=reach_m)
 
 
 def _near(
@@ -278,24 +333,34 @@ def _near(
 
 def per_metre(
     score: np.ndarray,
-    near: Nearby,
+    households: np.ndarray,
+    incidents: np.ndarray,
     *,
     households_weight: float,
     incidents_weight: float,
+    scale: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return the worth of a lit metre at each lamp position, and its two people terms.
 
     ``score + households_weight * H / H_max + incidents_weight * I / I_max``, with ``H``
-    and ``I`` the weighted sums of :class:`Nearby` and ``H_max``, ``I_max`` their
-    largest values over all positions (1 where all are zero), so the position with the
-    most households near it scores ``households_weight`` for them.
+    and ``I`` the weighted sums of :class:`Nearby` (``households``, ``incidents``) and
+    ``H_max``, ``I_max`` their largest values over all positions (1 where all are
+    zero), so the position with the most households near it scores
+    ``households_weight`` for them. ``scale`` gives ``(H_max, I_max)`` of all positions
+    (:func:`worth_scale`) when these are some of them: each position's worth is then
+    the same, to the bit, whichever others it is computed with.
     """
-    h, i = near.households_weighted, near.incidents_weighted
-    h_max = float(h.max()) if len(h) and h.max() > 0 else 1.0
-    i_max = float(i.max()) if len(i) and i.max() > 0 else 1.0
-    h_term = households_weight * h / h_max
-    i_term = incidents_weight * i / i_max
+    h_max, i_max = worth_scale(households, incidents) if scale is None else scale
+    h_term = households_weight * households / h_max
+    i_term = incidents_weight * incidents / i_max
     return score + h_term + i_term, h_term, i_term
+
+
+def worth_scale(households: np.ndarray, incidents: np.ndarray) -> tuple[float, float]:
+    """Return ``(H_max, I_max)`` of :func:`per_metre`: the largest weighted sums, or 1."""
+    h_max = float(households.max()) if len(households) and households.max() > 0 else 1.0
+    i_max = float(incidents.max()) if len(incidents) and incidents.max() > 0 else 1.0
+    return h_max, i_max
 
 
 def served(where: Homes, lit: np.ndarray, serve_m: float) -> tuple[np.ndarray, np.ndarray]:

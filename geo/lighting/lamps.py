@@ -19,8 +19,8 @@ import shapely
 
 from geo.engine import Engine
 from geo.errors import LightingError
-from geo.lighting.benefit import Homes, Nearby, homes, nearby, per_metre, served
-from geo.lighting.candidates import Slots, build_slots
+from geo.lighting.benefit import Homes, People, homes, per_metre, served, worth_scale
+from geo.lighting.candidates import Slots, build_slots, slot_points
 from geo.lighting.inputs import as_roads, distance_engine
 from geo.lighting.risk import RoadRisk
 from geo.lighting.solve import NEAR_LEVELS, Outcome, solve
@@ -32,6 +32,12 @@ __all__ = ["LampParams", "LampPlan", "place_lamps"]
 
 #: Distances within this of a limit count as equal to it (metres).
 _TOL_M = 1e-6
+#: Lamp slots measured against the people at a time (their points and pairs per block).
+_SLOT_BLOCK = 200_000
+#: Network coordinates whose running length is summed at a time.
+_COORDS = 1_000_000
+#: Columns of the risk table the plan reads.
+_ROW_COLUMNS = ("road", "length_m", "score", "osm_ways", "name", "highway", "lit")
 
 
 @dataclass(frozen=True)
@@ -405,14 +411,16 @@ def place_lamps(
     eng = distance_engine(view, engine)
     where = homes(risk.villages, households, view.net.crs, grid_m=p.serve_m / 4)
     lit_now = view.lit
-    rows = risk.roads.reset_index(drop=True)
-    rows = rows[np.isin(lit_now[rows["road"].to_numpy(dtype=np.int64)], DARK_CLASSES)]
+    # The risk table as stored (``risk.roads`` is a copy, explanations and all), and of
+    # it only the dark roads and the columns the plan reads.
+    table = risk._frame("roads")
+    dark = np.isin(lit_now[table["road"].to_numpy(dtype=np.int64)], DARK_CLASSES)
+    rows = table[[c for c in _ROW_COLUMNS if c in table.columns]].iloc[np.flatnonzero(dark)]
     # Road id order: the plan must not depend on the order of the risk table.
     rows = rows.sort_values("road", kind="stable").reset_index(drop=True)
 
     slots: Slots | None = None
-    per_m = h_term = i_term = np.zeros(0)
-    near: Nearby | None = None
+    scale: tuple[float, float] | None = None
     if budget == 0:
         out = Outcome.nothing("budget is 0", p.method)
     elif len(rows) == 0:
@@ -421,48 +429,86 @@ def place_lamps(
         )
     else:
         slots = build_slots(view, eng, rows, spacing=spacing, cover_m=cover_m)
-        near = nearby(
-            slots.x,
-            slots.y,
-            where,
-            risk.night_incidents.geometry.to_numpy(),
-            serve_m=p.serve_m,
-            reach_m=p.reach_m,
-        )
-        score = rows["score"].to_numpy(dtype=float)[slots.row]
-        per_m, h_term, i_term = per_metre(
-            score, near, households_weight=p.households_weight, incidents_weight=p.incidents_weight
-        )
-        nearness = np.rint(NEAR_LEVELS * p.serve_m / (p.serve_m + near.home_m))
+        # As stored: ``risk.night_incidents`` is a copy of every column.
+        night = risk._frame("night_incidents").geometry.to_numpy()
+        per_m, nearness, scale = _worth(view, rows, slots, where, night, p)
         if len(slots) == 0:
             out = Outcome.nothing(
                 "every dark road is shorter than spacing_m and too close to another slot",
                 p.method,
             )
         else:
-            out = solve(
-                slots,
-                slots.mid_m * per_m,
-                slots.head_m * per_m,
-                slots.tail_m * per_m,
-                nearness,
-                budget,
-                p,
-            )
+            out = solve(slots, per_m, nearness, budget, p)
+            del per_m, nearness
     return _plan(
         view,
         risk,
         rows,
         slots,
         out,
-        near_parts=(per_m, h_term, i_term),
-        near=near,
+        scale=scale,
         where=where,
         budget=budget,
         spacing=spacing,
         cover_m=cover_m,
         params=p,
     )
+
+
+def _worth(
+    view: Roads,
+    rows: pd.DataFrame,
+    slots: Slots,
+    where: Homes,
+    incidents: np.ndarray,
+    p: LampParams,
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+    """Return per slot the worth of a lit metre and the nearness to the houses, and the scale.
+
+    The scale is ``(H_max, I_max)`` over all slots (:func:`~geo.lighting.benefit.worth_scale`);
+    ``incidents`` are the night incidents' point geometries.
+
+    Millions of slots: their points and the people near them are measured a block at
+    a time, and only the two weighted sums are kept until the largest are known, where
+    they are not 0 (most slots have no household near, and most no night incident).
+    What the plan reports of the few lamps chosen (households and incidents near, the
+    two terms) is measured again for them (:func:`_plan`), to the bit: a position's
+    sums do not depend on which others are measured with it.
+    """
+    n = len(slots)
+    # Nearness comes in whole steps 0..NEAR_LEVELS: two bytes a slot hold it exactly.
+    nearness = np.empty(n, dtype=np.int16)
+    people = People.of(where, incidents)
+    found: tuple[list[np.ndarray], ...] = ([], [], [], [])  # slots and sums, h then i
+    for lo in range(0, n, _SLOT_BLOCK):
+        part = slice(lo, lo + _SLOT_BLOCK)
+        x, y = slot_points(view, rows, slots, part)
+        near = people.near(x, y, serve_m=p.serve_m, reach_m=p.reach_m)
+        nearness[part] = np.rint(NEAR_LEVELS * p.serve_m / (p.serve_m + near.home_m))
+        for k, sums in enumerate((near.households_weighted, near.incidents_weighted)):
+            some = np.flatnonzero(sums)
+            found[2 * k].append(lo + some)
+            found[2 * k + 1].append(sums[some])
+    del people
+    h_at, h_sum, i_at, i_sum = (np.concatenate(f) if f else np.zeros(0) for f in found)
+    scale = worth_scale(h_sum, i_sum)
+    score = rows["score"].to_numpy(dtype=float)
+    per_m = np.empty(n)
+    for lo in range(0, n, _SLOT_BLOCK):
+        hi = min(lo + _SLOT_BLOCK, n)
+        h, i = np.zeros(hi - lo), np.zeros(hi - lo)
+        for at, sums, dense in ((h_at, h_sum, h), (i_at, i_sum, i)):
+            a, b = np.searchsorted(at, [lo, hi])
+            dense[at[a:b].astype(np.int64) - lo] = sums[a:b]
+        per_m[lo:hi] = per_metre(
+            score[slots.row[lo:hi]],
+            h,
+            i,
+            households_weight=p.households_weight,
+            incidents_weight=p.incidents_weight,
+            scale=scale,
+        )[0]
+    return per_m, nearness, scale
 
 
 def _plan(
@@ -472,15 +518,18 @@ def _plan(
     slots: Slots | None,
     out: Outcome,
     *,
-    near_parts: tuple[np.ndarray, np.ndarray, np.ndarray],
-    near: Nearby | None,
+    scale: tuple[float, float] | None,
     where: Homes,
     budget: int,
     spacing: float,
     cover_m: float,
     params: LampParams,
 ) -> LampPlan:
-    """Assemble the plan's tables from the lit slots."""
+    """Assemble the plan's tables from the lit slots.
+
+    ``scale`` is :func:`~geo.lighting.benefit.worth_scale` over all slots (None when
+    there are none): the people near each lamp are measured here, for the lamps only.
+    """
     net = view.net
     crs = net.crs
     idx = out.lit
@@ -494,15 +543,37 @@ def _plan(
         starts[1:] = run[1:] != run[:-1]
         ends = np.ones(len(idx), dtype=bool)
         ends[:-1] = run[1:] != run[:-1]
-        own = 0.5 * slots.mid_m[idx]
-        lo = pos - own - np.where(starts, slots.head_m[idx], 0.0)
-        hi = pos + own + np.where(ends, slots.tail_m[idx], 0.0)
+        mid_m, head_m, tail_m = slots.metres(idx)
+        own = 0.5 * mid_m
+        lo = pos - own - np.where(starts, head_m, 0.0)
+        hi = pos + own + np.where(ends, tail_m, 0.0)
     road_id = rows["road"].to_numpy(dtype=np.int64)[row] if len(row) else np.zeros(0, np.int64)
     edge = view.edge[road_id]
     pts = np.asarray(shapely.line_interpolate_point(view.geometry[road_id], pos), dtype=object)
     lonlat = gpd.GeoSeries(pts, crs=crs).to_crs(4326)
     score = rows["score"].to_numpy(dtype=float)[row] if len(row) else np.zeros(0)
-    per_m, h_term, i_term = (a[idx] if len(a) else np.zeros(0) for a in near_parts)
+    per_m = h_term = i_term = households = np.zeros(0)
+    incidents = np.zeros(0, np.int64)
+    if len(row) and scale is not None:
+        # Only the people near these few lamps: trees over all of them cost more than
+        # the lamps' whole plan.
+        people = People.of(
+            where,
+            risk._frame("night_incidents").geometry.to_numpy(),
+            only_near=(pts, params.serve_m, params.reach_m),
+        )
+        near = people.near(
+            shapely.get_x(pts), shapely.get_y(pts), serve_m=params.serve_m, reach_m=params.reach_m
+        )
+        per_m, h_term, i_term = per_metre(
+            score,
+            near.households_weighted,
+            near.incidents_weighted,
+            households_weight=params.households_weight,
+            incidents_weight=params.incidents_weight,
+            scale=scale,
+        )
+        households, incidents = near.households, near.incidents.astype(np.int64)
 
     def col(name: str) -> np.ndarray:
         return rows[name].to_numpy(dtype=object)[row] if len(row) else np.zeros(0, object)
@@ -523,11 +594,9 @@ def _plan(
             "covered_to_m": hi,
             "lit_m": hi - lo,
             "score": score,
-            "households_near": near.households[idx] if near is not None else np.zeros(0),
+            "households_near": households,
             "households_term": h_term,
-            "night_incidents_near": (
-                near.incidents[idx].astype(np.int64) if near is not None else np.zeros(0, np.int64)
-            ),
+            "night_incidents_near": incidents,
             "incidents_term": i_term,
             "worth_per_m": per_m,
             "risk_covered": out.value,
@@ -616,11 +685,13 @@ def _plan(
     if len(stretches) and len(night):
         d_i = _nearest_distance(stretches.geometry.to_numpy(), night.geometry.to_numpy())
         hit = d_i <= params.reach_m
+        # The rows reached, then their values: a time column of a million night
+        # incidents is a million timestamp objects as an array.
         reached = pd.DataFrame(
             {
-                "id": night["id"].to_numpy()[hit],
-                "time": night["time"].to_numpy()[hit],
-                "category": night["category"].to_numpy()[hit],
+                "id": night["id"].iloc[hit].to_numpy(),
+                "time": night["time"].iloc[hit].to_numpy(),
+                "category": night["category"].iloc[hit].to_numpy(),
                 "distance_m": d_i[hit],
             }
         )
@@ -670,24 +741,45 @@ def _substrings(
     if not len(edge):
         return np.zeros(0, dtype=object)
     c, off = net.coords, net.offsets
-    seg = np.hypot(*np.diff(c, axis=0).T)
-    owner = np.repeat(np.arange(len(off) - 1), np.diff(off))
-    seg[owner[1:] != owner[:-1]] = 0.0
-    cum_all = np.concatenate([[0.0], np.cumsum(seg)])
-    cum = cum_all - cum_all[off[:-1]][owner]
     counts = off[edge + 1] - off[edge]
     rep = np.repeat(np.arange(len(edge)), counts)
     vi = off[edge][rep] + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
-    inner = (cum[vi] > start[rep]) & (cum[vi] < end[rep])
+    # Metres from each vertex's edge start: a difference of the running length.
+    run = _running_length(c, off, np.concatenate([vi, off[edge][rep]]))
+    cum_vi = run[: len(vi)] - run[len(vi) :]
+    inner = (cum_vi > start[rep]) & (cum_vi < end[rep])
     xy, owner = net.edge_coords(edge)
     geoms = np.asarray(shapely.linestrings(xy, indices=owner), dtype=object)
     a = shapely.get_coordinates(shapely.line_interpolate_point(geoms, start))
     b = shapely.get_coordinates(shapely.line_interpolate_point(geoms, end))
     piece = np.concatenate([np.arange(len(edge)), rep[inner], np.arange(len(edge))])
-    at = np.concatenate([start, cum[vi][inner], end])
+    at = np.concatenate([start, cum_vi[inner], end])
     xy = np.vstack([a, c[vi][inner], b])
     order = np.lexsort((at, piece))
     return np.asarray(shapely.linestrings(xy[order], indices=piece[order]), dtype=object)
+
+
+def _running_length(c: np.ndarray, off: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Return at coordinate rows ``at`` the network's running length over all its edges.
+
+    That is the sum of the segments before each row in coordinate order, segments
+    between two edges counted 0, as one cumulative sum over every coordinate gives it.
+    On a county's network that is arrays of millions of rows; the sum is carried from
+    block to block instead, exactly as the one sum adds (it rounds, so a sum per edge
+    would not be the same).
+    """
+    out = np.zeros(len(at))
+    carry = 0.0
+    for lo in range(0, len(c) - 1, _COORDS):
+        hi = min(lo + _COORDS, len(c) - 1)  # segments lo..hi-1, running lengths lo..hi
+        seg = np.hypot(*np.diff(c[lo : hi + 1], axis=0).T)
+        owner = np.searchsorted(off, np.arange(lo, hi + 1), side="right") - 1
+        seg[owner[1:] != owner[:-1]] = 0.0
+        run = np.cumsum(np.concatenate([[carry], seg]))
+        here = (at >= lo) & (at <= hi)
+        out[here] = run[at[here] - lo]
+        carry = float(run[-1])
+    return out
 
 
 def _check_budget(budget: object) -> None:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from geo.lighting.candidates import Slots
 
@@ -32,8 +31,11 @@ __all__ = ["NEAR_LEVELS", "Outcome", "solve"]
 
 #: Nearness to the houses is compared in this many steps (0 = none near at all).
 NEAR_LEVELS = 1023
-#: Roads whose dynamic programmes run together (memory: roads x states x budget floats).
-_DP_ROADS = 20_000
+#: Roads whose dynamic programmes run together (memory: roads x states x budget floats,
+#: and a pick per slot and budget): a few thousand keep it to tens of megabytes.
+_DP_ROADS = 2_000
+#: Slots whose worths and keys are computed at a time.
+_SLOTS = 200_000
 _NEG = -np.inf
 
 
@@ -68,7 +70,10 @@ class Outcome:
 
 @dataclass(frozen=True, eq=False)
 class _Keys:
-    """Per slot, the integer keys the solver compares (as exact floats)."""
+    """Per slot of a set, the integer keys the solver compares (as exact floats).
+
+    The ``unit_*`` worths are for the greedy method only (empty for the exact one).
+    """
 
     mid: np.ndarray  # worth of the lamp's own metres, times M, plus its nearness
     head: np.ndarray  # worth of what a run's first lamp lights before it, times M
@@ -76,57 +81,96 @@ class _Keys:
     unit_mid: np.ndarray  # the same worths in units, without the nearness
     unit_head: np.ndarray
     unit_tail: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class _Worth:
+    """How slots are worth: their metres times the worth of a metre there, in units.
+
+    Keys are made for the slots that need them (:meth:`keys`): the exact method keeps
+    those of one block of roads at a time, never three arrays the size of the slots.
+    """
+
+    slots: Slots
+    per_m: np.ndarray  # worth of a lit metre, per slot
+    near: np.ndarray  # nearness to the houses, per slot
     unit: float  # the worth of one unit
+    scale: float  # M: more than k lamps' nearness, so worth always decides
+
+    @staticmethod
+    def of(slots: Slots, per_m: np.ndarray, near: np.ndarray, k: int, best: float) -> _Worth:
+        """Units of the most a lamp is worth, ``best``, fine enough for ``k`` lamps."""
+        scale = float(k * NEAR_LEVELS + 1)
+        # Units fine enough to tell plans apart, coarse enough for exact sums below 2**52.
+        n_units = min(2.0**32, 2.0 ** np.floor(np.log2(2.0**50 / (k * scale))))
+        return _Worth(slots, per_m, near, best / n_units, scale)
+
+    def keys(self, part: slice | np.ndarray, *, units: bool = False) -> _Keys:
+        """Return the keys of slots ``part`` (and their worths in units, with ``units``)."""
+        # A block at a time: the worths behind the keys never exist for all slots at once.
+        if isinstance(part, slice):
+            start, stop, _ = part.indices(len(self.slots))
+            n = max(stop - start, 0)
+            blocks: list[slice | np.ndarray] = [
+                slice(lo, min(lo + _SLOTS, stop)) for lo in range(start, stop, _SLOTS)
+            ]
+        else:
+            n = len(part)
+            blocks = [part[lo : lo + _SLOTS] for lo in range(0, n, _SLOTS)]
+        key_mid, key_head, key_tail = np.empty(n), np.empty(n), np.empty(n)
+        u_mid, u_head, u_tail = (np.empty(n if units else 0) for _ in range(3))
+        for i, at in enumerate(blocks):
+            block = slice(i * _SLOTS, (i + 1) * _SLOTS)
+            mid, head, tail = _worths(self.slots, self.per_m, at)[:3]
+            q_mid, q_head, q_tail = (np.rint(v / self.unit) for v in (mid, head, tail))
+            if units:
+                u_mid[block], u_head[block], u_tail[block] = q_mid, q_head, q_tail
+            # A lamp worth nothing adds no nearness either, so it is never placed for it.
+            key_mid[block] = q_mid * self.scale + np.where(q_mid > 0, self.near[at], 0)
+            key_head[block] = q_head * self.scale
+            key_tail[block] = q_tail * self.scale
+        return _Keys(key_mid, key_head, key_tail, u_mid, u_head, u_tail)
 
 
-def _keys(mid: np.ndarray, head: np.ndarray, tail: np.ndarray, near: np.ndarray, k: int) -> _Keys:
-    """Round the worths to integer units and combine them with the nearness."""
-    best = float((mid + head + tail).max())
-    scale = float(k * NEAR_LEVELS + 1)  # more than k lamps' nearness: worth always decides
-    # Units fine enough to tell plans apart, coarse enough for exact sums below 2**52.
-    units = min(2.0**32, 2.0 ** np.floor(np.log2(2.0**50 / (k * scale))))
-    unit = best / units
-
-    def q(v: np.ndarray) -> np.ndarray:
-        return np.rint(v / unit)
-
-    q_mid, q_head, q_tail = q(mid), q(head), q(tail)
-    # A lamp worth nothing adds no nearness either, so it is never placed for it.
-    bonus = np.where(q_mid > 0, near, 0)
-    return _Keys(
-        mid=q_mid * scale + bonus,
-        head=q_head * scale,
-        tail=q_tail * scale,
-        unit_mid=q_mid,
-        unit_head=q_head,
-        unit_tail=q_tail,
-        unit=unit,
-    )
+def _worths(slots: Slots, per_m: np.ndarray, part: slice | np.ndarray) -> tuple[np.ndarray, ...]:
+    """Return the worths of slots ``part``: own metres, head, tail, and all three."""
+    w = per_m[part]
+    mid_m, head_m, tail_m = slots.metres(part)
+    mid, head, tail = mid_m * w, head_m * w, tail_m * w
+    return mid, head, tail, mid + head + tail
 
 
-def solve(
-    slots: Slots,
-    mid: np.ndarray,
-    head: np.ndarray,
-    tail: np.ndarray,
-    near: np.ndarray,
-    budget: int,
-    p: LampParams,
-) -> Outcome:
+def _best(slots: Slots, per_m: np.ndarray, k: int) -> tuple[float, float]:
+    """Return the most a single lamp is worth, and the worth of the ``k`` best alone."""
+    n = len(slots)
+    bests, tops = [], []
+    for lo in range(0, n, _SLOTS):
+        single = _worths(slots, per_m, slice(lo, lo + _SLOTS))[3]
+        bests.append(single.max())
+        tops.append(single if len(single) <= k else np.partition(single, len(single) - k)[-k:])
+    best = float(np.max(bests)) if bests else 0.0
+    top = np.concatenate(tops) if tops else np.zeros(0)
+    # The k largest, summed largest first as a full sort would.
+    top = np.sort(np.partition(top, len(top) - k)[len(top) - k :])[::-1] if len(top) else top
+    return best, float(top.sum())
+
+
+def solve(slots: Slots, per_m: np.ndarray, near: np.ndarray, budget: int, p: LampParams) -> Outcome:
     """Choose the runs of lamps within ``budget``.
 
-    ``mid``, ``head`` and ``tail`` are the worths of each slot's own metres and of what it
-    adds when it starts or ends a run; ``near`` its nearness to the houses
-    (0..:data:`NEAR_LEVELS`).
+    A slot's worth is its metres (``mid_m``, and ``head_m`` or ``tail_m`` when it starts
+    or ends a run) times ``per_m``, the worth of a metre there; ``near`` its nearness to
+    the houses (0..:data:`NEAR_LEVELS`).
     """
     k = min(budget, len(slots))
-    single = mid + head + tail
-    if k == 0 or single.max() <= 0:
+    best, top = _best(slots, per_m, k) if k else (0.0, 0.0)
+    if k == 0 or best <= 0:
         return Outcome.nothing("no lamp slot is worth anything (every road scores 0)", p.method)
-    keys = _keys(mid, head, tail, near, k)
+    worth = _Worth.of(slots, per_m, near, k, best)
     if p.method == "exact":
-        lit = _exact(slots, keys, k, p.min_run, p.min_gap)
+        lit = _exact(slots, worth, k, p.min_run, p.min_gap)
     else:
+        keys = worth.keys(slice(None), units=True)
         lit = _greedy(slots, keys, k, p.min_run, p.min_gap)
     idx = np.flatnonzero(lit)
     run = _runs(slots, idx)
@@ -134,14 +178,13 @@ def solve(
     starts[1:] = run[1:] != run[:-1]
     ends = np.ones(len(idx), dtype=bool)
     ends[:-1] = run[1:] != run[:-1]
-    value = mid[idx] + np.where(starts, head[idx], 0.0) + np.where(ends, tail[idx], 0.0)
+    mid, head, tail = _worths(slots, per_m, idx)[:3]
+    value = mid + np.where(starts, head, 0.0) + np.where(ends, tail, 0.0)
     covered = float(value.sum())
-    # No lamp adds more than it lights alone, so the k best lamps alone bound any plan.
-    top = float(np.sort(single)[::-1][:k].sum())
     if p.method == "exact":
         # Optimal to the unit: each of at most 3 rounded terms per lamp is off by half
         # a unit, for this plan and for the best one.
-        upper = min(top, covered + 3.0 * k * keys.unit)
+        upper = min(top, covered + 3.0 * k * worth.unit)
         guarantee = "optimal (dynamic programme over each road's slots, knapsack over roads)"
         ratio = 1.0
     else:
@@ -179,7 +222,7 @@ def _runs(slots: Slots, idx: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- exact
 
 
-def _exact(slots: Slots, keys: _Keys, k: int, min_run: int, min_gap: int) -> np.ndarray:
+def _exact(slots: Slots, worth: _Worth, k: int, min_run: int, min_gap: int) -> np.ndarray:
     """Return the lit mask of the best plan: per-road curves, knapsack, trace back.
 
     Among plans of equal key the one chosen lights lower road ids first and, on a road,
@@ -187,55 +230,52 @@ def _exact(slots: Slots, keys: _Keys, k: int, min_run: int, min_gap: int) -> np.
     """
     count, first = slots.count, slots.first
     n_roads = len(count)
-    curves: list[np.ndarray] = [np.zeros(1)] * n_roads
     # A road with fewer slots than min_run is lit whole or not at all.
     few = np.flatnonzero((count > 0) & (count < min_run) & (count <= k))
-    cs = np.concatenate([[0.0], np.cumsum(keys.mid)])
-    a, b = first[few], first[few] + count[few]
-    whole = cs[b] - cs[a] + keys.head[a] + keys.tail[b - 1]
-    for f, value in zip(few, whole, strict=True):
-        c = np.full(count[f] + 1, _NEG)
-        c[0], c[-1] = 0.0, value
-        curves[f] = c
+    whole = _whole(slots, worth, few)
     dp = np.flatnonzero(count >= min_run)
-    # The programme scans each road from its v end, so that tracing back walks from the
-    # u end and can take the slot nearest it whenever that costs nothing.
-    owner = np.repeat(np.arange(n_roads), count)
-    local = np.arange(len(slots)) - first[owner]
-    rev = first[owner] + count[owner] - 1 - local
-    flipped = _Keys(
-        mid=keys.mid[rev],
-        head=keys.tail[rev],
-        tail=keys.head[rev],
-        unit_mid=keys.unit_mid[rev],
-        unit_head=keys.unit_tail[rev],
-        unit_tail=keys.unit_head[rev],
-        unit=keys.unit,
-    )
-    # Roads are independent, so their programmes run a block of roads at a time (the
-    # states of every road at once would be slots x budget x states floats); only the
-    # curves are kept, and the roads that get lamps are traced again below.
-    for lo in range(0, len(dp), _DP_ROADS):
-        block = dp[lo : lo + _DP_ROADS]
-        part = _RoadDP(slots, flipped, k, min_run, min_gap, block)
-        for d, road in enumerate(block):
-            curves[road] = part.curve[d]
 
     # Knapsack over roads from the highest id; on a tie a road takes the most lamps, and
-    # tracing from road 0 then gives lower road ids their lamps first.
-    total = np.full(k + 1, _NEG)
-    total[0] = 0.0
-    choice = np.zeros((n_roads, k + 1), dtype=np.int64)
-    for r in range(n_roads - 1, -1, -1):
-        c = curves[r]
-        if len(c) == 1:
-            continue
-        pad = np.concatenate([np.full(len(c) - 1, _NEG), total])
-        cand = sliding_window_view(pad, len(c))  # cand[b, j] = total[b - K + j] + c[K - j]
-        cand = cand + c[::-1]
-        pick = len(c) - 1 - np.argmax(cand, axis=1)  # the first maximum: the most lamps
-        choice[r] = pick
-        total = cand[np.arange(k + 1), len(c) - 1 - pick]
+    # tracing from road 0 then gives lower road ids their lamps first. ``pad`` is the
+    # total after k -inf; ``window[w][b, j]`` indexes it at total[b - K + j] (K = w - 1),
+    # one gather per road instead of building views.
+    pad = np.full(2 * k + 1, _NEG)
+    pad[k] = 0.0
+    total = pad[k:]
+    at_b = np.arange(k + 1)
+    widths = np.unique(np.concatenate([count[few] + 1, [k + 1]]))
+    window = {int(w): (k - w + 1) + at_b[:, None] + np.arange(w)[None, :] for w in widths}
+    choice = np.zeros((n_roads, k + 1), dtype=np.min_scalar_type(k))
+    # Roads are independent, so their programmes run a block of roads at a time (the
+    # states of every road at once would be slots x budget x states floats), from the
+    # highest ids, and each block's curves go into the knapsack before the next block
+    # (curves of every road at once would be roads x budget floats). A block of roads
+    # spans the ids from its first road to the next block's.
+    starts = [0, *(int(dp[lo]) for lo in range(_DP_ROADS, len(dp), _DP_ROADS))]
+    ends = [*starts[1:], n_roads]
+    for j in range(len(starts) - 1, -1, -1):
+        lo_r, hi_r = starts[j], ends[j]
+        curves = np.full((hi_r - lo_r, k + 1), _NEG)
+        curves[:, 0] = 0.0
+        width = np.ones(hi_r - lo_r, dtype=np.int64)
+        block = dp[j * _DP_ROADS : (j + 1) * _DP_ROADS]
+        if len(block):
+            s0, s1 = int(first[block[0]]), int(first[block[-1]] + count[block[-1]])
+            keys = worth.keys(slice(s0, s1))
+            part = _RoadDP(slots, keys, first[block] - s0, k, min_run, min_gap, block)
+            curves[block - lo_r] = part.curve
+            width[block - lo_r] = k + 1
+        inside = (few >= lo_r) & (few < hi_r)
+        f = few[inside]
+        curves[f - lo_r, count[f]] = whole[inside]
+        width[f - lo_r] = count[f] + 1
+        for r in np.flatnonzero(width > 1)[::-1].tolist():
+            w = int(width[r])
+            cand = pad[window[w]]  # cand[b, j] = total[b - K + j] + c[K - j]
+            cand += curves[r, w - 1 :: -1]
+            pick = w - 1 - np.argmax(cand, axis=1)  # the first maximum: the most lamps
+            choice[lo_r + r] = pick
+            total[:] = cand[at_b, w - 1 - pick]
     b = int(np.argmax(total))  # the fewest lamps reaching the best key
     take = np.zeros(n_roads, dtype=np.int64)
     for r in range(n_roads):
@@ -247,40 +287,87 @@ def _exact(slots: Slots, keys: _Keys, k: int, min_run: int, min_gap: int) -> np.
         lit[first[f] : first[f] + count[f]] = True
     lamps_on = dp[take[dp] > 0]
     if len(lamps_on):
-        traced = _RoadDP(slots, flipped, k, min_run, min_gap, lamps_on)
-        lit |= traced.trace(take[lamps_on])[rev]
+        n_on = count[lamps_on]
+        base = np.cumsum(n_on) - n_on
+        at = np.repeat(first[lamps_on] - base, n_on) + np.arange(n_on.sum())
+        traced = _RoadDP(slots, worth.keys(at), base, k, min_run, min_gap, lamps_on)
+        lit |= traced.trace(take[lamps_on])
     return lit
+
+
+def _whole(slots: Slots, worth: _Worth, roads: np.ndarray) -> np.ndarray:
+    """Return the key of lighting each of ``roads`` whole.
+
+    Its slots' ``mid`` keys as differences of their running sum over all slots in slot
+    order (which, above 2**53, rounds: the sum is carried from block to block exactly
+    as one running sum would be), plus the first one's head and the last one's tail.
+    """
+    if not len(roads):
+        return np.zeros(0)
+    a = slots.first[roads]
+    b = a + slots.count[roads]
+    cs_a, cs_b, head, tail = (np.empty(len(roads)) for _ in range(4))
+    carry = 0.0
+    n = len(slots)
+    for lo in range(0, n, _SLOTS):
+        hi = min(lo + _SLOTS, n)
+        keys = worth.keys(slice(lo, hi))
+        cs = np.cumsum(np.concatenate([[carry], keys.mid]))  # cs[i]: the sum before lo + i
+        for want, out in ((a, cs_a), (b, cs_b)):
+            here = (want >= lo) & (want <= hi)
+            out[here] = cs[want[here] - lo]
+        here = (a >= lo) & (a < hi)
+        head[here] = keys.head[a[here] - lo]
+        here = (b - 1 >= lo) & (b - 1 < hi)
+        tail[here] = keys.tail[b[here] - 1 - lo]
+        carry = float(cs[-1])
+    return cs_b - cs_a + head + tail
 
 
 class _RoadDP:
     """Best key per road for every number of lamps, over the roads with ``min_run`` slots.
 
-    Scanning each road's slots in order, the state after a slot is: free (no run yet, or
-    ``min_gap`` empty slots since the last), in a gap of ``1..min_gap-1`` empty slots, or
-    in a run of ``1..min_run-1`` lamps or of ``min_run`` or more. All roads advance
-    together, the longest first, vectorised over roads and lamp counts. Where two ways
-    into a state are worth the same, the one whose previous slot (or, for two lit ones,
-    the slot before the run) is lit is kept, so tracing back from the last slot lights
-    the slots it meets first whenever that costs nothing.
+    Scanning each road's slots from its ``v`` end (so that tracing back walks from the
+    ``u`` end and can take the slot nearest it whenever that costs nothing; a run's first
+    lamp in the scan is its last on the road, so head and tail trade places), the state
+    after a slot is: free (no run yet, or ``min_gap`` empty slots since the last), in a
+    gap of ``1..min_gap-1`` empty slots, or in a run of ``1..min_run-1`` lamps or of
+    ``min_run`` or more. All roads advance together, the longest first, vectorised over
+    roads and lamp counts. Where two ways into a state are worth the same, the one whose
+    previous slot (or, for two lit ones, the slot before the run) is lit is kept, so
+    tracing back from the last slot lights the slots it meets first whenever that costs
+    nothing. ``keys`` are those of the roads' slots only, road ``roads[i]``'s from
+    ``base[i]`` on.
     """
 
     def __init__(
-        self, slots: Slots, keys: _Keys, k: int, min_run: int, min_gap: int, roads: np.ndarray
+        self,
+        slots: Slots,
+        keys: _Keys,
+        base: np.ndarray,
+        k: int,
+        min_run: int,
+        min_gap: int,
+        roads: np.ndarray,
     ) -> None:
         g, m = min_gap, min_run
         self.g, self.m = g, m
-        self.order = roads[np.argsort(-slots.count[roads], kind="stable")]
+        by_length = np.argsort(-slots.count[roads], kind="stable")
+        self.order = roads[by_length]
         n = slots.count[self.order]
         self.n = n
-        first = slots.first[self.order]
+        first = base[by_length]
+        # The scan's slot t of a road is its slot n - 1 - t: read the keys from the v end
+        # in place (a reversed copy of each key would be as big as the keys).
+        last = first + n - 1
         self.free, self.full = 0, g + m - 1  # state numbers: gaps 1..g-1, runs g..g+m-1
         n_states = g + m
         value = np.full((n_states, len(n), k + 1), _NEG)
         value[self.free, :, 0] = 0.0
         self.from_free: list[np.ndarray] = []
         self.from_full: list[np.ndarray] = []
-        self.end: list[np.ndarray] = [np.zeros(0)] * len(n)
-        curve: list[np.ndarray] = [np.zeros(0)] * len(n)
+        self.end = np.zeros((len(n), k + 1), dtype=np.int64)
+        curve = np.empty((len(n), k + 1))
         run1 = g  # state of a run with one lamp
 
         def shift(x: np.ndarray) -> np.ndarray:
@@ -295,10 +382,10 @@ class _RoadDP:
 
         for t in range(int(n[0])):
             a = int((n > t).sum())
-            at = first[:a] + t
+            at = last[:a] - t
             mid = keys.mid[at][:, None]
-            head = keys.head[at][:, None]
-            tail_prev = keys.tail[at - 1][:, None] if t else np.zeros((a, 1))
+            head = keys.tail[at][:, None]
+            tail_prev = keys.head[at + 1][:, None] if t else np.zeros((a, 1))
             old = value[:, :a]
             new = np.full_like(old, _NEG)
             closing = old[self.full] + tail_prev
@@ -322,19 +409,22 @@ class _RoadDP:
             value[:, :a] = new
             # Roads ending here: after a run long enough, in a gap, or free (preferred in
             # that order: the nearer the last slot is to a lamp, the better).
-            for d in np.flatnonzero(n[:a] == t + 1):
-                last = keys.tail[first[d] + t]
-                ends = np.vstack([value[self.full, d] + last, value[1:g, d], value[self.free, d]])
+            d = np.flatnonzero(n[:a] == t + 1)
+            if len(d):
+                tail = keys.head[first[d]][:, None]
+                ends = np.concatenate(
+                    [(value[self.full, d] + tail)[None], value[1:g, d], value[self.free, d][None]]
+                )
                 pick_end = np.argmax(ends, axis=0)
                 self.end[d] = pick_end
-                curve[d] = ends[pick_end, np.arange(k + 1)]
-        self.first = first
+                curve[d] = np.take_along_axis(ends, pick_end[None], axis=0)[0]
+        self.last = slots.first[self.order] + n - 1  # in all slots, for the lit mask
         self.n_slots = len(slots)
         # Back in the caller's road order.
         back = np.empty(len(roads), dtype=np.int64)
         back[np.searchsorted(roads, self.order)] = np.arange(len(roads))
         self.back = back
-        self.curve = [curve[back[i]] for i in range(len(roads))]
+        self.curve = curve[back]
 
     def trace(self, take: np.ndarray) -> np.ndarray:
         """Return the lit mask of the plans with ``take`` lamps per road (caller's order)."""
@@ -346,14 +436,14 @@ class _RoadDP:
         if not len(chosen):
             return lit
         k = lamps[chosen]
-        pick = np.array([self.end[d][kk] for d, kk in zip(chosen, k, strict=True)])
+        pick = self.end[chosen, k]
         # End choices: 0 a run of min_run or more, 1..g-1 the gap states, g free.
         state = np.where(pick == 0, self.full, np.where(pick == g, self.free, pick))
         for t in range(int(self.n[chosen].max()) - 1, -1, -1):
             on = self.n[chosen] > t
             d, s, kk = chosen[on], state[on], k[on]
             is_lit = s >= g
-            lit[self.first[d[is_lit]] + t] = True
+            lit[self.last[d[is_lit]] - t] = True
             prev = s.copy()
             # Free came from the last gap state (a run when min_gap is 1), or from free.
             f = s == self.free
