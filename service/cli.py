@@ -32,7 +32,8 @@ from service.options import (
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from geo.area import LayerName
+    from geo.area import Area, LayerName
+    from geo.lighting import RoadRisk
 
 __all__ = ["Progress", "build_parser", "format_network_summary", "main"]
 
@@ -581,30 +582,34 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
     return 0
 
 
-#: The dark-road risk counts night incidents only (RiskParams' default window), so
-#: unlit and lamps hold no others: millions of daytime incidents would only fill memory.
-_RISK_NIGHT = (19.0, 6.0)
+def _dark_roads(args: argparse.Namespace, command: str) -> tuple[Area, RoadRisk]:
+    """Load the area of unlit or lamps and score its dark roads; return both.
 
-
-def cmd_unlit(args: argparse.Namespace) -> int:
-    """Report km of lit, unlit and unknown road by area and rank dark roads by risk."""
-    from geo.lighting import lit_km_by_area, road_risk
-    from service.output import Output
-    from service.reports import markdown_table, named_roads, road_names, road_place
-    from service.run import credit
+    The risk counts night incidents only, so the area holds no others: millions of
+    daytime incidents would only fill memory.
+    """
+    from service.night import NIGHT_HOURS, dark_road_risk
 
     area = area_from_args(
         args,
         needs=("villages",),
-        command="unlit",
+        command=command,
         progress=Progress(args.quiet),
-        incident_hours=_RISK_NIGHT,
+        incident_hours=NIGHT_HOURS,
     )
+    return area, dark_road_risk(area)
+
+
+def cmd_unlit(args: argparse.Namespace) -> int:
+    """Report km of lit, unlit and unknown road by area and rank dark roads by risk."""
+    from geo.lighting import lit_km_by_area
+    from service.output import Output
+    from service.reports import markdown_table, named_roads, road_names, road_place
+    from service.run import credit
+
+    area, risk = _dark_roads(args, "unlit")
     villages = area.require("villages")
     lit = lit_km_by_area(area.roads, villages)
-    risk = road_risk(
-        area.roads, area.village_shapes(), area.incidents, engine=area.distances, groups=area.groups
-    )
     print(f"Road lighting by district (km), every road of {area.name}:")
     print(markdown_table(lit.district))
     print("\nBy township (km):")
@@ -650,23 +655,14 @@ def cmd_unlit(args: argparse.Namespace) -> int:
 def cmd_lamps(args: argparse.Namespace) -> int:
     """Propose where a budget of street lamps goes along the riskiest dark roads."""
     from geo.errors import ScenarioError
-    from geo.lighting import LampParams, place_lamps, road_risk
+    from geo.lighting import LampParams, place_lamps
     from geo.scenarios import Scenario, lamp_edit, save_scenario
     from service.output import Output
     from service.reports import lamp_runs, markdown_table, named_roads
     from service.run import credit
 
-    area = area_from_args(
-        args,
-        needs=("villages",),
-        command="lamps",
-        progress=Progress(args.quiet),
-        incident_hours=_RISK_NIGHT,
-    )
     # The same inputs as the main job's night step: village polygons, groups where known.
-    risk = road_risk(
-        area.roads, area.village_shapes(), area.incidents, engine=area.distances, groups=area.groups
-    )
+    area, risk = _dark_roads(args, "lamps")
     plan = place_lamps(
         area.roads,
         risk,

@@ -44,7 +44,14 @@ from service.reports import (
 #: The night of the night-safety job: the same window as the dark-road risk.
 NIGHT_HOURS = (19, 6)
 
-__all__ = ["NightReport", "night_markdown", "run_night_job", "write_night_outputs"]
+__all__ = [
+    "NIGHT_HOURS",
+    "NightReport",
+    "dark_road_risk",
+    "night_markdown",
+    "run_night_job",
+    "write_night_outputs",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,9 +103,7 @@ def run_night_job(
                     trends = found
             elif trend_period:
                 trends = find_emerging(night, cell_size=p.cell_size, period=trend_period)
-    risk = score_roads(
-        area.roads, area.village_shapes(), inc, engine=area.distances, groups=area.groups
-    )
+    risk = dark_road_risk(area, inc)
     plan = plan_lamps(
         area.roads,
         risk,
@@ -124,6 +129,17 @@ def run_night_job(
         dark_roads=risk.by_road(),
         trends_skipped=skipped,
         n_incidents_all=n_all,
+    )
+
+
+def dark_road_risk(area: Area, incidents: Any = None) -> RoadRisk:
+    """Score the area's dark roads as every command does: village polygons, groups where known.
+
+    ``incidents`` overrides the area's incident layer.
+    """
+    inc = area.incidents if incidents is None else incidents
+    return score_roads(
+        area.roads, area.village_shapes(), inc, engine=area.distances, groups=area.groups
     )
 
 

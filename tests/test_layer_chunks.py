@@ -163,7 +163,7 @@ def test_area_incident_hours(sample_full_area: Any, tmp_path: Path) -> None:
 
 def test_cli_night_window_is_the_risk_default() -> None:
     from geo.lighting import RiskParams
-    from service.cli import _RISK_NIGHT
+    from service.night import NIGHT_HOURS
 
     p = RiskParams()
-    assert (p.night_start_hour, p.night_end_hour) == _RISK_NIGHT
+    assert (p.night_start_hour, p.night_end_hour) == NIGHT_HOURS

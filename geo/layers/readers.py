@@ -104,7 +104,9 @@ def _load(
         if key in cols:
             keys.append(source.table[cols[key]])
         if part is not None and not report.total:
-            parts.append(part if keep is None else part[np.asarray(keep(part), dtype=bool)])
+            if keep is not None:
+                part = part[np.asarray(keep(part), dtype=bool)].reset_index(drop=True)
+            parts.append(part)
         if missing:
             break  # the same columns are missing from every chunk
     if rows and n == 0:
@@ -116,8 +118,6 @@ def _load(
     if report.total or not parts:
         return None, report.finish()
     gdf = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-    if keep is not None:
-        gdf = gdf.reset_index(drop=True)
     gdf.attrs["columns"] = dict(cols)
     return gdf, []
 
