@@ -90,13 +90,16 @@ _WRAP = (
 
 
 def _run(cmd: list[str]) -> tuple[float, float, int]:
-    """Run ``cmd`` in a fresh process; return wall seconds, peak RSS in GB, exit code."""
+    """Run ``cmd`` in a fresh process; return wall seconds, peak RSS in GB, exit code.
+
+    GB are 10⁹ bytes: Linux reports ru_maxrss in KiB.
+    """
     t0 = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", _WRAP, *cmd], capture_output=True, text=True, check=True
     ).stdout.split()
     wall = time.perf_counter() - t0
-    return wall, int(out[0]) / 1e6, int(out[1])
+    return wall, int(out[0]) * 1024 / 1e9, int(out[1])
 
 
 def _label(name: str, extra: list[str]) -> str:

@@ -586,7 +586,9 @@ def _dark_roads(args: argparse.Namespace, command: str) -> tuple[Area, RoadRisk]
     """Load the area of unlit or lamps and score its dark roads; return both.
 
     The risk counts night incidents only, so the area holds no others: millions of
-    daytime incidents would only fill memory.
+    daytime incidents would only fill memory. Once scored, the area returned holds none
+    at all: the risk keeps the night incidents it counted, and nothing after it reads
+    the layer.
     """
     from service.night import NIGHT_HOURS, dark_road_risk
 
@@ -597,7 +599,8 @@ def _dark_roads(args: argparse.Namespace, command: str) -> tuple[Area, RoadRisk]
         progress=Progress(args.quiet),
         incident_hours=NIGHT_HOURS,
     )
-    return area, dark_road_risk(area)
+    risk = dark_road_risk(area)
+    return area.with_layers(incidents=None), risk
 
 
 def cmd_unlit(args: argparse.Namespace) -> int:
@@ -637,9 +640,8 @@ def cmd_unlit(args: argparse.Namespace) -> int:
         out.csv("unlit_roads_risk.csv", risk.pieces(ranked))
         out.csv("dark_roads_ranked.csv", ranked)
         # The map draws every road: let it reuse the memory of the scored pieces and
-        # the incidents (millions of points), which it does not show.
+        # the night incidents, which it does not show.
         del risk
-        area = area.with_layers(incidents=None)
         m = hotspots_map(
             roads=area.roads.frame(),
             risk=named_roads(ranked, villages),
@@ -699,7 +701,6 @@ def cmd_lamps(args: argparse.Namespace) -> int:
         ranked = risk.by_road()
         # As for unlit: the map may reuse the memory of what it does not show.
         del risk
-        area = area.with_layers(incidents=None)
         m = hotspots_map(
             roads=area.roads.frame(),
             risk=named_roads(ranked, area.villages),
@@ -909,6 +910,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``pingan`` command."""
+    from service.memory import return_large_blocks
+
+    return_large_blocks()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

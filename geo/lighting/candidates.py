@@ -18,7 +18,7 @@ import shapely
 from geo.engine import Engine
 from geo.network import Roads
 
-__all__ = ["Slots", "build_slots", "slot_points"]
+__all__ = ["Slots", "build_slots", "slot_geometries"]
 
 #: Distances within this of a limit count as equal to it (metres).
 _TOL_M = 1e-6
@@ -41,7 +41,7 @@ class Slots:
     ``n_dropped`` short roads lost their slot to them.
 
     The metres a lamp lights (:meth:`metres`) and where it stands on the map
-    (:func:`slot_points`) follow from these, and are computed for the slots that need
+    (:func:`slot_geometries`) follow from these, and are computed for the slots that need
     them: on millions of slots each is an array the size of the slots to keep.
     """
 
@@ -138,19 +138,15 @@ def build_slots(
     )
 
 
-def slot_points(
-    roads: Roads, rows: pd.DataFrame, slots: Slots, part: slice = slice(None)
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return the ``x``, ``y`` of slots ``part`` (the roads' CRS)."""
+def slot_geometries(
+    roads: Roads, rows: pd.DataFrame, row: np.ndarray, pos: np.ndarray
+) -> np.ndarray:
+    """Return the point objects of the slots at ``pos`` metres along rows ``row``.
+
+    Ask for a block at a time: millions of slots need a few of their points at once.
+    """
     grow = rows["road"].to_numpy(dtype=np.int64)
-    row, pos = slots.row[part], slots.pos[part]
-    x, y = np.empty(len(pos)), np.empty(len(pos))
-    # A block of points at a time: millions of slots need their x, y, not point objects.
-    for lo in range(0, len(pos), _BLOCK):
-        at = slice(lo, lo + _BLOCK)
-        pts = shapely.line_interpolate_point(roads.geometry[grow[row[at]]], pos[at])
-        x[at], y[at] = shapely.get_x(pts), shapely.get_y(pts)
-    return x, y
+    return np.asarray(shapely.line_interpolate_point(roads.geometry[grow[row]], pos), dtype=object)
 
 
 def _conflicts(

@@ -20,7 +20,7 @@ import shapely
 from geo.engine import Engine
 from geo.errors import LightingError
 from geo.lighting.benefit import Homes, People, homes, per_metre, served, worth_scale
-from geo.lighting.candidates import Slots, build_slots, slot_points
+from geo.lighting.candidates import Slots, build_slots, slot_geometries
 from geo.lighting.inputs import as_roads, distance_engine
 from geo.lighting.risk import RoadRisk
 from geo.lighting.solve import NEAR_LEVELS, Outcome, solve
@@ -482,8 +482,10 @@ def _worth(
     found: tuple[list[np.ndarray], ...] = ([], [], [], [])  # slots and sums, h then i
     for lo in range(0, n, _SLOT_BLOCK):
         part = slice(lo, lo + _SLOT_BLOCK)
-        x, y = slot_points(view, rows, slots, part)
-        near = people.near(x, y, serve_m=p.serve_m, reach_m=p.reach_m)
+        # The slots' own points: making them again from their x, y cost as much as
+        # finding them on the roads.
+        lamps = slot_geometries(view, rows, slots.row[part], slots.pos[part])
+        near = people.near_points(lamps, serve_m=p.serve_m, reach_m=p.reach_m)
         nearness[part] = np.rint(NEAR_LEVELS * p.serve_m / (p.serve_m + near.home_m))
         for k, sums in enumerate((near.households_weighted, near.incidents_weighted)):
             some = np.flatnonzero(sums)
