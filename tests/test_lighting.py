@@ -339,10 +339,15 @@ def test_incident_sums_per_road_equal_the_brute_force_over_every_pair(monkeypatc
     np.testing.assert_allclose(
         got["incidents_raw"].to_numpy(), [close[r] for r in got.index], rtol=1e-12, atol=1e-12
     )
+    # Riskiest first, ties to the lower edge, ranks shared by equal scores.
+    r = whole.roads
+    key = list(zip(-r["score"], r["edge"], strict=True))
+    assert key == sorted(key)
+    assert (r["rank"] == r["score"].rank(method="min", ascending=False).astype(int)).all()
     monkeypatch.setattr(risk_module, "_PAIR_BUDGET", 7)
+    monkeypatch.setattr(risk_module, "_EXPLAIN_BLOCK", 5)
     blocks = road_risk(net, villages, incidents)
-    for col in ("incidents_n", "incidents_raw", "score"):
-        np.testing.assert_array_equal(blocks.roads[col].to_numpy(), whole.roads[col].to_numpy())
+    pd.testing.assert_frame_equal(blocks.roads, whole.roads, check_exact=True)
 
 
 def test_households_road_class_and_score_by_hand(hand):
@@ -880,7 +885,10 @@ def test_plans_do_not_depend_on_how_many_roads_are_solved_or_measured_at_once(
     import geo.lighting.candidates as candidates_module
     import geo.lighting.solve as solve_module
 
+    import geo.lighting.lamps as lamps_module
+
     whole = place_lamps(sample_net, sample_risk, budget=30)
+    monkeypatch.setattr(lamps_module, "_SLOT_BLOCK", 89)
     monkeypatch.setattr(solve_module, "_DP_ROADS", 1)
     monkeypatch.setattr(benefit_module, "_BLOCK", 97)
     monkeypatch.setattr(candidates_module, "_BLOCK", 101)
@@ -1106,3 +1114,36 @@ def test_lamps_use_one_default_wherever_they_run(sample_net, sample_layers):
     assert lamp_xy(job.lamps) == lamp_xy(cli)
     assert job.lamps.newly_lit_km == pytest.approx(cli.newly_lit_km)
     assert job.lamp_edit == lamp_edit(cli)
+
+
+def test_people_near_lamps_agree_with_brute_force_in_any_blocks(monkeypatch):
+    """Households and incidents near each lamp, and the nearest house at any distance,
+    equal a brute force over every (lamp, point) pair, whether the lamps come as
+    coordinates in blocks or as their own points at once."""
+    import geo.lighting.benefit as benefit_module
+    from geo.lighting.benefit import Homes, People
+
+    rng = np.random.default_rng(11)
+    hx, hy = rng.uniform(0, 2000, 40), rng.uniform(0, 2000, 40)
+    hh = rng.integers(0, 60, 40).astype(float)  # some points hold no households
+    where = Homes(hx, hy, hh, np.arange(40), np.array([]), np.array([]), "points")
+    inc = shapely.points(rng.uniform(0, 2000, (300, 2)))
+    lx, ly = rng.uniform(-200, 2200, 500), rng.uniform(-200, 2200, 500)
+    people = People.of(where, inc)
+    monkeypatch.setattr(benefit_module, "_BLOCK", 37)
+    got = people.near(lx, ly, serve_m=150.0, reach_m=200.0)
+    at_once = people.near_points(shapely.points(lx, ly), serve_m=150.0, reach_m=200.0)
+    for f in ("households", "households_weighted", "incidents", "incidents_weighted", "home_m"):
+        np.testing.assert_array_equal(getattr(got, f), getattr(at_once, f))
+    lamps = shapely.points(lx, ly)
+    live = hh > 0
+    d_home = shapely.distance(lamps[:, None], shapely.points(hx[live], hy[live])[None, :])
+    np.testing.assert_allclose(got.home_m, d_home.min(axis=1), rtol=1e-12)
+    w_home = np.where(d_home <= 150.0, 1.0, 0.0)
+    np.testing.assert_allclose(got.households, w_home @ hh[live])
+    k_home = np.clip(1 - d_home / 150.0, 0, 1) * w_home
+    np.testing.assert_allclose(got.households_weighted, k_home @ hh[live], atol=1e-9)
+    d_inc = shapely.distance(lamps[:, None], inc[None, :])
+    np.testing.assert_array_equal(got.incidents, (d_inc <= 200.0).sum(axis=1))
+    k_inc = np.clip(1 - d_inc / 200.0, 0, 1) * (d_inc <= 200.0)
+    np.testing.assert_allclose(got.incidents_weighted, k_inc.sum(axis=1), atol=1e-9)

@@ -381,6 +381,34 @@ def test_snap_matches_brute_force(write_osm):
     assert (res.node_distance_m <= length / 2 + 1e-9).all()
 
 
+def test_the_snap_index_samples_the_same_points_in_blocks(write_osm, monkeypatch):
+    """Roads sampled a few segments at a time give the index sampled in one go: the same
+    points in the same order, each owned by its road, none farther than half the spacing
+    from the next along its segment."""
+    import geo.network.snap as snap_module
+    from geo.network import Roads, SnapIndex
+
+    rng = np.random.default_rng(3)
+    nodes = {i + 1: (float(x), float(y)) for i, (x, y) in enumerate(rng.uniform(0, 900, (30, 2)))}
+    ways = [(i, [i, i + 1, i + 2], {"highway": "residential"}) for i in range(1, 29, 2)]
+    net = build_network(write_osm(nodes, ways), BuildOptions(simplify=False))
+    whole = SnapIndex.of(net)
+    monkeypatch.setattr(snap_module, "_SAMPLE_BLOCK", 3)
+    blocks = SnapIndex.of(net)
+    np.testing.assert_array_equal(blocks.tree.data, whole.tree.data)
+    np.testing.assert_array_equal(blocks.owner, whole.owner)
+    roads = Roads.of(net)
+    d = shapely.distance(roads.geometry[whole.owner], shapely.points(whole.tree.data))
+    assert d.max() < 1e-6  # every sample lies on the road that owns it
+    # Along each road the samples are at most SNAP_SAMPLE_M apart (a road's samples
+    # come in order, then its last vertex among the ends).
+    n_ends = len(roads)
+    body, own = whole.tree.data[:-n_ends], whole.owner[:-n_ends]
+    same = own[1:] == own[:-1]
+    gaps = np.hypot(*(body[1:] - body[:-1]).T)[same]
+    assert gaps.max() <= snap_module.SNAP_SAMPLE_M + 1e-9
+
+
 def test_snap_geometries_handles_missing_and_polygons(write_osm):
     import geopandas as gpd
 

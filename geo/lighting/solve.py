@@ -376,9 +376,12 @@ class _RoadDP:
             return out
 
         def best(options: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-            stack = np.stack(options)
-            pick = np.argmax(stack, axis=0)  # the first of equal options
-            return np.take_along_axis(stack, pick[None], axis=0)[0], pick.astype(np.int8)
+            # The argmax of two options, the first of equal ones (NaN counting as the
+            # largest, as for argmax), without stacking them: the scan calls this
+            # thousands of times on tables of roads x lamp counts.
+            a, b = options
+            pick = (b > a) | (np.isnan(b) & ~np.isnan(a))
+            return np.where(pick, b, a), pick.astype(np.int8)
 
         for t in range(int(n[0])):
             a = int((n > t).sum())
