@@ -883,9 +883,8 @@ def test_plans_do_not_depend_on_how_many_roads_are_solved_or_measured_at_once(
     """Programmes a road at a time, and lamp positions a few at a time, give the same plan."""
     import geo.lighting.benefit as benefit_module
     import geo.lighting.candidates as candidates_module
-    import geo.lighting.solve as solve_module
-
     import geo.lighting.lamps as lamps_module
+    import geo.lighting.solve as solve_module
 
     whole = place_lamps(sample_net, sample_risk, budget=30)
     monkeypatch.setattr(lamps_module, "_SLOT_BLOCK", 89)
