@@ -2,17 +2,17 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench bounds browser clean
+.PHONY: demo test lint lock lock-check bench bounds browser clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+# Each set installs from the lock (uv.lock; .ci/locks/*.txt for pip), once per change
+# of the lock; `.ci/install` says what it is doing.
+$(VENV)/.installed-%: pyproject.toml uv.lock .ci/locks/%.txt .ci/install
+	PYTHON=$(PYTHON) VENV=$(VENV) .ci/install $*
+	touch $@
 
-demo: $(STAMP)
+demo: $(VENV)/.installed-core
 	$(BIN)/pingan demo --out out
 
 lint: $(STAMP)
@@ -20,8 +20,16 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint browser
+test: lint lock-check browser
 	$(BIN)/python -m pytest -q
+
+# uv.lock must agree with pyproject.toml, and pip's exports with uv.lock.
+lock-check: $(STAMP)
+	UV=$(BIN)/uv .ci/lock --check
+
+# After editing the dependencies in pyproject.toml: re-lock and re-export.
+lock: $(STAMP)
+	UV=$(BIN)/uv .ci/lock
 
 # The map tests open the pages in a real headless Chromium. Install it from Debian's
 # packages where we can (CI runs as root); elsewhere those tests skip with a reason.

@@ -136,7 +136,7 @@ def weights(
         msg = f"{name} must be finite (no NaN or inf)"
         raise error(msg)
     if np.any(w < 0):
-        msg = f"{name} must be >= 0, got min {w.min():g} at index {int(np.argmin(w))}"
+        msg = f"{name} must be >= 0, got min {np.min(w):g} at index {int(np.argmin(w))}"
         raise error(msg)
     return w
 

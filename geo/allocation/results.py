@@ -325,7 +325,7 @@ class LscpResult(AllocationResult):
     def max_time_min(self) -> float:
         """Longest travel time from a covered point to its nearest open site (NaN if none)."""
         t = self.site_time_min[self.covered]
-        return float(t.max()) if len(t) else math.nan
+        return float(np.max(t)) if len(t) else math.nan
 
     def _extra_meta(self) -> dict[str, Any]:
         return super()._extra_meta() | {

@@ -171,7 +171,7 @@ class DensityGrid(Result):
             "bandwidth_rule": self.bandwidth_rule,
             "n_points": self.n_points,
             "total_weight": self.total_weight,
-            "max_density": float(self.density.max()) if self.density.size else 0.0,
+            "max_density": float(np.max(self.density)) if self.density.size else 0.0,
             "crs": self.crs,
         }
         return {k: jsonable(v) for k, v in meta.items()}

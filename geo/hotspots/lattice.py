@@ -211,7 +211,7 @@ def _region(
         box = (
             check_bounds(bounds)
             if bounds is not None
-            else (float(x.min()), float(y.min()), float(x.max()), float(y.max()))
+            else (float(np.min(x)), float(np.min(y)), float(np.max(x)), float(np.max(y)))
         )
         return box, shapely.box(*box)
     region = (
@@ -340,9 +340,9 @@ def _neighbours_of(r: IntArray, c: IntArray, shape: str) -> Iterator[IntArray]:
     """Yield, per neighbour direction, each cell's neighbour there (its index, -1: none)."""
     n = len(r)
     # Pad the lookup by two rows and one column so every neighbour index stays in range.
-    r0, c0 = int(r.min()) - 2, int(c.min()) - 1
+    r0, c0 = int(np.min(r)) - 2, int(np.min(c)) - 1
     rr, cc = r - r0, c - c0
-    lookup = np.full((int(rr.max()) + 3, int(cc.max()) + 2), -1, dtype=np.int64)
+    lookup = np.full((int(np.max(rr)) + 3, int(np.max(cc)) + 2), -1, dtype=np.int64)
     lookup[rr, cc] = np.arange(n)
     if shape == "square":
         for dr, dc in _SQUARE_OFFSETS:

@@ -96,7 +96,7 @@ class HotspotParams:
         refused before the roads are loaded.
         """
         x, y = incident_xy(check_incidents(incidents), "incidents")
-        w, h = float(x.max() - x.min()), float(y.max() - y.min())
+        w, h = float(np.max(x) - np.min(x)), float(np.max(y) - np.min(y))
         cells = lattice_memory(
             w,
             h,

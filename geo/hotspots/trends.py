@@ -337,7 +337,7 @@ def _period_ordinals(times: pd.Series[Any], period: str) -> tuple[IntArray, pd.P
         )
         raise HotspotError(msg) from None
     ords = per.asi8
-    first = int(ords.min())
+    first = int(np.min(ords))
     index = pd.period_range(start=per.min(), end=per.max(), freq=per.freq)
     return (ords - first).astype(np.int64), index
 
@@ -454,8 +454,8 @@ def emerging_hotspots(
         )
         raise HotspotError(msg)
     inside = idx >= 0
-    cube = np.bincount(idx[inside] * n_t + t_idx[inside], minlength=n_cells * n_t)
-    cube = cube.reshape(n_cells, n_t).astype(np.float64)
+    counts = np.bincount(idx[inside] * n_t + t_idx[inside], minlength=n_cells * n_t)
+    cube = counts.reshape(n_cells, n_t).astype(np.float64)
     total = cube.sum(axis=1).astype(np.int64)
 
     gi = lattice_gi_star(lat.row, lat.col, lat.shape, cube)

@@ -104,9 +104,10 @@ def build_slots(
     # Millions of slots: the position is made once and worked on in place, so the
     # peak is a few arrays the size of the slots rather than one per term.
     row = np.repeat(np.arange(len(rows), dtype=_ROW), counts)
-    pos = np.arange(counts.sum(), dtype=np.int64)
-    pos -= np.repeat(np.cumsum(counts) - counts, counts)  # k, the slot's place on its road
-    pos = pos.astype(float)
+    k = np.arange(counts.sum(), dtype=np.int64)
+    k -= np.repeat(np.cumsum(counts) - counts, counts)  # the slot's place on its road
+    pos = k.astype(float)
+    del k
     pos += 0.5
     pos *= spacing
     pos += (0.5 * (length - n_per * spacing))[row]  # the margin

@@ -154,7 +154,7 @@ def guarantee(p: Problem, proven: bool) -> tuple[str, float]:
         return "optimal (MILP solved to proven optimality by HiGHS)", 1.0
     positive = p.weight > 0
     per_element = np.bincount(p.cover.indices, minlength=len(p.weight))
-    modular = bool(not positive.any() or per_element[positive].max() <= 1)
+    modular = bool(not positive.any() or np.max(per_element[positive]) <= 1)
     d = 0
     if len(p.pairs):
         # Only candidates with value can be chosen, so only their conflicts shape the system.
@@ -162,7 +162,7 @@ def guarantee(p: Problem, proven: bool) -> tuple[str, float]:
         valued[p.useful] = True
         inner = p.pairs[valued[p.pairs].all(axis=1)]
         if len(inner):
-            d = int(np.bincount(inner.ravel()).max())
+            d = int(np.max(np.bincount(inner.ravel())))
     if d == 0:
         if modular:
             return "optimal (modular coverage, no conflicts: greedy takes the top k)", 1.0

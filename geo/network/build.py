@@ -175,7 +175,7 @@ def _endpoints(n: int, u: np.ndarray, v: np.ndarray, differ: list[np.ndarray]) -
     end = selfloop | (indeg == 0) | (outdeg == 0) | ~((n_nb == 2) & ((deg == 2) | (deg == 4)))
     for attr in differ:
         vals = np.concatenate([attr, attr]).astype(np.int64)
-        k = int(vals.max()) + 1 if len(vals) else 1
+        k = int(np.max(vals)) + 1 if len(vals) else 1
         uniq = np.unique(node.astype(np.int64) * k + vals)
         end |= np.bincount(uniq // k, minlength=n) > 1
     return end
