@@ -137,8 +137,15 @@ def test_a_run_killed_anywhere_never_says_complete_wrongly(tmp_path, cache) -> N
 
 def test_ctrl_c_is_one_line_and_status_130(tmp_path, cache) -> None:
     """SIGINT during a long command: status 130, one line, no traceback."""
-    p = _demo(tmp_path / "out", cache, stderr=subprocess.PIPE)
-    time.sleep(3.0)
+    out = tmp_path / "out"
+    p = _demo(out, cache, stderr=subprocess.PIPE)
+    # Once the run has written into out/ it is under way (a fixed sleep could land in
+    # Python's own start-up on a loaded machine, before pingan handles anything).
+    deadline = time.monotonic() + 120
+    while not (out.exists() and any(out.iterdir())) and time.monotonic() < deadline:
+        assert p.poll() is None, "the demo ended before it could be interrupted"
+        time.sleep(0.05)
+    time.sleep(0.5)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130
