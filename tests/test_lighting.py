@@ -881,16 +881,12 @@ def test_plans_do_not_depend_on_how_many_roads_are_solved_or_measured_at_once(
     sample_net, sample_risk, monkeypatch
 ):
     """Programmes a road at a time, and lamp positions a few at a time, give the same plan."""
-    import geo.lighting.benefit as benefit_module
-    import geo.lighting.candidates as candidates_module
     import geo.lighting.lamps as lamps_module
     import geo.lighting.solve as solve_module
 
     whole = place_lamps(sample_net, sample_risk, budget=30)
     monkeypatch.setattr(lamps_module, "_SLOT_BLOCK", 89)
     monkeypatch.setattr(solve_module, "_DP_ROADS", 1)
-    monkeypatch.setattr(benefit_module, "_BLOCK", 97)
-    monkeypatch.setattr(candidates_module, "_BLOCK", 101)
     blocks = place_lamps(sample_net, sample_risk, budget=30)
     assert lamp_xy(blocks) == lamp_xy(whole)
     cols = ["households_near", "night_incidents_near", "worth_per_m", "risk_covered"]
@@ -1115,11 +1111,10 @@ def test_lamps_use_one_default_wherever_they_run(sample_net, sample_layers):
     assert job.lamp_edit == lamp_edit(cli)
 
 
-def test_people_near_lamps_agree_with_brute_force_in_any_blocks(monkeypatch):
+def test_people_near_lamps_agree_with_brute_force_in_any_blocks():
     """Households and incidents near each lamp, and the nearest house at any distance,
-    equal a brute force over every (lamp, point) pair, whether the lamps come as
-    coordinates in blocks or as their own points at once."""
-    import geo.lighting.benefit as benefit_module
+    equal a brute force over every (lamp, point) pair, whether the lamps come in
+    blocks or all at once."""
     from geo.lighting.benefit import Homes, People
 
     rng = np.random.default_rng(11)
@@ -1129,10 +1124,12 @@ def test_people_near_lamps_agree_with_brute_force_in_any_blocks(monkeypatch):
     inc = shapely.points(rng.uniform(0, 2000, (300, 2)))
     lx, ly = rng.uniform(-200, 2200, 500), rng.uniform(-200, 2200, 500)
     people = People.of(where, inc)
-    monkeypatch.setattr(benefit_module, "_BLOCK", 37)
-    got = people.near(lx, ly, serve_m=150.0, reach_m=200.0)
-    at_once = people.near_points(shapely.points(lx, ly), serve_m=150.0, reach_m=200.0)
-    for f in ("households", "households_weighted", "incidents", "incidents_weighted", "home_m"):
+    at_once = people.near(shapely.points(lx, ly), serve_m=150.0, reach_m=200.0)
+    parts = [shapely.points(lx[lo : lo + 37], ly[lo : lo + 37]) for lo in range(0, 500, 37)]
+    blocks = [people.near(part, serve_m=150.0, reach_m=200.0) for part in parts]
+    fields = ("households", "households_weighted", "incidents", "incidents_weighted", "home_m")
+    got = type(at_once)(*(np.concatenate([getattr(b, f) for b in blocks]) for f in fields))
+    for f in fields:
         np.testing.assert_array_equal(getattr(got, f), getattr(at_once, f))
     lamps = shapely.points(lx, ly)
     live = hh > 0

@@ -9,7 +9,7 @@ village polygon's households spread evenly over the polygon, else the village po
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -21,12 +21,10 @@ from scipy.spatial import cKDTree
 from geo.errors import LightingError
 from geo.validate import point_xy, same_crs
 
-__all__ = ["Homes", "Nearby", "People", "homes", "nearby", "per_metre", "served", "worth_scale"]
+__all__ = ["Homes", "Nearby", "People", "homes", "per_metre", "served", "worth_scale"]
 
 #: A village polygon's households are spread over at most about this many grid points.
 _MAX_POINTS = 400
-#: Lamp positions measured at a time (point objects and their pairs exist per block).
-_BLOCK = 200_000
 _KINDS = ("groups", "polygon", "point")
 _BASIS = {"groups": "village groups", "polygon": "village polygons", "point": "village points"}
 
@@ -272,23 +270,11 @@ class People:
             homes_kd=cKDTree(shapely.get_coordinates(home_pts)) if len(home_pts) else None,
         )
 
-    def near(self, x: np.ndarray, y: np.ndarray, *, serve_m: float, reach_m: float) -> Nearby:
-        """Sum the households and night incidents near each lamp position ``(x, y)``."""
-        n = len(x)
-        parts = []
-        # Lamps come a block at a time, so no point object or pair outlives its block.
-        for lo in range(0, n, _BLOCK):
-            part = slice(lo, min(lo + _BLOCK, n))
-            lamps = np.asarray(shapely.points(x[part], y[part]), dtype=object)
-            parts.append(self.near_points(lamps, serve_m=serve_m, reach_m=reach_m))
-        if len(parts) == 1:
-            return parts[0]
-        return Nearby(
-            *(np.concatenate([getattr(q, f.name) for q in parts]) for f in fields(Nearby))
-        )
+    def near(self, lamps: np.ndarray, *, serve_m: float, reach_m: float) -> Nearby:
+        """Sum the households and night incidents near each lamp position (point objects).
 
-    def near_points(self, lamps: np.ndarray, *, serve_m: float, reach_m: float) -> Nearby:
-        """As :meth:`near`, for lamp positions given as point objects (one block)."""
+        Give the positions a block at a time: no point object or pair outlives its block.
+        """
         h_raw, h_w = _near(self.homes_tree, self.homes, self.households, lamps, serve_m)
         ones = np.ones(len(self.incidents))
         i_raw, i_w = _near(self.incidents_tree, self.incidents, ones, lamps, reach_m)
@@ -302,22 +288,6 @@ class People:
             incidents_weighted=i_w,
             home_m=home_m,
         )
-
-
-def nearby(
-    x: np.ndarray,
-    y: np.ndarray,
-    where: Homes,
-    incidents: np.ndarray,
-    *,
-    serve_m: float,
-    reach_m: float,
-) -> Nearby:
-    """Sum the households and night incidents near each lamp position ``(x, y)``.
-
-    ``incidents`` holds the night incidents' point geometries.
-    """
-    return People.of(where, incidents).near(x, y, serve_m=serve_m, reach_m=reach_m)
 
 
 def _near(

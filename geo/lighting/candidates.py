@@ -22,8 +22,6 @@ __all__ = ["Slots", "build_slots", "slot_geometries"]
 
 #: Distances within this of a limit count as equal to it (metres).
 _TOL_M = 1e-6
-#: Slot points made at a time (each a geometry object of about 100 bytes).
-_BLOCK = 200_000
 #: Nodes reached from slots near road ends joined with the slots ending there at a time.
 _PAIRS = 200_000
 #: Row of the dark-road table per slot: 4 bytes, not 8, for millions of slots.

@@ -485,7 +485,7 @@ def _worth(
         # The slots' own points: making them again from their x, y cost as much as
         # finding them on the roads.
         lamps = slot_geometries(view, rows, slots.row[part], slots.pos[part])
-        near = people.near_points(lamps, serve_m=p.serve_m, reach_m=p.reach_m)
+        near = people.near(lamps, serve_m=p.serve_m, reach_m=p.reach_m)
         nearness[part] = np.rint(NEAR_LEVELS * p.serve_m / (p.serve_m + near.home_m))
         for k, sums in enumerate((near.households_weighted, near.incidents_weighted)):
             some = np.flatnonzero(sums)
@@ -551,7 +551,7 @@ def _plan(
         hi = pos + own + np.where(ends, tail_m, 0.0)
     road_id = rows["road"].to_numpy(dtype=np.int64)[row] if len(row) else np.zeros(0, np.int64)
     edge = view.edge[road_id]
-    pts = np.asarray(shapely.line_interpolate_point(view.geometry[road_id], pos), dtype=object)
+    pts = slot_geometries(view, rows, row, pos)
     lonlat = gpd.GeoSeries(pts, crs=crs).to_crs(4326)
     score = rows["score"].to_numpy(dtype=float)[row] if len(row) else np.zeros(0)
     per_m = h_term = i_term = households = np.zeros(0)
@@ -564,9 +564,7 @@ def _plan(
             risk._frame("night_incidents").geometry.to_numpy(),
             only_near=(pts, params.serve_m, params.reach_m),
         )
-        near = people.near(
-            shapely.get_x(pts), shapely.get_y(pts), serve_m=params.serve_m, reach_m=params.reach_m
-        )
+        near = people.near(pts, serve_m=params.serve_m, reach_m=params.reach_m)
         per_m, h_term, i_term = per_metre(
             score,
             near.households_weighted,
