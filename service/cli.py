@@ -725,6 +725,72 @@ def cmd_lamps(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_patrol(args: argparse.Namespace) -> int:
+    """Plan the patrol routes of one shift and write the GPX, GeoJSON and shift sheet."""
+    import datetime as dt
+
+    from geo.patrol import PatrolParams, Shift, TargetParams, Units
+    from service.output import Output
+    from service.patrol import (
+        default_station,
+        patrol_markdown,
+        read_recent,
+        run_patrol_job,
+        write_patrol_outputs,
+    )
+
+    progress = Progress(args.quiet)
+    area = area_from_args(args, command="patrol", progress=progress)
+    date = dt.date.fromisoformat(args.date) if args.date else dt.date.today()
+    shift = Shift.parse(args.shift, date=date, tz=area.spec.tz)
+    stations = args.station or [default_station(area)]
+    units = [
+        Units(
+            station=s,
+            count=args.units,
+            mode=args.mode or area.mode,
+            shift=shift,
+            max_duration_min=args.max_minutes,
+            break_min=args.break_min,
+            break_window=args.break_window,
+        )
+        for s in stations
+    ]
+    params = PatrolParams(
+        seconds=args.seconds,
+        iterations=args.iterations,
+        seed=args.seed_plan,
+        workers=args.workers,
+        balance=args.balance,
+    )
+    tp = TargetParams(
+        hotspots=args.hotspots,
+        dwell_min=args.dwell,
+        revisit=args.revisit,
+        revisit_min=args.revisit_min,
+        dark_roads=args.dark_roads,
+        window=args.window,
+    )
+    recent = read_recent(args.recent or [])
+    progress(f"planning {args.variants} variant(s) of the {shift.label} shift")
+    report = run_patrol_job(
+        area,
+        units,
+        params=params,
+        variants=args.variants,
+        villages=[v for a in args.visit or [] for v in a.split(",") if v],
+        targets_file=args.targets,
+        target_params=tp,
+        recent=recent,
+    )
+    out = Output(args.out)
+    write_patrol_outputs(out, report)
+    print(patrol_markdown(report))
+    print(f"wrote {out.path('patrol.gpx')}, patrol_shift_sheet.csv, patrol_routes.geojson and")
+    print(f"patrol_plan.json to {out.folder} (give it to --recent tomorrow to vary the routes)")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -871,6 +937,34 @@ def build_parser() -> argparse.ArgumentParser:
     lamps.add_argument("--spacing", type=float, default=35.0, help="metres between lamps (35)")
     lamps.add_argument("--method", choices=("exact", "greedy"), default="exact")
     lamps.set_defaults(func=cmd_lamps)
+
+    pat = sub.add_parser("patrol", help="plan a shift's patrol routes: GPX, GeoJSON, shift sheet")
+    add_area_options(pat, mode=False)
+    pat.add_argument("--station", action="append", metavar="ID", help="station id (repeatable)")
+    pat.add_argument("--units", type=int, default=3, help="units per station (default 3)")
+    pat.add_argument("--shift", default="20:00-02:00", help="HH:MM-HH:MM (default 20:00-02:00)")
+    pat.add_argument("--date", help="date the shift starts, YYYY-MM-DD (default today)")
+    pat.add_argument("--mode", choices=("car", "motorbike", "foot"), help="travel mode")
+    pat.add_argument("--variants", type=int, default=3, help="diverse plans (default 3)")
+    pat.add_argument("--max-minutes", type=float, help="longest a unit may be out")
+    pat.add_argument("--break-min", type=float, default=0.0, help="meal break in minutes")
+    pat.add_argument("--break-window", help="when the break starts, HH:MM-HH:MM")
+    pat.add_argument("--visit", action="append", metavar="CODE,...", help="villages to visit")
+    pat.add_argument("--targets", help="your own targets file (CSV with lon/lat, or GeoJSON)")
+    pat.add_argument("--hotspots", type=int, default=30, help="hot spots at most (default 30)")
+    pat.add_argument("--dwell", type=float, default=15.0, help="minutes at a hot spot (15)")
+    pat.add_argument("--revisit", type=int, default=5, help="hottest spots to revisit (5)")
+    pat.add_argument("--revisit-min", type=float, default=120.0, help="revisit gap (120 min)")
+    pat.add_argument("--dark-roads", type=int, default=3, help="riskiest dark roads to drive")
+    pat.add_argument("--window", help="when hot spots may be visited, HH:MM-HH:MM")
+    pat.add_argument("--recent", action="append", metavar="PLAN.json", help="earlier plans")
+    pat.add_argument("--balance", action="store_true", help="minimise the longest route")
+    pat.add_argument("--seconds", type=float, default=10.0, help="search budget per plan")
+    pat.add_argument("--iterations", type=int, default=20_000, help="search iterations cap")
+    pat.add_argument("--workers", type=int, default=1, help="parallel searches (CPU cores)")
+    pat.add_argument("--plan-seed", dest="seed_plan", type=int, default=1, help="search seed")
+    pat.add_argument("--out", default="out", help="output folder (default: out)")
+    pat.set_defaults(func=cmd_patrol)
 
     scen = sub.add_parser("scenario", help="scenario commands")
     scen_sub = scen.add_subparsers(dest="scenario_command", required=True)

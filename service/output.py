@@ -57,6 +57,17 @@ FILES: dict[str, str] = {
     "lamps.json": "scenario: the lamp plan's roads marked lit (scenarios/)",
     "lamps.csv": "the proposed lamps: run, road, position, worth and its parts, lat/lon",
     "lamp_runs.csv": "one row per run of lamps: road, lamps, metres, households, where",
+    "patrol.md": "tonight's patrol plan: units, stops, what was left out and why, variants",
+    "patrol.gpx": "the plan's tracks and stops per unit, for handheld and car navigation",
+    "patrol_shift_sheet.csv": "the shift sheet: unit, stop, ETA, dwell, what to check there",
+    "patrol_routes.geojson": "the plan's routes and numbered stops",
+    "patrol_plan.json": "the plan's figures and roads driven (give it to --recent tomorrow)",
+    "patrol_targets.csv": "what the plan could call at: hot spots, dark roads, villages",
+    "patrol_variants.csv": "the variants compared: prize, share of the best, overlap",
+    "patrol_variant_2.gpx": "the second variant's tracks and stops",
+    "patrol_variant_2_sheet.csv": "the second variant's shift sheet",
+    "patrol_variant_3.gpx": "the third variant's tracks and stops",
+    "patrol_variant_3_sheet.csv": "the third variant's shift sheet",
     "pingan-run.json": "the run manifest: inputs with hashes, options, files, status",
 }
 

@@ -38,7 +38,7 @@ from geo.scenarios import (
 )
 from maps.overview import OSM_ATTRIBUTION, overview_map
 from maps.style import Lang
-from service.night import run_night_job, write_night_outputs
+from service.night import NightReport, run_night_job, write_night_outputs
 from service.output import Output
 from service.reports import comparison_markdown, coverage_markdown, markdown_table
 from service.runs import RunOutput
@@ -51,6 +51,9 @@ __all__ = [
     "snap_report",
     "summary_markdown",
 ]
+
+#: The shift the main job plans patrols for.
+DEMO_SHIFT = "20:00-02:00"
 
 #: Credit line of the sample's maps: its roads are generated, not OpenStreetMap data.
 SYNTHETIC_ATTRIBUTION = "synthetic sample data / 合成示例数据"
@@ -303,6 +306,7 @@ def _run(
     else:
         skipped.append("coverage and scenarios need villages and stations (--villages, --stations)")
 
+    night: NightReport | None = None
     if area.villages is not None:
         say("hotspots, unlit roads and lamp placement")
         # The same lamp defaults as `pingan lamps`: one plan, one result, wherever it runs.
@@ -314,12 +318,44 @@ def _run(
             _lamp_scenario(area, cov, base_result, night.lamp_edit, w, result)
     else:
         skipped.append("road lighting by village, risk and lamps need villages (--villages)")
+    if area.stations is not None and len(area.stations):
+        say("planning tonight's patrols (20:00-02:00)")
+        _patrol(area, night, w, result, skipped)
+    else:
+        skipped.append("patrol routes need stations (--stations)")
     w.text("summary.md", summary_markdown(area, s, snaps, skipped))
     result["skipped"] = skipped
     names = [str(p.relative_to(w.folder)) for p in w.written]
     result["files"] = sorted({*names, "summary.json", "pingan-run.json"})
     w.json("summary.json", result)
     return result
+
+
+def _patrol(
+    area: Area, night: NightReport | None, w: Output, result: dict[str, Any], skipped: list[str]
+) -> None:
+    """Plan tonight's shift from the first station: three units, three variants."""
+    import datetime as dt
+
+    from geo.errors import PatrolError
+    from geo.patrol import PatrolParams, Shift, Units
+    from service.patrol import default_station, run_patrol_job, write_patrol_outputs
+
+    shift = Shift.parse(DEMO_SHIFT, date=dt.date.today(), tz=area.spec.tz)
+    units = [Units(station=default_station(area), count=3, mode=area.mode, shift=shift)]
+    try:
+        report = run_patrol_job(
+            area,
+            units,
+            params=PatrolParams(seconds=5, iterations=3000),
+            variants=3,
+            hotspots=None if night is None else night.hotspots,
+            risk=None if night is None else night.risk,
+        )
+    except PatrolError as exc:
+        skipped.append(f"patrol routes: {exc}")
+        return
+    result["patrol"] = write_patrol_outputs(w, report)
 
 
 def _coverage(area: Area, w: Output, result: dict[str, Any], say: ProgressFn) -> CoverageResult:

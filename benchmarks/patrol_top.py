@@ -1,0 +1,200 @@
+"""Quality of the patrol solver on the Team Orienteering benchmark (Chao et al. 1996).
+
+Each instance becomes a :class:`~geo.patrol.problem.Problem` (Euclidean distances in
+floating point, no rounding; the first node is the start depot, the last the end depot;
+m vehicles with ``max_duration = tmax``; score as prize) and is solved with
+:func:`geo.patrol.solve.solve` at 1000 ticks per unit. Every returned route's true
+length is checked against tmax again here. Figures, each against its target:
+
+1. ``bks``: the 27 set-4 instances with a best-known score, 10 s each on both cores
+   (``workers=2``) for every seed: mean ratio, worst run, instances reaching the BKS.
+2. ``chao``: all 387 instances against Chao's heuristic scores, one seed, at most 10 s
+   each but stopping once both workers' best has not improved for ``--converge``
+   iterations (the small sets converge in a fraction of a second).
+3. ``fast``: 8 set-4 instances at 2 s, mean over the seeds.
+
+``--baseline`` adds, for the same instances and seeds, the figure of PyVRP's own
+search settings (neighbourhood 50, history 300, restart after 150 000 iterations, one
+worker) on the same model, so each ratio is also read against a named baseline.
+
+    .venv/bin/python benchmarks/patrol_top.py [--only bks|chao|fast] [--seeds 0,1,2]
+        [--seconds 10] [--baseline]
+
+The three parts take about 14, 10 and 1 minutes (``--baseline`` adds about as much).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from geo.patrol.problem import EPS, Problem, Vehicle
+from geo.patrol.solve import SolverParams, make_pool, solve
+
+ROOT = Path(__file__).resolve().parents[1]
+TOP = ROOT.parent / "shared" / "benchmarks" / "top"
+FAST = ["p4.2.c", "p4.2.f", "p4.2.j", "p4.2.m", "p4.2.p", "p4.2.s", "p4.3.e", "p4.3.h"]
+TICKS = 1000.0
+# PyVRP 0.14's defaults for what SolverParams tunes: the named baseline.
+BASELINE = {"num_neighbours": 50, "history_length": 300, "restart": 150_000, "destroy": 0.0}
+
+
+def read_instance(path: Path) -> tuple[Problem, float]:
+    """Return an instance file as a Problem, and its tmax."""
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+    n, m, tmax = int(lines[0].split()[1]), int(lines[1].split()[1]), float(lines[2].split()[1])
+    nodes = np.array([[float(x) for x in ln.split()] for ln in lines[3 : 3 + n]])
+    if nodes.shape != (n, 3):
+        msg = f"{path.name}: expected {n} node lines of 3 fields"
+        raise ValueError(msg)
+    xy = nodes[:, :2]
+    dist = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
+    fleet = tuple(Vehicle(0, n - 1, max_duration=tmax, name=f"v{k}") for k in range(m))
+    clients = np.arange(1, n - 1)
+    names = tuple(f"node {i}" for i in clients)
+    problem = Problem(dist, clients, nodes[1 : n - 1, 2], fleet, names=names)
+    return problem, tmax
+
+
+def run(path: Path, params: SolverParams, pool) -> tuple[int, float, int]:  # noqa: ANN001
+    """Solve one instance; return its score, seconds and iterations, checking each route."""
+    problem, tmax = read_instance(path)
+    sol = solve(problem, params, pool=pool)
+    for k, r in enumerate(sol.routes):
+        v = problem.fleet[k]
+        locs = np.concatenate([[v.start], problem.client_loc[r], [v.end]])
+        length = float(problem.duration[locs[:-1], locs[1:]].sum())
+        assert length <= tmax + EPS, f"{path.name}: route {k} is {length} > tmax {tmax}"
+    return round(sol.prize), sol.seconds, sol.iterations
+
+
+def verdict(value: float, target: float) -> str:
+    return "ok" if value >= target else "BELOW TARGET"
+
+
+def read_csv(name: str, column: str) -> dict[str, int]:
+    with open(TOP / name, newline="") as fh:
+        return {row["instance"]: int(row[column]) for row in csv.DictReader(fh)}
+
+
+def part_bks(args: argparse.Namespace, pool, log: Callable[[str], None]) -> None:  # noqa: ANN001
+    bks = read_csv("bks.csv", "bks")
+    configs = [("ours", {"workers": 2})]
+    if args.baseline:
+        configs.append(("baseline", {"workers": 1, **BASELINE}))
+    for label, extra in configs:
+        ratios, best, hits = [], {}, 0
+        for name, target in bks.items():
+            scores = []
+            for seed in args.seeds:
+                p = SolverParams(seconds=args.seconds, seed=seed, ticks=TICKS, **extra)
+                score, secs, iters = run(TOP / "instances" / f"{name}.txt", p, pool)
+                scores.append(score)
+            ratios += [s / target for s in scores]
+            hits += sum(s >= target for s in scores)
+            best[name] = max(scores)
+            log(f"  [{label}] {name} bks {target} scores {scores} (last {iters} iterations)")
+        worst = min(ratios)
+        reached = sum(best[n] >= bks[n] for n in bks)
+        mean = float(np.mean(ratios))
+        tag = "" if label == "ours" else " [baseline: PyVRP defaults, 1 worker]"
+        log(f"set-4 mean ratio to BKS {mean:.4f} (target >= 0.996): {verdict(mean, 0.996)}{tag}")
+        log(f"set-4 worst run ratio {worst:.4f} (target >= 0.98): {verdict(worst, 0.98)}{tag}")
+        log(
+            f"set-4 instances reaching BKS (best of {len(args.seeds)} seeds) {reached}/{len(bks)} "
+            f"(target >= 15/27): {verdict(reached, 15)}{tag}"
+        )
+        log(f"set-4 runs hitting BKS {hits}/{len(ratios)}{tag}")
+
+
+def part_chao(args: argparse.Namespace, pool, log: Callable[[str], None]) -> None:  # noqa: ANN001
+    chao = read_csv("chao1996_results.csv", "chao_score")
+    configs = [("ours", {"workers": 2})]
+    if args.baseline:
+        configs.append(("baseline", {"workers": 1, **BASELINE}))
+    for label, extra in configs:
+        ratios, not_worse, early, spent = [], 0, 0, 0.0
+        seed = args.seeds[0]
+        for name, target in chao.items():
+            p = SolverParams(
+                seconds=args.seconds, seed=seed, ticks=TICKS, converge=args.converge, **extra
+            )
+            score, secs, _ = run(TOP / "instances" / f"{name}.txt", p, pool)
+            # Chao 0 means no customer is reachable: ratio 1 when we get 0 too (or more).
+            ratios.append(score / target if target > 0 else 1.0)
+            not_worse += score >= target
+            early += secs < args.seconds - 0.05
+            spent += secs
+            if score < target:
+                log(f"  [{label}] {name} chao {target} ours {score} ({secs:.1f} s)")
+        n = len(chao)
+        share, mean = not_worse / n, float(np.mean(ratios))
+        tag = "" if label == "ours" else " [baseline: PyVRP defaults, 1 worker]"
+        log(
+            f"chao: {early}/{n} instances stopped early (converged: no improvement for "
+            f"{args.converge} iterations), {spent:.0f} s of search in all{tag}"
+        )
+        log(
+            f"chao not worse than Chao on {not_worse}/{n} = {share:.3f} "
+            f"(target >= 0.90): {verdict(share, 0.90)}{tag}"
+        )
+        log(
+            f"chao mean ratio ours/chao {mean:.4f} (chao 0: ratio 1) (target >= 0.999): "
+            f"{verdict(mean, 0.999)}{tag}"
+        )
+
+
+def part_fast(args: argparse.Namespace, pool, log: Callable[[str], None]) -> None:  # noqa: ANN001
+    bks = read_csv("bks.csv", "bks")
+    configs = [("ours", {"workers": 2})]
+    if args.baseline:
+        configs.append(("baseline", {"workers": 1, **BASELINE}))
+    for label, extra in configs:
+        ratios = []
+        for name in FAST:
+            scores = []
+            for seed in args.seeds:
+                p = SolverParams(seconds=2.0, seed=seed, ticks=TICKS, **extra)
+                scores.append(run(TOP / "instances" / f"{name}.txt", p, pool)[0])
+            ratios += [s / bks[name] for s in scores]
+            log(f"  [{label}] {name} bks {bks[name]} scores {scores}")
+        mean = float(np.mean(ratios))
+        tag = "" if label == "ours" else " [baseline: PyVRP defaults, 1 worker]"
+        log(f"fast (2 s) mean ratio to BKS {mean:.4f} (target >= 0.99): {verdict(mean, 0.99)}{tag}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", choices=["bks", "chao", "fast"])
+    ap.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    ap.add_argument("--seconds", type=float, default=10.0, help="cap per instance (bks, chao)")
+    ap.add_argument("--converge", type=int, default=3000, help="chao: early-stop iterations")
+    ap.add_argument("--baseline", action="store_true", help="also run PyVRP's defaults")
+    args = ap.parse_args()
+    args.seeds = [int(s) for s in args.seeds.split(",")]
+    if not (TOP / "bks.csv").is_file():
+        print(f"skipped: the TOP benchmark folder {TOP} is absent")
+        return
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    t0 = time.perf_counter()
+    pool = make_pool(2)
+    try:
+        parts = {"bks": part_bks, "chao": part_chao, "fast": part_fast}
+        for name, part in parts.items():
+            if args.only in (None, name):
+                part(args, pool, log)
+    finally:
+        pool.shutdown()
+    log(f"total wall time {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
