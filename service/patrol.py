@@ -179,7 +179,14 @@ def patrol_markdown(report: PatrolReport) -> str:
             ].round(1)
         )
     )
-    lines += ["", "## Stops (plan 1)", ""]
+    lines += [
+        "",
+        "## Stops (plan 1)",
+        "",
+        "A unit early for a revisit's or a window's time waits there (`wait`, minutes) and "
+        "starts its dwell `from` then.",
+        "",
+    ]
     st = best.stops
     st = st[st["kind"] != "station"]
     table = pd.DataFrame(
@@ -187,6 +194,8 @@ def patrol_markdown(report: PatrolReport) -> str:
             "unit": st["unit"],
             "#": st["seq"],
             "arrive": st["arrive"].map(_clock),
+            "wait": st["wait_min"].round(0),
+            "from": st["start"].map(_clock),
             "dwell": st["dwell_min"].round(0),
             "kind": st["kind"],
             "name": st["name"],

@@ -25,7 +25,7 @@ from geo.patrol.results import PastShift, PatrolPlan, PatrolVariants, jaccard_di
 __all__ = ["plan_variants"]
 
 # Searches per variant while bisecting the share of prize withheld.
-_TRIES = 6
+_TRIES = 4
 
 
 def plan_variants(
