@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -411,10 +412,43 @@ def part_first(folder: Path, log: Callable[[str], None]) -> bool:
     return ok
 
 
+def part_variants(name: str, folder: Path, seconds: float, log: Callable[[str], None]) -> bool:
+    """K = 3 variants: each >= 0.97 of the best prize, mean hot-spot Jaccard >= 0.25.
+
+    The baseline is what seeds alone give: three plans of the same search with other seeds.
+    """
+    from geo.patrol import PatrolParams, jaccard_distance, plan_patrols, plan_variants
+
+    area, units, targets = road_case(name, folder)
+    params = PatrolParams(seconds=seconds, iterations=None, seed=1)
+    t0 = time.perf_counter()
+    v = plan_variants(area, units, targets, params, variants=3)
+    took = time.perf_counter() - t0
+    seeds = [plan_patrols(area, units, targets, replace(params, seed=s)) for s in (1, 2, 3)]
+    base = np.mean(
+        [
+            jaccard_distance(seeds[a].hotspots_visited, seeds[b].hotspots_visited)
+            for a, b in ((0, 1), (0, 2), (1, 2))
+        ]
+    )
+    share = float(v.relative.min())
+    _, mean_h = v.mean_jaccard
+    ok = share >= 0.97 - 1e-9 and mean_h >= 0.25
+    log(
+        f"{name}: variants K=3 in {took:.1f} s: least share of the best prize {share:.4f} "
+        f"(target >= 0.97): {verdict(share >= 0.97 - 1e-9)}; mean pairwise Jaccard distance "
+        f"of hot spots visited {mean_h:.3f} (target >= 0.25): {verdict(mean_h >= 0.25)}; "
+        f"seeds alone {base:.3f} (ratio {mean_h / max(base, 1e-9):.1f}x)"
+    )
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=5.0, help="budget of each solve")
-    ap.add_argument("--only", choices=["sample", "guixi", "optics", "first"], default=None)
+    ap.add_argument(
+        "--only", choices=["sample", "guixi", "optics", "first", "variants"], default=None
+    )
     args = ap.parse_args(argv)
 
     def log(line: str) -> None:
@@ -443,6 +477,13 @@ def main(argv: list[str] | None = None) -> int:
                         log(f"{name}: CRASHED: {type(exc).__name__}: {exc}")
             finally:
                 pool.shutdown()
+        if args.only in (None, "variants"):
+            for name in ("guixi", "optics"):
+                try:
+                    part_variants(name, folder, args.seconds, log)
+                except Exception as exc:  # noqa: BLE001
+                    failed = True
+                    log(f"variants {name}: CRASHED: {type(exc).__name__}: {exc}")
         if args.only in (None, "first"):
             try:
                 part_first(folder, log)

@@ -26,6 +26,7 @@ from geo.patrol import (
     PastShift,
     PatrolParams,
     PatrolVariants,
+    Shift,
     TargetParams,
     Units,
     patrol_targets,
@@ -83,12 +84,16 @@ def read_recent(paths: Sequence[str | Path]) -> tuple[PastShift, ...]:
     return tuple(out)
 
 
-def _night_hotspots(area: Area) -> HotspotResult | None:
+def _night_hotspots(area: Area, shift: Shift | None = None) -> HotspotResult | None:
+    """Return the hot spots of the shift's hours (the night's, 19:00-06:00, without one)."""
     from service.night import NIGHT_HOURS
 
     if area.incidents is None:
         return None
-    night = filter_incidents(area.incidents, hours=NIGHT_HOURS)
+    hours: tuple[str, str] | tuple[int, int] = NIGHT_HOURS
+    if shift is not None:
+        hours = (f"{shift.start:%H:%M}", f"{shift.end:%H:%M}")
+    night = filter_incidents(area.incidents, hours=hours)
     if len(night) < MIN_INCIDENTS:
         return None
     return analyse_hotspots(
@@ -111,9 +116,10 @@ def run_patrol_job(
 ) -> PatrolReport:
     """Choose the targets and plan ``variants`` diverse plans of one shift.
 
-    Targets come from ``targets_file`` when given, else from the night hot spots (computed
-    here unless given) and the riskiest dark roads (``risk``, computed here unless given
-    and the area has villages), plus the ``villages`` that asked for a visit.
+    Targets come from ``targets_file`` when given, else from the hot spots of the shift's
+    hours (computed here unless given) and the riskiest dark roads the units can drive
+    (``risk``, computed here unless given and the area has villages), plus the
+    ``villages`` that asked for a visit.
     """
     if targets_file is not None:
         targets = read_targets(targets_file, area)
@@ -123,13 +129,13 @@ def run_patrol_job(
                 pd.concat([targets, extra], ignore_index=True), geometry="geometry", crs=area.crs
             )
     else:
-        hot = hotspots if hotspots is not None else _night_hotspots(area)
+        hot = hotspots if hotspots is not None else _night_hotspots(area, units[0].shift)
         if risk is None and area.villages is not None:
             from service.night import dark_road_risk
 
             risk = dark_road_risk(area)
         targets = patrol_targets(
-            area, hotspots=hot, risk=risk, villages=villages, params=target_params
+            area, hotspots=hot, risk=risk, villages=villages, params=target_params, units=units
         )
     if not len(targets):
         msg = (
@@ -230,8 +236,8 @@ def patrol_markdown(report: PatrolReport) -> str:
     lines += [
         "",
         "Times are the road engine's travel times plus the dwell; prize is the number of "
-        "night incidents at a hot spot, counted again on each revisit, and a dark road's risk "
-        "score.",
+        "incidents at a hot spot in the shift's hours, counted again on each revisit, and a "
+        "dark road's risk score.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -298,3 +298,30 @@ def test_night_shift_crosses_midnight():
     assert s.window("19:00-06:00", "w") == (0, 6 * 3600)
     lo, hi = s.window("10:00-12:00", "w")
     assert lo > hi
+
+
+def test_break_is_taken_in_its_window_and_the_unit_is_back_in_time(area, targets):
+    """A 30-minute break starts inside its window at a stop, and the unit is still back by
+    the end of the shift with every window kept."""
+    u = [
+        Units(
+            station="PS-01",
+            count=2,
+            shift=SHIFT,
+            break_min=30,
+            break_window="23:00-00:30",
+        )
+    ]
+    plan = plan_patrols(area, u, targets[targets["kind"] == "hotspot"], FAST)
+    lo, hi = SHIFT.window("23:00-00:30", "w")
+    s = plan.stops
+    taken = s[s["break_min"] > 0]
+    assert set(taken["unit"]) == {"PS-01-1", "PS-01-2"}
+    assert (taken["break_min"] == 30).all()
+    # The break follows the stop's dwell: it starts at depart - 30 min.
+    starts = taken["depart_s"] - 30 * 60
+    inside = (starts >= lo - 1e-6) & (starts <= hi + 1e-6)
+    last = taken["kind"] == "station"
+    assert (inside | last).all()
+    assert (plan.units["back_s"] <= SHIFT.seconds + 1e-6).all()
+    assert plan.units["break_at"].str.len().gt(0).all()

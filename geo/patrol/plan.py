@@ -258,6 +258,7 @@ def _decode(inst: Instance, sol: Solution, params: PatrolParams, network: str) -
                     "geometry": geom,
                 }
             )
+        end_brk = brk if brk_at == len(route) and len(route) else 0.0
         stop_rows.append(
             {
                 **base,
@@ -267,13 +268,14 @@ def _decode(inst: Instance, sol: Solution, params: PatrolParams, network: str) -
                 "name": st_label,
                 "village": "",
                 "visit": 0,
-                "arrive_s": back,
-                "start_s": back,
+                # A break left to the end is taken back at the station.
+                "arrive_s": back - end_brk,
+                "start_s": back - end_brk,
                 "depart_s": back,
                 "travel_s": leg_s[-1],
                 "wait_min": 0.0,
                 "dwell_min": 0.0,
-                "break_min": brk / 60 if brk_at == len(route) and len(route) else 0.0,
+                "break_min": end_brk / 60,
                 "km": leg_km[-1],
                 "prize": 0.0,
                 "check": "back at the station",

@@ -14,7 +14,7 @@ Two formulations:
   each client's dwell into its outgoing legs, and the same matrix is the cost. This
   measured clearly better than the shift formulation on the Team Orienteering benchmark;
 - *duration*: in general, durations with time windows and the shift as the vehicle's
-  window (it leaves at ``early``), and ``problem.cost`` as the distance PyVRP minimises.
+  window (it leaves at ``early``), and ``_given(problem.cost)`` as the distance PyVRP minimises.
 
 Around PyVRP's search this module adds restarts from a partly destroyed best solution
 and a seed portfolio over processes (see :class:`SolverParams`).
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyvrp
-from pyvrp import Model, ProblemData, RandomNumberGenerator, Route
+from pyvrp import ClientGroup, Model, ProblemData, RandomNumberGenerator, Route
 from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.PenaltyManager import PenaltyManager, PenaltyParams
 from pyvrp.RingBuffer import RingBuffer
@@ -112,8 +112,8 @@ class SolverParams:
     num_neighbours: int = 20
     history_length: int = 50
     max_perturbations: int = 25
-    restart: int = 2000
-    destroy: float = 0.0
+    restart: int = 500
+    destroy: float = 0.15
     fresh: int | None = None
     penalty: float = 3000.0
     prize_resolution: float = 1e-3
@@ -174,22 +174,28 @@ def _name(problem: Problem, client: int) -> str:
     return names[client] if client < len(names) and names[client] else f"client {client}"
 
 
-def _ceil(x: np.ndarray, ticks: float) -> np.ndarray:
+def _given(a: np.ndarray | None) -> np.ndarray:
+    """Return an optional array of a Problem, which its __post_init__ always fills."""
+    assert a is not None
+    return a
+
+
+def _ceil(x: np.ndarray | float, ticks: float) -> np.ndarray:
     """Return ``x`` in ticks rounded up, inf kept as inf (in float)."""
     return np.ceil(np.asarray(x, float) * ticks)
 
 
-def _floor(x: np.ndarray, ticks: float) -> np.ndarray:
+def _floor(x: np.ndarray | float, ticks: float) -> np.ndarray:
     return np.floor(np.asarray(x, float) * ticks)
 
 
 def _uses_distance(problem: Problem) -> bool:
     """Whether the instance is a pure length-limited one (see the module notes)."""
-    if not np.array_equal(problem.cost, problem.duration):
+    if not np.array_equal(_given(problem.cost), problem.duration):
         return False
     starts = min(v.early for v in problem.fleet)
     ends = max(v.early + v.limit for v in problem.fleet)
-    return bool((problem.early <= starts).all() and (problem.late >= ends).all())  # type: ignore[operator]
+    return bool((_given(problem.early) <= starts).all() and (_given(problem.late) >= ends).all())
 
 
 def _prize_units(problem: Problem, keep: np.ndarray, resolution: float) -> tuple[np.ndarray, float]:
@@ -224,7 +230,7 @@ def _build(problem: Problem, params: SolverParams) -> _Model:
     # outgoing legs in the distance formulation, so clients cannot share rows).
     rows = np.concatenate([np.asarray(depot_locs, np.int64), problem.client_loc])
     dur = problem.duration[np.ix_(rows, rows)]
-    service = np.concatenate([np.zeros(n_dep), problem.service])
+    service = np.concatenate([np.zeros(n_dep), _given(problem.service)])
     t_start = np.array([_ceil(k[2] - origin, ticks) for k in kind_keys])
     if distance_form:
         leg = _ceil(dur + service[:, None], ticks)  # inf stays inf
@@ -233,9 +239,9 @@ def _build(problem: Problem, params: SolverParams) -> _Model:
         leg = _ceil(dur, ticks)
         limit = np.array([_floor(min(k[3], k[2] + k[4]) - origin, ticks) for k in kind_keys])
     np.fill_diagonal(leg, 0.0)
-    serv = _ceil(problem.service, ticks)
-    c_early = np.maximum(_ceil(problem.early - origin, ticks), 0.0)
-    c_late = _floor(problem.late - origin, ticks)
+    serv = _ceil(_given(problem.service), ticks)
+    c_early = np.maximum(_ceil(_given(problem.early) - origin, ticks), 0.0)
+    c_late = _floor(_given(problem.late) - origin, ticks)
 
     # A finite stand-in for "no limit" and for "no route": longer than any route
     # without a missing leg, so a missing leg always breaks a limit.
@@ -263,18 +269,18 @@ def _build(problem: Problem, params: SolverParams) -> _Model:
         alone = (begin <= c_late[None, :]) & (begin + serv[None, :] + back <= limit[:, None])
     reachable = alone.any(axis=0)
 
-    group, greq = problem.group, problem.group_required
-    for i in np.flatnonzero(problem.required & ~reachable):  # type: ignore[operator]
+    group, greq = _given(problem.group), _given(problem.group_required)
+    for i in np.flatnonzero(_given(problem.required) & ~reachable):
         msg = f"required visit {_name(problem, int(i))} cannot be reached within any shift"
         raise PatrolError(msg)
-    for g in np.flatnonzero(greq):  # type: ignore[arg-type]
+    for g in np.flatnonzero(greq):
         members = np.flatnonzero(group == g)
         if not reachable[members].any():
             names = " or ".join(_name(problem, int(i)) for i in members)
             msg = f"required visit {names} cannot be reached within any shift"
             raise PatrolError(msg)
-    in_req_group = np.append(greq, False)[np.where(group >= 0, group, len(greq))]  # type: ignore[arg-type]
-    useful = (problem.prize > 0) | problem.required | in_req_group  # type: ignore[operator]
+    in_req_group = np.append(greq, False)[np.where(group >= 0, group, len(greq))]
+    useful = (problem.prize > 0) | _given(problem.required) | in_req_group
     keep = np.flatnonzero(reachable & useful)
 
     # Objective: prize units x P, P above any fleet's total cost, so prize comes first.
@@ -285,7 +291,7 @@ def _build(problem: Problem, params: SolverParams) -> _Model:
             cost = leg
             cost_bound = float(sum(limit[t] * len(kinds[k]) for t, k in enumerate(kind_keys)))
         else:
-            c = problem.cost[np.ix_(rows, rows)]
+            c = _given(problem.cost)[np.ix_(rows, rows)]
             cost = np.where(np.isfinite(c), np.ceil(c * cost_scale), 0.0)
             sel = np.concatenate([np.arange(n_dep), n_dep + keep])
             sub = cost[np.ix_(sel, sel)]
@@ -314,33 +320,35 @@ def _build(problem: Problem, params: SolverParams) -> _Model:
     model = Model()
     locs = [model.add_location(0.0, 0.0) for _ in range(n_dep + len(keep))]
     depots = [model.add_depot(locs[i]) for i in range(n_dep)]
-    groups: dict[int, object] = {}
-    for j, i in enumerate(keep):
-        g = int(group[i])  # type: ignore[index]
-        members = np.intersect1d(np.flatnonzero(group == g), keep) if g >= 0 else ()
+    groups: dict[int, ClientGroup] = {}
+    for j, ci in enumerate(keep.tolist()):
+        gi = int(group[ci])
+        members = np.intersect1d(np.flatnonzero(group == gi), keep) if gi >= 0 else keep[:0]
         grp = None
-        required = bool(problem.required[i])  # type: ignore[index]
+        required = bool(_given(problem.required)[ci])
         if len(members) == 1:
-            required = bool(greq[g])  # type: ignore[index]
+            required = bool(greq[gi])
         elif len(members) > 1:
-            if g not in groups:
-                groups[g] = model.add_client_group(required=bool(greq[g]))  # type: ignore[index]
-            grp = groups[g]
-        tw_late = int(c_late[i]) if np.isfinite(problem.late[i]) else np.iinfo(np.int64).max  # type: ignore[index]
+            if gi not in groups:
+                groups[gi] = model.add_client_group(required=bool(greq[gi]))
+            grp = groups[gi]
+        tw_late = (
+            int(c_late[ci]) if np.isfinite(_given(problem.late)[ci]) else np.iinfo(np.int64).max
+        )
         model.add_client(
             locs[n_dep + j],
-            service_duration=0 if distance_form else int(serv[i]),
-            tw_early=0 if distance_form else int(c_early[i]),
+            service_duration=0 if distance_form else int(serv[ci]),
+            tw_early=0 if distance_form else int(c_early[ci]),
             tw_late=np.iinfo(np.int64).max if distance_form else tw_late,
             prize=int(units[j]) * int(per_unit),
             required=required,
-            group=grp,  # type: ignore[arg-type]
-            name=_name(problem, int(i)),
+            group=grp,
+            name=_name(problem, int(ci)),
         )
-    for t, k in enumerate(kind_keys):
+    for t, key in enumerate(kind_keys):
         s = int(t_start[t])
         model.add_vehicle_type(
-            num_available=len(kinds[k]),
+            num_available=len(kinds[key]),
             start_depot=depots[start_idx[t]],
             end_depot=depots[end_idx[t]],
             tw_early=0 if distance_form else s,
@@ -450,7 +458,7 @@ def _detour(problem: Problem, vehicle: int, route: list[int], at: int) -> float:
     locs = [v.start, *problem.client_loc[route], v.end]
     d = problem.duration
     a, b, c = locs[at], locs[at + 1], locs[at + 2]
-    return float(d[a, b] + problem.service[route[at]] + d[b, c] - d[a, c])  # type: ignore[index]
+    return float(d[a, b] + _given(problem.service)[route[at]] + d[b, c] - d[a, c])
 
 
 def _fit(problem: Problem, vehicle: int, route: list[int], protected: set[int]) -> list[int]:
@@ -465,7 +473,7 @@ def _fit(problem: Problem, vehicle: int, route: list[int], protected: set[int]) 
             raise PatrolError(msg)
         worst = min(
             free,
-            key=lambda k: problem.prize[route[k]] / max(_detour(problem, vehicle, route, k), 1e-12),  # type: ignore[index]
+            key=lambda k: problem.prize[route[k]] / max(_detour(problem, vehicle, route, k), 1e-12),
         )
         route.pop(worst)
     return route
@@ -481,16 +489,14 @@ def _to_solution(
         if visits:
             routes[slots[t].pop(0)] = [int(model.clients[c]) for c in visits]
     visited = np.concatenate([np.zeros(0, np.int64), *[np.array(r, np.int64) for r in routes]])
-    greq, group = problem.group_required, problem.group
-    missing = [i for i in np.flatnonzero(problem.required) if i not in set(visited.tolist())]  # type: ignore[arg-type]
-    served = set(group[visited].tolist())  # type: ignore[index]
-    missing += [
-        int(np.flatnonzero(group == g)[0])
-        for g in np.flatnonzero(greq)  # type: ignore[arg-type]
-        if g not in served
+    greq, group = _given(problem.group_required), _given(problem.group)
+    missing = [
+        int(i) for i in np.flatnonzero(_given(problem.required)) if i not in set(visited.tolist())
     ]
+    served = set(group[visited].tolist())
+    missing += [int(np.flatnonzero(group == g)[0]) for g in np.flatnonzero(greq) if g not in served]
     if missing:
-        req = [i for i in visited.tolist() if problem.required[i]] + missing  # type: ignore[index]
+        req = [i for i in visited.tolist() if _given(problem.required)[i]] + missing
         names = ", ".join(_name(problem, int(i)) for i in sorted(set(req)))
         msg = f"the fleet's shifts cannot fit all required visits ({names}; left out: "
         msg += ", ".join(_name(problem, int(i)) for i in missing) + ")"
@@ -498,8 +504,8 @@ def _to_solution(
     # PyVRP's best is feasible in integers, hence in floats; should it not be, dropping
     # optional visits repairs it, and a route of required visits only cannot be.
     protected = {
-        int(i) for i in visited if problem.required[i] or (group[i] >= 0 and greq[group[i]])
-    }  # type: ignore[index]
+        int(i) for i in visited if _given(problem.required)[i] or (group[i] >= 0 and greq[group[i]])
+    }
     fixed = [_fit(problem, k, r, protected) if r else r for k, r in enumerate(routes)]
     return Solution(
         problem=problem,

@@ -5,7 +5,8 @@ Targets are one table (:data:`TARGET_COLUMNS`), built from the area's own analys
 dispatcher can add or drop a row before planning.
 
 - A **hot spot** is a hot road piece or Gi* cell whose own incidents are significant (a
-  "core" of the hot-spot analysis); its prize is the number of incidents there, its dwell
+  "core" of the hot-spot analysis of the shift's hours); its prize is the number of
+  incidents there, its dwell
   15 minutes, and the hottest ones may be revisited after a gap.
 - A **dark road** is one of the riskiest unlit roads of the dark-road risk; it is to be
   driven end to end (``required``), in either direction.
@@ -27,7 +28,7 @@ from geo.area import Area
 from geo.errors import PatrolError
 from geo.hotspots import HotspotResult
 from geo.lighting import RoadRisk
-from geo.patrol.model import clock_window
+from geo.patrol.model import Units, clock_window
 
 __all__ = ["KINDS", "TARGET_COLUMNS", "TargetParams", "patrol_targets", "read_targets"]
 
@@ -155,8 +156,8 @@ def _hotspots(area: Area, hot: HotspotResult, p: TargetParams) -> gpd.GeoDataFra
     t = t.head(p.hotspots).reset_index(drop=True)
     revisit = np.where(np.arange(len(t)) < p.revisit, p.revisit_min, np.nan)
     check = [
-        f"{int(n)} night incident(s) on this {w}: stop {p.dwell_min:g} min, be seen, "
-        "check who is about"
+        f"{int(n)} incident(s) on this {w} at this time of day: stop {p.dwell_min:g} min, "
+        "be seen, check who is about"
         for n, w in zip(t["count"], t["what"], strict=True)
     ]
     return gpd.GeoDataFrame(
@@ -178,12 +179,40 @@ def _hotspots(area: Area, hot: HotspotResult, p: TargetParams) -> gpd.GeoDataFra
     )
 
 
-def _dark_roads(area: Area, risk: RoadRisk, p: TargetParams) -> gpd.GeoDataFrame:
-    """Return the riskiest dark roads a unit can drive (part of the routing core)."""
+def _in_reach(area: Area, units: Sequence[Units], edge: np.ndarray) -> np.ndarray:
+    """Return which roads a unit can drive end to end from its station and be back in time."""
+    u0 = units[0]
+    eng = area.engine(u0.mode)
+    st = area.require("stations")
+    rows = st[st["id"].astype(str).isin([u.station for u in units]).to_numpy()]
+    if not len(rows) or not len(edge):
+        return np.ones(len(edge), bool)
+    loc = eng.locate_geometries(rows.geometry)
+    go = np.nan_to_num(eng.matrix(loc, eng.u[edge]).seconds, nan=np.inf).min(axis=0)
+    back = np.nan_to_num(eng.matrix(eng.v[edge], loc).seconds, nan=np.inf).min(axis=1)
+    limit = max(u.limit_s - u.break_min * 60 for u in units)
+    return np.asarray(go + eng.time[edge] + back <= limit)
+
+
+def _dark_roads(
+    area: Area, risk: RoadRisk, p: TargetParams, units: Sequence[Units] | None
+) -> gpd.GeoDataFrame:
+    """Return the riskiest dark roads a unit can drive (part of the routing core).
+
+    With ``units``, only roads they can drive from their stations and be back within
+    the shift are chosen: a road out of reach tonight is for another shift's units.
+    """
     r = risk.roads
     r = r[r["routable"].to_numpy(dtype=bool) & (r["score"].to_numpy(dtype=float) > 0)]
     edge = area.roads.routing_edge[r["road"].to_numpy(dtype=np.int64)]
-    r = r[edge >= 0].head(p.dark_roads)
+    r, edge = r[edge >= 0], edge[edge >= 0]
+    if units:
+        # The riskiest first: a bounded pool keeps the two searches small.
+        pool = 50 * max(p.dark_roads, 1)
+        r, edge = r.head(pool), edge[:pool]
+        ok = _in_reach(area, units, edge)
+        r = r[ok]
+    r = r.head(p.dark_roads)
     edge = area.roads.routing_edge[r["road"].to_numpy(dtype=np.int64)]
     name = r["name"].astype("string").fillna("").to_numpy(dtype=object)
     name = np.where(name == "", "unnamed " + r["highway"].astype(str).to_numpy() + " road", name)
@@ -245,6 +274,7 @@ def patrol_targets(
     risk: RoadRisk | None = None,
     villages: Sequence[str] = (),
     params: TargetParams | None = None,
+    units: Sequence[Units] | None = None,
 ) -> gpd.GeoDataFrame:
     """Return the target table of a shift from the area's analyses.
 
@@ -260,13 +290,16 @@ def patrol_targets(
         Codes of villages that asked for a visit.
     params
         How many of each, dwell times, revisits.
+    units
+        The units of the shift: the dark roads are then the riskiest they can drive
+        from their stations and be back in time.
     """
     p = params or TargetParams()
     parts = []
     if hotspots is not None:
         parts.append(_hotspots(area, hotspots, p))
     if risk is not None and p.dark_roads:
-        parts.append(_dark_roads(area, risk, p))
+        parts.append(_dark_roads(area, risk, p, units))
     if villages:
         parts.append(_villages(area, list(villages), p))
     parts = [x for x in parts if len(x)]
