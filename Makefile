@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint lock lock-check bench bounds browser clean
+.PHONY: demo test lint lock lock-check bench bench-patrol bounds browser clean
 
 # Each set installs from the lock (uv.lock; .ci/locks/*.txt for pip), once per change
 # of the lock; `.ci/install` says what it is doing.
@@ -45,6 +45,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/network.py
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/hotspots.py
+
+# The patrol planner against the Team Orienteering best-known scores and Chao et al.'s
+# results (about 25 minutes), and against OR-Tools on road instances (about 3 minutes).
+bench-patrol: $(STAMP)
+	$(BIN)/python benchmarks/patrol_roads.py
+	$(BIN)/python benchmarks/patrol_top.py
 
 # Whole commands on a 180k-node area against issue 9's time and memory bounds (~20 min).
 bounds: $(STAMP)

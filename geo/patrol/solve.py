@@ -16,8 +16,11 @@ Two formulations:
 - *duration*: in general, durations with time windows and the shift as the vehicle's
   window (it leaves at ``early``), and ``_given(problem.cost)`` as the distance PyVRP minimises.
 
-Around PyVRP's search this module adds restarts from a partly destroyed best solution
-and a seed portfolio over processes (see :class:`SolverParams`).
+Around PyVRP's search this module adds restarts from a partly destroyed best solution,
+a repair of each new best of the distance formulation (:class:`_Repair`: intra-route
+2-opt and or-opt, prize-aware insertion and exchange, which PyVRP's granular operators
+lack), and a portfolio over processes whose other workers restart afresh when stuck
+(see :class:`SolverParams`).
 """
 
 from __future__ import annotations
@@ -78,6 +81,13 @@ class SolverParams:
     converge
         Stop a worker once its best has not improved for this many iterations
         (None: search until ``seconds`` or ``iterations``).
+    patience
+        Stop a worker once its best has not improved for this many seconds, and for
+        at least as long as it took to find that best (None: never). Timing-dependent,
+        like ``seconds``.
+    repair
+        Apply :class:`_Repair` (2-opt, or-opt, prize-aware insertion and exchange) to
+        each new best of a length-limited instance without groups.
     num_neighbours
         Granular neighbourhood size. 20 beat PyVRP's 50 on the TOP set 4 at 2 s
         (mean ratio to best-known 0.9875 against 0.9829, both with history 50).
@@ -93,7 +103,12 @@ class SolverParams:
         of one route); the search then re-inserts by prize.
     fresh
         Non-improving iterations after which a worker starts a new run from a random
-        solution, keeping its overall best (None: never).
+        solution, keeping its overall best (None: never). This is the first
+        worker's; the others use ``fresh_others``.
+    fresh_others
+        ``fresh`` of the portfolio's other workers: with the repair a run settles
+        fast, and one that settles in a poor basin stays there (TOP p4.2.i, seed 1:
+        867 and 869 at 10 s against a best-known 918), so the others diversify.
     penalty
         Largest penalty per tick of excess duration or distance, as a multiple of the
         median client's prize per tick of shift. 3000 reproduces PyVRP's default
@@ -109,12 +124,15 @@ class SolverParams:
     workers: int = 1
     ticks: float = 10.0
     converge: int | None = None
+    patience: float | None = None
+    repair: bool = True
     num_neighbours: int = 20
     history_length: int = 50
     max_perturbations: int = 25
     restart: int = 500
     destroy: float = 0.15
     fresh: int | None = None
+    fresh_others: int | None = 3000
     penalty: float = 3000.0
     prize_resolution: float = 1e-3
 
@@ -125,11 +143,13 @@ class SolverParams:
             "workers": self.workers >= 1,
             "ticks": self.ticks > 0 and math.isfinite(self.ticks),
             "converge": self.converge is None or self.converge >= 1,
+            "patience": self.patience is None or self.patience > 0,
             "num_neighbours": self.num_neighbours >= 1,
             "history_length": self.history_length >= 1,
             "max_perturbations": self.max_perturbations >= 1,
             "restart": self.restart >= 1,
             "fresh": self.fresh is None or self.fresh >= 1,
+            "fresh_others": self.fresh_others is None or self.fresh_others >= 1,
             "destroy": 0.0 <= self.destroy <= 1.0,
             "penalty": self.penalty > 0,
             "prize_resolution": 0 < self.prize_resolution <= 1,
@@ -160,6 +180,8 @@ class _Job:
     seed: int
     deadline: float  # time.monotonic() value; system-wide on Linux, so valid in a child
     max_penalty: float
+    repair: bool  # whether _Repair applies (distance formulation, no groups)
+    fresh: int | None  # this worker's SolverParams.fresh or fresh_others
 
 
 @dataclass(frozen=True)
@@ -386,6 +408,186 @@ def _destroy(
     return pyvrp.Solution(data, [Route(data, v, t) for t, v in routes if v])
 
 
+class _Repair:
+    """Prize-aware moves on length-limited routes, in the model's integers.
+
+    PyVRP's operators are granular and its search has no intra-route 2-opt; a best
+    solution of the *distance* formulation is therefore shortened route by route
+    (2-opt, or-opt), then every unvisited client that fits anywhere is inserted (best
+    prize per detour first), and a visited client is swapped for an unvisited one of
+    higher prize where that fits. Only prize and route length matter here, which is
+    why it is applied to the distance formulation without groups only.
+    """
+
+    def __init__(self, data: ProblemData) -> None:
+        self.data = data
+        self.dist = np.asarray(data.distance_matrix(0), np.int64)
+        n_cli = data.num_clients
+        self.loc = np.array([data.client(i).location for i in range(n_cli)], np.int64)
+        self.client_of = np.full(data.num_locations, -1, np.int64)
+        self.client_of[self.loc] = np.arange(n_cli)
+        self.prize = np.zeros(data.num_locations, np.int64)
+        self.prize[self.loc] = [data.client(i).prize for i in range(n_cli)]
+        self.required = np.zeros(data.num_locations, bool)
+        self.required[self.loc] = [data.client(i).required for i in range(n_cli)]
+        self.types = [
+            (
+                data.depot(vt.start_depot).location,
+                data.depot(vt.end_depot).location,
+                int(vt.max_distance),
+                int(vt.num_available),
+            )
+            for vt in data.vehicle_types()
+        ]
+
+    def _length(self, path: np.ndarray) -> int:
+        return int(self.dist[path[:-1], path[1:]].sum())
+
+    def _shorten(self, path: np.ndarray) -> np.ndarray:
+        """Return ``path`` (depots included) after 2-opt and or-opt to a local optimum."""
+        d = self.dist
+        for _ in range(1000):
+            n = len(path)
+            if n < 4:
+                return path
+            a, b = path[:-1], path[1:]
+            fwd = np.concatenate([[0], np.cumsum(d[a, b])])
+            bwd = np.concatenate([[0], np.cumsum(d[b, a])])
+            # 2-opt: reverse path[i+1 .. j] for 0 <= i, i + 2 <= j <= n - 2.
+            i, j = np.arange(n - 1)[:, None], np.arange(n - 1)[None, :]
+            valid = (j >= i + 2) & (j <= n - 2)
+            jc = np.minimum(j, n - 2)
+            new = d[path[i], path[jc]] + bwd[jc] - bwd[np.minimum(i + 1, n - 1)]
+            new = new + d[path[np.minimum(i + 1, n - 1)], path[jc + 1]]
+            delta = np.where(valid, new - (fwd[jc + 1] - fwd[i]), 0)
+            k = int(np.argmin(delta))
+            if delta.flat[k] < 0:
+                ii, jj = divmod(k, n - 1)
+                path = np.concatenate([path[: ii + 1], path[ii + 1 : jj + 1][::-1], path[jj + 1 :]])
+                continue
+            # or-opt: move path[s .. s + m - 1] (m <= 3) between path[q] and path[q + 1].
+            best, move = 0, None
+            for m in (1, 2, 3):
+                s = np.arange(1, n - m)  # segments of clients only
+                if not len(s):
+                    break
+                e = s + m - 1
+                gain = (
+                    d[path[s - 1], path[s]] + d[path[e], path[e + 1]] - d[path[s - 1], path[e + 1]]
+                )
+                q = np.arange(n - 1)[None, :]
+                add = d[path[q], path[s][:, None]] + d[path[e][:, None], path[q + 1]]
+                add = add - d[path[q], path[q + 1]]
+                ok = (q < s[:, None] - 1) | (q > e[:, None])
+                delta2 = np.where(ok, add - gain[:, None], 0)
+                k = int(np.argmin(delta2))
+                if delta2.flat[k] < best:
+                    best, move = int(delta2.flat[k]), (int(s[k // (n - 1)]), m, k % (n - 1))
+            if move is None:
+                return path
+            s0, m, q0 = move
+            seg = path[s0 : s0 + m]
+            rest = np.concatenate([path[:s0], path[s0 + m :]])
+            at = q0 + 1 if q0 < s0 else q0 + 1 - m
+            path = np.concatenate([rest[:at], seg, rest[at:]])
+        return path
+
+    def _insert_cost(self, path: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return each candidate's cheapest insertion detour into ``path`` and its position."""
+        d = self.dist
+        a, b = path[:-1], path[1:]
+        cost = d[a][:, cand].T + d[cand][:, b] - d[a, b][None, :]
+        pos = np.argmin(cost, axis=1)
+        return cost[np.arange(len(cand)), pos], pos
+
+    def __call__(self, sol: pyvrp.Solution) -> pyvrp.Solution | None:
+        """Return an improved copy of a feasible ``sol``, or None if nothing improved."""
+        data = self.data
+        used = [0] * len(self.types)
+        paths: list[tuple[int, np.ndarray]] = []
+        for r in sol.routes():
+            t = r.vehicle_type()
+            start, end = self.types[t][:2]
+            visits = [int(self.loc[a.idx]) for a in r if a.is_client()]
+            paths.append((t, np.array([start, *visits, end], np.int64)))
+            used[t] += 1
+        for t, (start, end, _limit, count) in enumerate(self.types):
+            paths += [(t, np.array([start, end], np.int64))] * (count - used[t])
+        before = [self._length(p) for _, p in paths]
+        prize0 = sum(int(self.prize[p[1:-1]].sum()) for _, p in paths)
+        paths = [(t, self._shorten(p)) for t, p in paths]
+        visited = np.zeros(len(self.prize), bool)
+        for _, p in paths:
+            visited[p[1:-1]] = True
+        for _ in range(len(self.loc) + 1):
+            self._insert_all(paths, visited)
+            if not self._exchange(paths, visited):
+                break
+        prize = sum(int(self.prize[p[1:-1]].sum()) for _, p in paths)
+        length = sum(self._length(p) for _, p in paths)
+        if prize <= prize0 and length >= sum(before):
+            return None
+        routes = [Route(data, self.client_of[p[1:-1]].tolist(), t) for t, p in paths if len(p) > 2]
+        return pyvrp.Solution(data, routes)
+
+    def _insert_all(self, paths: list[tuple[int, np.ndarray]], visited: np.ndarray) -> None:
+        """Insert unvisited clients wherever they fit, best prize per detour first."""
+        while True:
+            cand = self.loc[~visited[self.loc] & (self.prize[self.loc] > 0)]
+            if not len(cand):
+                return
+            best: tuple[float, int, int, int] | None = None
+            for r, (t, p) in enumerate(paths):
+                slack = self.types[t][2] - self._length(p)
+                cost, pos = self._insert_cost(p, cand)
+                fits = np.flatnonzero(cost <= slack)
+                if not len(fits):
+                    continue
+                ratio = self.prize[cand[fits]] / np.maximum(cost[fits], 1)
+                k = int(fits[np.argmax(ratio)])
+                if best is None or ratio.max() > best[0]:
+                    best = (float(ratio.max()), r, int(cand[k]), int(pos[k]))
+            if best is None:
+                return
+            _, r, c, at = best
+            t, p = paths[r]
+            paths[r] = (t, self._shorten(np.insert(p, at + 1, c)))
+            visited[c] = True
+
+    def _exchange(self, paths: list[tuple[int, np.ndarray]], visited: np.ndarray) -> bool:
+        """Swap one visited client for an unvisited one of higher prize (best gain)."""
+        cand = self.loc[~visited[self.loc] & (self.prize[self.loc] > 0)]
+        if not len(cand):
+            return False
+        best: tuple[int, int, int, np.ndarray] | None = None
+        for r, (t, p) in enumerate(paths):
+            limit = self.types[t][2]
+            for k in range(1, len(p) - 1):
+                v = p[k]
+                if self.required[v]:
+                    continue
+                better = cand[self.prize[cand] > self.prize[v]]
+                if not len(better):
+                    continue
+                rest = np.delete(p, k)
+                cost, pos = self._insert_cost(rest, better)
+                fits = np.flatnonzero(self._length(rest) + cost <= limit)
+                if not len(fits):
+                    continue
+                u = int(fits[np.lexsort((cost[fits], -self.prize[better[fits]]))[0]])
+                gain = int(self.prize[better[u]] - self.prize[v])
+                if best is None or gain > best[0]:
+                    best = (gain, r, int(better[u]), np.insert(rest, pos[u] + 1, better[u]))
+        if best is None:
+            return False
+        _, r, u, new = best
+        t, p = paths[r]
+        visited[p[1:-1]] = False
+        paths[r] = (t, self._shorten(new))
+        visited[paths[r][1][1:-1]] = True
+        return True
+
+
 def _search(job: _Job) -> _Outcome:
     """Run one worker's iterated local search (late acceptance, restarts from best)."""
     data, p = job.data, job.params
@@ -400,6 +602,9 @@ def _search(job: _Job) -> _Outcome:
     pm = PenaltyManager(pp.midpoint_penalties(data), pp)
     cap = p.iterations if p.iterations is not None else np.iinfo(np.int64).max
     converge = p.converge if p.converge is not None else np.iinfo(np.int64).max
+    patience = p.patience if p.patience is not None else math.inf
+    repair = _Repair(data) if job.repair else None
+    started = improved = time.monotonic()
 
     with warnings.catch_warnings():
         # An instance whose required visits cannot all fit drives the penalty to its
@@ -416,9 +621,12 @@ def _search(job: _Job) -> _Outcome:
         history: RingBuffer[pyvrp.Solution] = RingBuffer(p.history_length)
         # stale: iterations since this run's best improved; idle: since the overall best did.
         iters = stale = idle = 0
-        while iters < cap and idle < converge and time.monotonic() < job.deadline:
+        while iters < cap and idle < converge:
+            now = time.monotonic()
+            if now >= job.deadline or now - improved >= max(patience, improved - started):
+                break
             iters += 1
-            if p.fresh is not None and stale >= p.fresh:
+            if job.fresh is not None and stale >= job.fresh:
                 history.clear()
                 init = curr = run_best = fresh()
                 run_cost, stale = ce.cost(run_best), 0
@@ -435,9 +643,15 @@ def _search(job: _Job) -> _Outcome:
                 polished = ls(cand, ce, exhaustive=True)
                 if polished.is_feasible() and ce.cost(polished) <= ce.cost(cand):
                     run_best = polished
+                if repair is not None and run_best.is_feasible():
+                    repaired = repair(run_best)
+                    if repaired is not None:
+                        repaired = ls(repaired, ce, exhaustive=True)
+                        if repaired.is_feasible() and ce.cost(repaired) < ce.cost(run_best):
+                            run_best = repaired  # the run goes on from it: measured better
                 run_cost = ce.cost(run_best)
                 if run_cost < best_cost:
-                    best, best_cost, idle = run_best, run_cost, 0
+                    best, best_cost, idle, improved = run_best, run_cost, 0, time.monotonic()
             cand_cost, curr_cost = ce.penalised_cost(cand), ce.penalised_cost(curr)
             late = history.peek()
             late_cost = ce.penalised_cost(init if late is None else late)
@@ -579,8 +793,17 @@ def solve(
     t0 = time.monotonic()
     model = _build(problem, p)
     deadline = t0 + p.seconds
+    repair = p.repair and model.formulation == "distance" and model.data.num_groups == 0
     jobs = [
-        _Job(model.data, p, _worker_seed(p.seed, w), deadline, model.max_penalty)
+        _Job(
+            model.data,
+            p,
+            _worker_seed(p.seed, w),
+            deadline,
+            model.max_penalty,
+            repair,
+            p.fresh if w == 0 else p.fresh_others,
+        )
         for w in range(p.workers)
     ]
     if p.workers == 1:
