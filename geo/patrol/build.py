@@ -71,8 +71,10 @@ class Instance:
 
     ``client_target`` / ``client_visit`` / ``client_edge``: per client, its row in
     ``targets``, its visit number (0 first; revisits count up) and the edge driven (-1
-    for a stop). ``vehicle_station`` / ``vehicle_name``: per vehicle. ``left_out``: the
-    targets set aside before solving, with the reason.
+    for a stop). ``vehicle_station``, ``vehicle_name``, ``vehicle_break_s`` and
+    ``vehicle_break_span``: per vehicle, its station, name, break length and the window
+    its break starts in. ``left_out``: the targets set aside before solving, with the
+    reason.
     """
 
     problem: Problem
@@ -88,6 +90,7 @@ class Instance:
     vehicle_station: np.ndarray
     vehicle_name: tuple[str, ...]
     vehicle_break_s: np.ndarray
+    vehicle_break_span: np.ndarray
     left_out: pd.DataFrame
 
 
@@ -228,7 +231,7 @@ def build_instance(
     np.fill_diagonal(dur, 0.0)
 
     # Vehicles.
-    vehicles, v_station, v_name, v_break = [], [], [], []
+    vehicles, v_station, v_name, v_break, v_span = [], [], [], [], []
     for g, u in zip(st_of_group, units, strict=True):
         for name in u.unit_names():
             brk = u.break_min * 60
@@ -236,6 +239,7 @@ def build_instance(
             v_station.append(int(g))
             v_name.append(name)
             v_break.append(brk)
+            v_span.append(u.break_span())
     if len(set(v_name)) != len(v_name):
         msg = "two units have the same name"
         raise PatrolError(msg)
@@ -375,5 +379,6 @@ def build_instance(
         vehicle_station=np.asarray(v_station, dtype=np.int64),
         vehicle_name=tuple(v_name),
         vehicle_break_s=np.asarray(v_break, float),
+        vehicle_break_span=np.asarray(v_span, float).reshape(-1, 2),
         left_out=left_df,
     )

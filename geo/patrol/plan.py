@@ -164,7 +164,7 @@ def _decode(inst: Instance, sol: Solution, params: PatrolParams, network: str) -
         st_id = str(inst.stations["id"].iloc[station])
         st_geom = inst.stations.geometry.iloc[station]
         st_label = st_id if st_names is None else f"{st_id} {st_names[station]}"
-        span = next(u.break_span() for u in inst.units if inst.vehicle_name[k] in u.unit_names())
+        span = (float(inst.vehicle_break_span[k, 0]), float(inst.vehicle_break_span[k, 1]))
         brk = float(inst.vehicle_break_s[k])
         arrive, start, depart, back, brk_at = _replay(prob, k, route, brk, span)
         locs = np.concatenate([[station], prob.client_loc[route], [station]])

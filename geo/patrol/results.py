@@ -150,9 +150,7 @@ class PatrolPlan(Result):
     @property
     def roads_driven(self) -> np.ndarray:
         """Every road driven, once per road (a road's two directions are one)."""
-        if not self.edges:
-            return np.zeros(0, np.int64)
-        return np.unique(np.concatenate(self.edges)) if len(self.edges) else np.zeros(0)
+        return np.unique(np.concatenate([np.zeros(0, np.int64), *self.edges]))
 
     def as_past(self) -> PastShift:
         """Return what this shift drove and visited, for tomorrow's planning."""

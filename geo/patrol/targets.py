@@ -83,6 +83,17 @@ class TargetParams:
             clock_window(self.window, "hot spot window")
 
 
+def _road_name(name: pd.Series, highway: pd.Series, blank: str = "") -> np.ndarray:
+    """Return each road's name, or ``blank`` + its class + " road" where it has none."""
+    text = name.astype("string").fillna("").to_numpy(dtype=object)
+    return np.where(text == "", blank + highway.astype(str).to_numpy() + " road", text)
+
+
+def _first_row(bad: np.ndarray) -> int:
+    """Return the file row (header = 1) of the first True in ``bad``."""
+    return int(np.flatnonzero(bad)[0]) + 2
+
+
 def _nearest_village(points: np.ndarray, villages: gpd.GeoDataFrame | None) -> np.ndarray:
     out = np.full(len(points), "", dtype=object)
     if villages is None or not len(villages) or not len(points):
@@ -99,8 +110,7 @@ def _cell_names(area: Area, pts: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=object)
     snap = area.distances.snap.snap(shapely.get_x(pts), shapely.get_y(pts), max_distance_m=np.inf)
     e = area.roads.net.edges.iloc[snap.edge]
-    name = e["name"].astype("string").fillna("").to_numpy(dtype=object)
-    label = np.where(name == "", e["highway"].astype(str).to_numpy() + " road", name)
+    label = _road_name(e["name"], e["highway"])
     return np.asarray(["area by " + str(x) for x in label], dtype=object)
 
 
@@ -111,8 +121,7 @@ def _hotspots(area: Area, hot: HotspotResult, p: TargetParams) -> gpd.GeoDataFra
     if roads is not None and len(roads):
         r = roads[roads["core"].to_numpy(dtype=bool)]
         mid = shapely.line_interpolate_point(r.geometry.to_numpy(), 0.5, normalized=True)
-        label = r["name"].astype("string").fillna("").to_numpy(dtype=object)
-        label = np.where(label == "", r["highway"].astype(str).to_numpy() + " road", label)
+        label = _road_name(r["name"], r["highway"])
         rows.append(
             pd.DataFrame(
                 {
@@ -214,8 +223,7 @@ def _dark_roads(
         r = r[ok]
     r = r.head(p.dark_roads)
     edge = area.roads.routing_edge[r["road"].to_numpy(dtype=np.int64)]
-    name = r["name"].astype("string").fillna("").to_numpy(dtype=object)
-    name = np.where(name == "", "unnamed " + r["highway"].astype(str).to_numpy() + " road", name)
+    name = _road_name(r["name"], r["highway"], "unnamed ")
     check = [
         f"unlit road, risk rank {int(k)} (score {s:.2f}): drive it slowly, note dark stretches "
         "and hazards"
@@ -333,7 +341,7 @@ def read_targets(path: str | Path, area: Area) -> gpd.GeoDataFrame:
         lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy()
         bad = ~(np.isfinite(lon) & np.isfinite(lat)) | (np.abs(lat) > 90) | (np.abs(lon) > 180)
         if bad.any():
-            row = int(np.flatnonzero(bad)[0]) + 2
+            row = _first_row(bad)
             msg = f"{path}, row {row}: lon/lat are not valid WGS84 degrees"
             raise PatrolError(msg)
         gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs=4326)
@@ -347,13 +355,13 @@ def read_targets(path: str | Path, area: Area) -> gpd.GeoDataFrame:
             msg = f"{path}: targets need column {name!r}"
             raise PatrolError(msg)
     if not (gdf.geom_type == "Point").all():
-        row = int(np.flatnonzero((gdf.geom_type != "Point").to_numpy())[0]) + 2
+        row = _first_row((gdf.geom_type != "Point").to_numpy())
         msg = f"{path}, row {row}: targets must be points"
         raise PatrolError(msg)
     prize = pd.to_numeric(gdf["prize"], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(prize) | (prize < 0)
     if bad.any():
-        row = int(np.flatnonzero(bad)[0]) + 2
+        row = _first_row(bad)
         msg = f"{path}, row {row}, column 'prize': must be a number >= 0"
         raise PatrolError(msg)
     ids = gdf["id"].astype(str)
@@ -367,7 +375,7 @@ def read_targets(path: str | Path, area: Area) -> gpd.GeoDataFrame:
 
     kind = col("kind", "hotspot").astype(str)
     if (~kind.isin(["hotspot", "village"])).any():
-        row = int(np.flatnonzero((~kind.isin(["hotspot", "village"])).to_numpy())[0]) + 2
+        row = _first_row((~kind.isin(["hotspot", "village"])).to_numpy())
         msg = f"{path}, row {row}, column 'kind': must be hotspot or village"
         raise PatrolError(msg)
     dwell = pd.to_numeric(col("dwell_min", 15.0), errors="coerce").to_numpy(dtype=float)
@@ -377,7 +385,7 @@ def read_targets(path: str | Path, area: Area) -> gpd.GeoDataFrame:
         ("revisit_min", revisit, np.isnan(revisit) | (revisit > 0)),
     ):
         if not ok.all():
-            row = int(np.flatnonzero(~ok)[0]) + 2
+            row = _first_row(~ok)
             msg = (
                 f"{path}, row {row}, column {name!r}: must be a number of minutes, got {a[~ok][0]}"
             )
@@ -391,11 +399,9 @@ def read_targets(path: str | Path, area: Area) -> gpd.GeoDataFrame:
                 msg = f"{path}, row {k + 2}, column 'window': {exc}"
                 raise PatrolError(msg) from exc
     req = col("required", False).astype(str).str.strip().str.lower()
-    if (~req.isin(["true", "false", "1", "0", "yes", "no", ""])).any():
-        row = int(
-            np.flatnonzero((~req.isin(["true", "false", "1", "0", "yes", "no", ""])).to_numpy())[0]
-        )
-        msg = f"{path}, row {row + 2}, column 'required': must be true or false"
+    bad_req = (~req.isin(["true", "false", "1", "0", "yes", "no", ""])).to_numpy()
+    if bad_req.any():
+        msg = f"{path}, row {_first_row(bad_req)}, column 'required': must be true or false"
         raise PatrolError(msg)
     pts = gdf.to_crs(area.crs).geometry
     return gpd.GeoDataFrame(
