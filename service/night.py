@@ -48,6 +48,7 @@ __all__ = [
     "NIGHT_HOURS",
     "NightReport",
     "dark_road_risk",
+    "hotspots_of",
     "night_markdown",
     "run_night_job",
     "write_night_outputs",
@@ -67,6 +68,19 @@ class NightReport:
     dark_roads: gpd.GeoDataFrame  # the risk ranked as whole roads, computed once
     trends_skipped: TrendsSkipped | None = None
     n_incidents_all: int = 0
+
+
+def hotspots_of(
+    area: Area, selected: gpd.GeoDataFrame, params: HotspotParams | None = None
+) -> HotspotResult | None:
+    """Return the hot spots of incidents already selected, on the area's roads.
+
+    None with fewer than :data:`MIN_INCIDENTS`: there is no pattern to test.
+    """
+    if len(selected) < MIN_INCIDENTS:
+        return None
+    p = params or HotspotParams(bandwidth=200.0)
+    return analyse_hotspots(selected, params=p, roads=area.roads, snap=area.distances.snap)
 
 
 def run_night_job(
@@ -93,8 +107,8 @@ def run_night_job(
     n_all = 0 if inc is None else len(inc)
     if inc is not None and len(inc):
         night = filter_incidents(inc, hours=NIGHT_HOURS)
-        if len(night) >= MIN_INCIDENTS:  # fewer: no pattern to test, no hot spots
-            hot = analyse_hotspots(night, params=p, roads=area.roads, snap=area.distances.snap)
+        hot = hotspots_of(area, night, p)
+        if hot is not None:
             if trend_period == "auto":
                 found = emerging_hotspots_auto(night, cell_size=p.cell_size)
                 if isinstance(found, TrendsSkipped):

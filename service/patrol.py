@@ -19,8 +19,7 @@ import pandas as pd
 
 from geo.area import Area
 from geo.errors import PatrolError
-from geo.hotspots import HotspotParams, HotspotResult, analyse_hotspots, filter_incidents
-from geo.hotspots.pipeline import MIN_INCIDENTS
+from geo.hotspots import HotspotResult, filter_incidents
 from geo.lighting import RoadRisk
 from geo.patrol import (
     PastShift,
@@ -86,19 +85,14 @@ def read_recent(paths: Sequence[str | Path]) -> tuple[PastShift, ...]:
 
 def _night_hotspots(area: Area, shift: Shift | None = None) -> HotspotResult | None:
     """Return the hot spots of the shift's hours (the night's, 19:00-06:00, without one)."""
-    from service.night import NIGHT_HOURS
+    from service.night import NIGHT_HOURS, hotspots_of
 
     if area.incidents is None:
         return None
     hours: tuple[str, str] | tuple[int, int] = NIGHT_HOURS
     if shift is not None:
         hours = (f"{shift.start:%H:%M}", f"{shift.end:%H:%M}")
-    night = filter_incidents(area.incidents, hours=hours)
-    if len(night) < MIN_INCIDENTS:
-        return None
-    return analyse_hotspots(
-        night, params=HotspotParams(bandwidth=200.0), roads=area.roads, snap=area.distances.snap
-    )
+    return hotspots_of(area, filter_incidents(area.incidents, hours=hours))
 
 
 def run_patrol_job(
