@@ -49,6 +49,7 @@ from pyvrp.search import (
 )
 
 from geo.errors import PatrolError
+from geo.patrol.pool import PoolRoute, RoutePool, pack
 from geo.patrol.problem import Problem, Solution
 
 __all__ = ["SolverParams", "make_pool", "solve"]
@@ -116,6 +117,12 @@ class SolverParams:
     prize_resolution
         Relative resolution of prizes in integers: a prize is rounded to a multiple
         of this fraction of the smallest positive prize (exact for integral prizes).
+    pool
+        Keep every feasible route the search meets and recombine them
+        (:mod:`geo.patrol.pool`): every ``pack_every`` iterations the best combination
+        of the ``pack_routes`` best routes replaces the run's best if better, and at the
+        end each worker's and then the portfolio's ``pool_size`` best routes are packed
+        (routes of different workers combine). Applies where the repair does.
     """
 
     seconds: float = 10.0
@@ -135,6 +142,10 @@ class SolverParams:
     fresh_others: int | None = 3000
     penalty: float = 3000.0
     prize_resolution: float = 1e-3
+    pool: bool = True
+    pack_every: int = 2000
+    pack_routes: int = 600
+    pool_size: int = 3000
 
     def __post_init__(self) -> None:
         checks = {
@@ -153,6 +164,9 @@ class SolverParams:
             "destroy": 0.0 <= self.destroy <= 1.0,
             "penalty": self.penalty > 0,
             "prize_resolution": 0 < self.prize_resolution <= 1,
+            "pack_every": self.pack_every >= 1,
+            "pack_routes": self.pack_routes >= 1,
+            "pool_size": self.pool_size >= 1,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -189,6 +203,7 @@ class _Outcome:
     routes: list[tuple[int, list[int]]] = field(default_factory=list)  # (type, clients)
     feasible: bool = False
     iterations: int = 0
+    pool: list[PoolRoute] = field(default_factory=list)  # its best routes, to recombine
 
 
 def _name(problem: Problem, client: int) -> str:
@@ -588,16 +603,75 @@ class _Repair:
         return True
 
 
-def _search(job: _Job) -> _Outcome:
-    """Run one worker's iterated local search (late acceptance, restarts from best)."""
-    data, p = job.data, job.params
-    rng = RandomNumberGenerator(seed=job.seed)
+def _local_search(data: ProblemData, p: SolverParams, rng: RandomNumberGenerator) -> LocalSearch:
     neighbours = compute_neighbours(data, NeighbourhoodParams(num_neighbours=p.num_neighbours))
     perturb = PerturbationManager(PerturbationParams(1, p.max_perturbations))
     ls = LocalSearch(data, rng, neighbours, perturb)
     for op in OPERATORS:
         if op.supports(data):
             ls.add_operator(op(data))
+    return ls
+
+
+def _recombine(
+    data: ProblemData,
+    routes: list[PoolRoute],
+    ls: LocalSearch,
+    ce: pyvrp.CostEvaluator,
+    repair: _Repair | None,
+    best: pyvrp.Solution,
+) -> pyvrp.Solution:
+    """Return the best packing of ``routes``, polished, if it beats ``best``; else ``best``."""
+    packed = pack(data, routes)
+    if packed is None or not packed.is_feasible():
+        return best
+    cand = ls(packed, ce, exhaustive=True)
+    if not cand.is_feasible() or ce.cost(cand) > ce.cost(packed):
+        cand = packed
+    if repair is not None:
+        repaired = repair(cand)
+        if repaired is not None:
+            repaired = ls(repaired, ce, exhaustive=True)
+            if repaired.is_feasible() and ce.cost(repaired) < ce.cost(cand):
+                cand = repaired
+    return cand if ce.cost(cand) < ce.cost(best) else best
+
+
+def _portfolio(model: _Model, jobs: list[_Job], outcomes: list[_Outcome]) -> _Outcome | None:
+    """Return the best packing of all workers' routes, if it beats every worker's best."""
+    p = jobs[0].params
+    merged = RoutePool(capacity=10**9)
+    for o in outcomes:
+        merged.merge(o.pool)
+    if not merged.routes:
+        return None
+    data = model.data
+    rng = RandomNumberGenerator(seed=jobs[0].seed)
+    ls = _local_search(data, p, rng)
+    pp = PenaltyParams(min_penalty=jobs[0].max_penalty * 1e-6, max_penalty=jobs[0].max_penalty)
+    ce = PenaltyManager(pp.midpoint_penalties(data), pp).max_cost_evaluator()
+    feasible = [
+        pyvrp.Solution(data, [Route(data, v, t) for t, v in o.routes if v])
+        for o in outcomes
+        if o.feasible
+    ]
+    if not feasible:
+        return None
+    best = min(feasible, key=ce.cost)
+    repair = _Repair(data) if jobs[0].repair else None
+    combined = _recombine(data, merged.best(p.pool_size), ls, ce, repair, best)
+    if combined is best:
+        return None
+    routes = [(r.vehicle_type(), [a.idx for a in r if a.is_client()]) for r in combined.routes()]
+    return _Outcome(routes=routes, feasible=True, iterations=0)
+
+
+def _search(job: _Job) -> _Outcome:
+    """Run one worker's iterated local search (late acceptance, restarts from best)."""
+    data, p = job.data, job.params
+    rng = RandomNumberGenerator(seed=job.seed)
+    ls = _local_search(data, p, rng)
+    pool = RoutePool() if p.pool and job.repair else None
     pp = PenaltyParams(min_penalty=job.max_penalty * 1e-6, max_penalty=job.max_penalty)
     pm = PenaltyManager(pp.midpoint_penalties(data), pp)
     cap = p.iterations if p.iterations is not None else np.iinfo(np.int64).max
@@ -605,6 +679,8 @@ def _search(job: _Job) -> _Outcome:
     patience = p.patience if p.patience is not None else math.inf
     repair = _Repair(data) if job.repair else None
     started = improved = time.monotonic()
+    # Time kept for the recombination at the end (this worker's, then the portfolio's).
+    reserve = 0.0  # twice the longest recombination yet, kept for the final ones
 
     with warnings.catch_warnings():
         # An instance whose required visits cannot all fit drives the penalty to its
@@ -623,9 +699,21 @@ def _search(job: _Job) -> _Outcome:
         iters = stale = idle = 0
         while iters < cap and idle < converge:
             now = time.monotonic()
-            if now >= job.deadline or now - improved >= max(patience, improved - started):
+            if now >= job.deadline - reserve or now - improved >= max(patience, improved - started):
                 break
             iters += 1
+            if pool is not None and iters % p.pack_every == 0:
+                tick = time.monotonic()
+                packed = _recombine(
+                    data, pool.best(p.pack_routes), ls, pm.max_cost_evaluator(), repair, run_best
+                )
+                reserve = max(reserve, 2 * (time.monotonic() - tick))
+                if packed is not run_best and ce.cost(packed) < run_cost:
+                    history.clear()
+                    curr = run_best = packed
+                    run_cost, stale = ce.cost(run_best), 0
+                    if run_cost < best_cost:
+                        best, best_cost, idle, improved = run_best, run_cost, 0, time.monotonic()
             if job.fresh is not None and stale >= job.fresh:
                 history.clear()
                 init = curr = run_best = fresh()
@@ -636,6 +724,8 @@ def _search(job: _Job) -> _Outcome:
             ce = pm.cost_evaluator()
             cand = ls(curr, ce, exhaustive=False)
             pm.register(cand)
+            if pool is not None:
+                pool.add(cand)
             stale += 1
             idle += 1
             if ce.cost(cand) < run_cost:
@@ -662,8 +752,14 @@ def _search(job: _Job) -> _Outcome:
             else:
                 history.skip()
 
+        kept: list[PoolRoute] = []
+        if pool is not None:
+            pool.add(best)
+            kept = pool.best(p.pool_size)
+            ce = pm.max_cost_evaluator()
+            best = _recombine(data, kept, ls, ce, repair, best)
     routes = [(r.vehicle_type(), [a.idx for a in r if a.is_client()]) for r in best.routes()]
-    return _Outcome(routes=routes, feasible=best.is_feasible(), iterations=iters)
+    return _Outcome(routes=routes, feasible=best.is_feasible(), iterations=iters, pool=kept)
 
 
 def _detour(problem: Problem, vehicle: int, route: list[int], at: int) -> float:
@@ -817,6 +913,11 @@ def solve(
             if pool is None:
                 _POOLS.pop(p.workers, None)  # the next call starts a fresh one
             raise
+    if len(outcomes) > 1 and p.pool and repair:
+        combined = _portfolio(model, jobs, outcomes)
+        if combined is not None:
+            outcomes.append(combined)
+            jobs.append(jobs[0])
     seconds = time.monotonic() - t0
     spent = sum(o.iterations for o in outcomes)
     best: Solution | None = None
