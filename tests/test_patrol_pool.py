@@ -8,84 +8,91 @@ import numpy as np
 import pytest
 from pyvrp import Model
 
-from geo.patrol.pool import PoolRoute, RoutePool, pack
+from geo.patrol.pool import PoolRoute, RoutePool, best_plan, pack
 
 
-def data_of(n_clients: int, vehicles: int, required: tuple[int, ...] = ()):  # noqa: ANN201
-    """PyVRP data with one depot, ``n_clients`` clients and one vehicle type."""
+def line_data(n_clients: int, vehicles: int, limit: int, required: tuple[int, ...] = ()):  # noqa: ANN201
+    """PyVRP data: a depot at 0 and clients at 1..n on a line, prize 10 + i each."""
     m = Model()
     depot = m.add_depot(m.add_location(0, 0))
     for i in range(n_clients):
-        m.add_client(m.add_location(i + 1, 0), prize=10, required=i in required)
-    m.add_vehicle_type(num_available=vehicles, start_depot=depot, end_depot=depot)
-    dist = np.zeros((n_clients + 1, n_clients + 1), np.int64)
-    return m.data().replace(distance_matrices=[dist], duration_matrices=[dist.copy()])  # type: ignore[list-item]
+        m.add_client(m.add_location(i + 1, 0), prize=10 + i, required=i in required)
+    m.add_vehicle_type(
+        num_available=vehicles, start_depot=depot, end_depot=depot, max_distance=limit
+    )
+    x = np.arange(n_clients + 1)
+    dist = np.abs(x[:, None] - x[None, :]).astype(np.int64)
+    return m.data().replace(distance_matrices=[dist], duration_matrices=[dist * 0])  # type: ignore[list-item]
 
 
-def random_routes(rng: np.random.Generator, n_clients: int, k: int) -> list[PoolRoute]:
-    """``k`` routes of distinct visit sets (as a RoutePool holds them)."""
-    routes: dict[frozenset[int], PoolRoute] = {}
-    while len(routes) < k:
-        size = int(rng.integers(1, 5))
-        visits = tuple(int(v) for v in rng.choice(n_clients, size, replace=False))
-        route = PoolRoute(0, visits, int(rng.integers(0, 50)), int(rng.integers(1, 400)))
-        routes.setdefault(frozenset(visits), route)
-    return list(routes.values())
-
-
-def brute(routes: list[PoolRoute], vehicles: int, required: set[int]) -> int | None:
-    """Best prize minus distance over every set of at most ``vehicles`` disjoint routes."""
+def brute(member, weight, distance, vehicles, required):  # noqa: ANN001, ANN201
+    """Best prize of the union minus the routes' lengths over every ordered-by-index plan."""
     best = None
     for size in range(1, vehicles + 1):
-        for combo in itertools.combinations(routes, size):
-            visits = [v for r in combo for v in r.visits]
-            if len(visits) != len(set(visits)) or not required <= set(visits):
+        for combo in itertools.combinations(range(len(member)), size):
+            union = member[list(combo)].max(axis=0) > 0
+            if not union[required].all():
                 continue
-            value = sum(r.prize - r.distance for r in combo)
+            value = float(weight[union].sum() - distance[list(combo)].sum())
             best = value if best is None else max(best, value)
     return best
 
 
-def value_of(sol, routes: list[PoolRoute]) -> int:  # noqa: ANN001
-    by_visits = {r.visits: r for r in routes}
-    chosen = [by_visits[tuple(a.idx for a in r if a.is_client())] for r in sol.routes()]
-    return sum(r.prize - r.distance for r in chosen)
-
-
-@pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize("vehicles", [1, 2])
-def test_pack_finds_the_best_disjoint_combination(seed: int, vehicles: int) -> None:
-    """With one or two vehicles every pair is tried: the enumerated optimum, exactly."""
+def random_case(seed: int, n_routes: int, n_clients: int = 12):  # noqa: ANN201
     rng = np.random.default_rng(seed)
-    routes = random_routes(rng, 12, 40)
-    got = pack(data_of(12, vehicles), routes)
+    member = (rng.random((n_routes, n_clients)) < 0.25).astype(float)
+    weight = rng.integers(1, 60, n_clients).astype(float)
+    distance = rng.integers(0, 80, n_routes).astype(float)
+    return member, weight, distance
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("vehicles", [1, 2])
+def test_best_plan_is_exact_for_one_and_two_vehicles(seed: int, vehicles: int) -> None:
+    member, weight, distance = random_case(seed, 40)
+    none = np.zeros(member.shape[1], bool)
+    got = best_plan(member, weight, distance, vehicles, none)
     assert got is not None
-    assert value_of(got, routes) == brute(routes, vehicles, set())
-    visits = [a.idx for r in got.routes() for a in r if a.is_client()]
-    assert len(visits) == len(set(visits))  # disjoint: a feasible solution
+    assert got[1] == pytest.approx(brute(member, weight, distance, vehicles, none))
+    assert len(got[0]) <= vehicles and list(got[0]) == sorted(got[0])
 
 
 @pytest.mark.parametrize("seed", range(4))
-@pytest.mark.parametrize("required", [(), (4,)])
-def test_pack_with_three_vehicles_matches_brute_force_when_the_beam_holds_all(
+@pytest.mark.parametrize("required", [(), (4,), (1, 7)])
+def test_best_plan_with_three_vehicles_matches_brute_force_when_the_beam_holds_all(
     seed: int, required: tuple[int, ...]
 ) -> None:
-    rng = np.random.default_rng(100 + seed)
-    routes = random_routes(rng, 10, 18)
-    got = pack(data_of(10, 3, required), routes, beam=10_000)
-    expected = brute(routes, 3, set(required))
+    member, weight, distance = random_case(100 + seed, 16, 10)
+    mask = np.zeros(10, bool)
+    mask[list(required)] = True
+    got = best_plan(member, weight, distance, 3, mask, beam=10_000)
+    expected = brute(member, weight, distance, 3, mask)
     assert (got is None) == (expected is None)
     if got is not None:
-        assert value_of(got, routes) == expected
+        assert got[1] == pytest.approx(expected)
+
+
+def test_pack_shortens_overlapping_routes_into_a_feasible_disjoint_plan() -> None:
+    """Two routes sharing client 2: the second keeps only what the first lacks."""
+    data = line_data(5, 2, limit=10)
+    routes = [
+        PoolRoute(0, (0, 1, 2), 6, 33),  # clients at 1, 2, 3: length 6
+        PoolRoute(0, (2, 3, 4), 10, 42),  # at 3, 4, 5: length 10
+    ]
+    sol = pack(data, routes)
+    assert sol is not None and sol.is_feasible()
+    visits = sorted(a.idx for r in sol.routes() for a in r if a.is_client())
+    assert visits == [0, 1, 2, 3, 4]  # every client once
+    assert sol.prizes() == sum(10 + i for i in range(5))
 
 
 def test_pack_serves_required_clients_or_gives_none() -> None:
-    routes = [PoolRoute(0, (0, 1), 0, 100), PoolRoute(0, (2,), 0, 5), PoolRoute(0, (1, 2), 0, 90)]
-    one = pack(data_of(3, 1, required=(2,)), routes)
-    assert one is not None and value_of(one, routes) == 90  # not the better (0, 1)
-    two = pack(data_of(3, 2, required=(2,)), routes)
-    assert two is not None and value_of(two, routes) == 105
-    assert pack(data_of(3, 2, required=(0, 2)), routes[2:]) is None
+    data = line_data(4, 1, limit=100, required=(3,))
+    routes = [PoolRoute(0, (0, 1, 2), 6, 33), PoolRoute(0, (3,), 8, 13)]
+    sol = pack(data, routes)
+    assert sol is not None
+    assert [a.idx for r in sol.routes() for a in r if a.is_client()] == [3]
+    assert pack(line_data(4, 1, limit=100, required=(0, 3)), routes) is None
 
 
 def test_pool_keeps_the_shortest_order_of_each_visit_set_and_bounds_its_size() -> None:

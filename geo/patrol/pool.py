@@ -79,62 +79,90 @@ class RoutePool:
                 self.routes[key] = r
 
 
-def pack(data: ProblemData, routes: list[PoolRoute], beam: int = 200) -> pyvrp.Solution | None:
-    """Return the best combination of disjoint ``routes`` found, or None.
+def best_plan(
+    member: np.ndarray,
+    weight: np.ndarray,
+    distance: np.ndarray,
+    vehicles: int,
+    required: np.ndarray,
+    beam: int = 200,
+) -> tuple[np.ndarray, float] | None:
+    """Return the best plan of at most ``vehicles`` routes and its value, or None.
 
-    None when the pool is empty, when the fleet has more than one vehicle type or the
-    data has client groups (neither is handled), or when no combination serves every
-    required client. Every pair is tried (exact for two vehicles), then a beam of the
-    best ``beam`` partial plans grows one route at a time. Plans are ranked as PyVRP
-    ranks them: prize minus distance.
+    ``member`` is routes x clients (0/1), ``weight`` each client's prize, ``distance``
+    each route's length, ``required`` a mask of the clients every plan must serve. A
+    plan is a sequence of routes in increasing index; each route serves its clients not
+    served by an earlier one (dropping a visit never lengthens a route where travel
+    obeys the triangle inequality), so its value is the prize of the union of its
+    routes minus their lengths as given (an upper bound). Every pair is scored (exact
+    for two vehicles), then the best ``beam`` plans grow one route at a time.
     """
-    if not routes or data.num_vehicle_types != 1 or data.num_groups:
+    k = len(member)
+    if not k:
         return None
-    m = data.vehicle_type(0).num_available
-    k = len(routes)
-    member = np.zeros((k, data.num_clients), np.float32)
-    for j, r in enumerate(routes):
-        member[j, list(r.visits)] = 1.0
-    required = [c for c in range(data.num_clients) if data.client(c).required]
-    need = len(required)
-    served = member[:, required].sum(axis=1).astype(np.int64)
-    value = np.array([r.prize - r.distance for r in routes], float)
+    member = member.astype(float)
+    req = member[:, required]
+    need = int(required.sum())
     index = np.arange(k)
-
-    def covering(chosen: np.ndarray) -> np.ndarray:
-        """Rows of ``chosen`` (plans as route indices) that serve every required client."""
-        return served[chosen].sum(axis=1) == need
-
-    # Plans of one route, then every disjoint pair (an overlap is a product of 0/1
-    # membership rows), then a beam grown one route at a time; each plan's routes are
-    # in increasing index order, so each combination is met once.
-    plans, worth = index[:, None], value.copy()
-    ok = covering(plans)
-    best = (plans[np.argmax(np.where(ok, worth, -np.inf))], worth[ok].max()) if ok.any() else None
-    for size in range(2, min(m, k) + 1):
-        held = np.zeros((len(plans), data.num_clients), np.float32)
-        for col in range(plans.shape[1]):
-            held += member[plans[:, col]]
-        total = worth[:, None] + value[None, :]
-        total[(held @ member.T) > 0.5] = -np.inf
-        total[plans[:, -1][:, None] >= index[None, :]] = -np.inf
-        if size == m:  # the last route must complete the required visits
-            total[served[plans].sum(axis=1)[:, None] + served[None, :] < need] = -np.inf
-        flat = total.ravel()
-        top = np.argpartition(-flat, beam)[:beam] if len(flat) > beam else np.arange(len(flat))
-        top = top[np.isfinite(flat[top])]
-        if not len(top):
-            break
-        plans = np.column_stack([plans[top // k], top % k])
-        worth = flat[top]
-        ok = covering(plans)
+    prize = member @ weight
+    plans, held = index[:, None], member.copy()
+    worth = prize - distance
+    best: tuple[np.ndarray, float] | None = None
+    for size in range(1, min(vehicles, k) + 1):
+        if size > 1:
+            # What each route adds to each plan: its prize less what the plan holds.
+            total = worth[:, None] + prize[None, :] - (held * weight) @ member.T
+            total -= distance[None, :]
+            total[plans[:, -1][:, None] >= index[None, :]] = -np.inf
+            if size == vehicles and need:  # the last route must complete the required
+                have = held[:, required].sum(axis=1)
+                total[
+                    (have[:, None] + req.sum(axis=1)[None, :] - held[:, required] @ req.T)
+                    < need - 0.5
+                ] = -np.inf
+            flat = total.ravel()
+            top = np.argpartition(-flat, beam)[:beam] if len(flat) > beam else np.arange(len(flat))
+            top = top[np.isfinite(flat[top])]
+            if not len(top):
+                break
+            plans = np.column_stack([plans[top // k], top % k])
+            held = np.maximum(held[top // k], member[top % k])
+            worth = flat[top]
+        ok = held[:, required].sum(axis=1) > need - 0.5
         if ok.any():
             j = int(np.argmax(np.where(ok, worth, -np.inf)))
             if best is None or worth[j] > best[1]:
-                best = (plans[j], worth[j])
-    if best is None:
+                best = (plans[j], float(worth[j]))
+    return best
+
+
+def pack(data: ProblemData, routes: list[PoolRoute], beam: int = 200) -> pyvrp.Solution | None:
+    """Return the best plan :func:`best_plan` makes of ``routes``, or None.
+
+    None when the pool is empty, when the fleet has more than one vehicle type or the
+    data has client groups (neither is handled), when no plan serves every required
+    client, or when a route shortened by the plan breaks a limit (travel that does not
+    obey the triangle inequality). Plans are ranked as PyVRP ranks them: prize minus
+    distance.
+    """
+    if not routes or data.num_vehicle_types != 1 or data.num_groups:
         return None
-    return pyvrp.Solution(
-        data,
-        [Route(data, list(routes[j].visits), routes[j].vehicle_type) for j in best[0].tolist()],
-    )
+    n = data.num_clients
+    member = np.zeros((len(routes), n))
+    for j, r in enumerate(routes):
+        member[j, list(r.visits)] = 1.0
+    weight = np.array([data.client(c).prize for c in range(n)], float)
+    required = np.array([data.client(c).required for c in range(n)], bool)
+    distance = np.array([r.distance for r in routes], float)
+    found = best_plan(member, weight, distance, data.vehicle_type(0).num_available, required, beam)
+    if found is None:
+        return None
+    taken: set[int] = set()
+    out = []
+    for j in found[0].tolist():
+        visits = [c for c in routes[j].visits if c not in taken]
+        taken.update(visits)
+        if visits:
+            out.append(Route(data, visits, routes[j].vehicle_type))
+    sol = pyvrp.Solution(data, out)
+    return sol if sol.is_feasible() else None

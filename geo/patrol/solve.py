@@ -19,8 +19,9 @@ Two formulations:
 Around PyVRP's search this module adds restarts from a partly destroyed best solution,
 a repair of each new best of the distance formulation (:class:`_Repair`: intra-route
 2-opt and or-opt, prize-aware insertion and exchange, which PyVRP's granular operators
-lack), and a portfolio over processes whose other workers restart afresh when stuck
-(see :class:`SolverParams`).
+lack), a pool of the routes met, recombined by set packing within and across workers
+(:mod:`geo.patrol.pool`), and a portfolio over processes whose other workers restart
+afresh when stuck (see :class:`SolverParams`).
 """
 
 from __future__ import annotations
@@ -121,8 +122,9 @@ class SolverParams:
         Keep every feasible route the search meets and recombine them
         (:mod:`geo.patrol.pool`): every ``pack_every`` iterations the best combination
         of the ``pack_routes`` best routes replaces the run's best if better, and at the
-        end each worker's and then the portfolio's ``pool_size`` best routes are packed
-        (routes of different workers combine). Applies where the repair does.
+        end each worker's ``pack_routes`` best routes and then those of all workers
+        together are packed (routes of different workers combine). Applies where the
+        repair does.
     """
 
     seconds: float = 10.0
@@ -145,7 +147,6 @@ class SolverParams:
     pool: bool = True
     pack_every: int = 2000
     pack_routes: int = 600
-    pool_size: int = 3000
 
     def __post_init__(self) -> None:
         checks = {
@@ -166,7 +167,6 @@ class SolverParams:
             "prize_resolution": 0 < self.prize_resolution <= 1,
             "pack_every": self.pack_every >= 1,
             "pack_routes": self.pack_routes >= 1,
-            "pool_size": self.pool_size >= 1,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -659,7 +659,7 @@ def _portfolio(model: _Model, jobs: list[_Job], outcomes: list[_Outcome]) -> _Ou
         return None
     best = min(feasible, key=ce.cost)
     repair = _Repair(data) if jobs[0].repair else None
-    combined = _recombine(data, merged.best(p.pool_size), ls, ce, repair, best)
+    combined = _recombine(data, merged.best(p.pack_routes * p.workers), ls, ce, repair, best)
     if combined is best:
         return None
     routes = [(r.vehicle_type(), [a.idx for a in r if a.is_client()]) for r in combined.routes()]
@@ -679,8 +679,10 @@ def _search(job: _Job) -> _Outcome:
     patience = p.patience if p.patience is not None else math.inf
     repair = _Repair(data) if job.repair else None
     started = improved = time.monotonic()
-    # Time kept for the recombination at the end (this worker's, then the portfolio's).
-    reserve = 0.0  # twice the longest recombination yet, kept for the final ones
+    # Time kept for this worker's final recombination and the portfolio's (of
+    # ``workers`` times as many routes: pairs cost the square), so that the pool does
+    # not push the solve past its seconds.
+    reserve, spare = 0.0, 2 + p.workers**2
 
     with warnings.catch_warnings():
         # An instance whose required visits cannot all fit drives the penalty to its
@@ -707,7 +709,7 @@ def _search(job: _Job) -> _Outcome:
                 packed = _recombine(
                     data, pool.best(p.pack_routes), ls, pm.max_cost_evaluator(), repair, run_best
                 )
-                reserve = max(reserve, 2 * (time.monotonic() - tick))
+                reserve = max(reserve, spare * (time.monotonic() - tick))
                 if packed is not run_best and ce.cost(packed) < run_cost:
                     history.clear()
                     curr = run_best = packed
@@ -755,7 +757,7 @@ def _search(job: _Job) -> _Outcome:
         kept: list[PoolRoute] = []
         if pool is not None:
             pool.add(best)
-            kept = pool.best(p.pool_size)
+            kept = pool.best(p.pack_routes)
             ce = pm.max_cost_evaluator()
             best = _recombine(data, kept, ls, ce, repair, best)
     routes = [(r.vehicle_type(), [a.idx for a in r if a.is_client()]) for r in best.routes()]
@@ -915,7 +917,7 @@ def solve(
             raise
     if len(outcomes) > 1 and p.pool and repair:
         combined = _portfolio(model, jobs, outcomes)
-        if combined is not None:
+        if combined is not None:  # reported under the first worker's seed
             outcomes.append(combined)
             jobs.append(jobs[0])
     seconds = time.monotonic() - t0
