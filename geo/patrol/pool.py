@@ -1,12 +1,13 @@
-"""Recombine routes met during the search: a set-packing step over a pool of routes.
+"""Recombine routes met during the search: packing a pool of routes into one plan.
 
 Every feasible route a worker's local search produces is kept (the shortest order per
 set of visits). Routes of different solutions, or of different workers, can combine
-into a better plan than any one solution held: the best combination of disjoint routes,
-at most the fleet's vehicles of each type, is a small set-packing programme that HiGHS
-solves in a fraction of a second (:func:`scipy.optimize.milp`). A route alone is
-feasible whatever the others do (routes share no resource), so any packing is a
-feasible solution. Mutually exclusive client groups become one row each.
+into a better plan than any one solution held. A route alone is feasible whatever the
+others do (routes share no resource), and dropping visits from one does not lengthen it
+where travel obeys the triangle inequality, so :func:`best_plan` lets routes overlap and
+each later route keeps only the clients the earlier ones lack; :func:`pack` checks the
+plan it builds. Every pair of routes is scored at once with products of 0/1 membership
+rows, then a beam adds further vehicles.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ import numpy as np
 import pyvrp
 from pyvrp import ProblemData, Route
 
-__all__ = ["PoolRoute", "RoutePool", "pack"]
+__all__ = ["PoolRoute", "RoutePool", "best_plan", "pack", "visits_of"]
+
+
+def visits_of(route: Route) -> list[int]:
+    """Return the clients a PyVRP route visits, in order."""
+    return [a.idx for a in route if a.is_client()]
 
 
 @dataclass(frozen=True)
@@ -53,12 +59,7 @@ class RoutePool:
             if mark in self.seen:
                 continue
             self.seen.add(mark)
-            visits = tuple(a.idx for a in r if a.is_client())
-            key = (r.vehicle_type(), frozenset(visits))
-            old = self.routes.get(key)
-            dist = r.distance()
-            if old is None or dist < old.distance:
-                self.routes[key] = PoolRoute(r.vehicle_type(), visits, dist, r.prizes())
+            self._keep(PoolRoute(r.vehicle_type(), tuple(visits_of(r)), r.distance(), r.prizes()))
         if len(self.routes) > self.capacity:
             self.routes = dict(self.best(self.capacity // 2, keyed=True))
             self.seen.clear()
@@ -71,12 +72,16 @@ class RoutePool:
         return items if keyed else [v for _, v in items]
 
     def merge(self, routes: list[PoolRoute]) -> None:
-        """Keep ``routes`` (another pool's), the shorter of two equal visit sets."""
+        """Keep ``routes`` (another pool's)."""
         for r in routes:
-            key = (r.vehicle_type, frozenset(r.visits))
-            old = self.routes.get(key)
-            if old is None or r.distance < old.distance:
-                self.routes[key] = r
+            self._keep(r)
+
+    def _keep(self, r: PoolRoute) -> None:
+        """Keep ``r`` unless the pool holds its visits in a shorter order."""
+        key = (r.vehicle_type, frozenset(r.visits))
+        old = self.routes.get(key)
+        if old is None or r.distance < old.distance:
+            self.routes[key] = r
 
 
 def best_plan(

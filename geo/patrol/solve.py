@@ -50,7 +50,7 @@ from pyvrp.search import (
 )
 
 from geo.errors import PatrolError
-from geo.patrol.pool import PoolRoute, RoutePool, pack
+from geo.patrol.pool import PoolRoute, RoutePool, pack, visits_of
 from geo.patrol.problem import Problem, Solution
 
 __all__ = ["SolverParams", "make_pool", "solve"]
@@ -411,7 +411,7 @@ def _destroy(
     data: ProblemData, sol: pyvrp.Solution, fraction: float, rng: RandomNumberGenerator
 ) -> pyvrp.Solution:
     """Return ``sol`` without a random stretch of one route (a ``fraction`` of all visits)."""
-    routes = [(r.vehicle_type(), [a.idx for a in r if a.is_client()]) for r in sol.routes()]
+    routes = [(r.vehicle_type(), visits_of(r)) for r in sol.routes()]
     routes = [(t, v) for t, v in routes if v]
     if not routes:
         return sol
@@ -603,6 +603,31 @@ class _Repair:
         return True
 
 
+def _penalties(data: ProblemData, max_penalty: float) -> PenaltyManager:
+    pp = PenaltyParams(min_penalty=max_penalty * 1e-6, max_penalty=max_penalty)
+    return PenaltyManager(pp.midpoint_penalties(data), pp)
+
+
+def _polish(
+    sol: pyvrp.Solution, ls: LocalSearch, ce: pyvrp.CostEvaluator, repair: _Repair | None
+) -> pyvrp.Solution:
+    """Return ``sol`` after an exhaustive local search and, if feasible, the repair.
+
+    Each step is kept only when its result is feasible and no dearer (the repair's:
+    cheaper).
+    """
+    polished = ls(sol, ce, exhaustive=True)
+    if polished.is_feasible() and ce.cost(polished) <= ce.cost(sol):
+        sol = polished
+    if repair is not None and sol.is_feasible():
+        repaired = repair(sol)
+        if repaired is not None:
+            repaired = ls(repaired, ce, exhaustive=True)
+            if repaired.is_feasible() and ce.cost(repaired) < ce.cost(sol):
+                sol = repaired
+    return sol
+
+
 def _local_search(data: ProblemData, p: SolverParams, rng: RandomNumberGenerator) -> LocalSearch:
     neighbours = compute_neighbours(data, NeighbourhoodParams(num_neighbours=p.num_neighbours))
     perturb = PerturbationManager(PerturbationParams(1, p.max_perturbations))
@@ -625,15 +650,7 @@ def _recombine(
     packed = pack(data, routes)
     if packed is None or not packed.is_feasible():
         return best
-    cand = ls(packed, ce, exhaustive=True)
-    if not cand.is_feasible() or ce.cost(cand) > ce.cost(packed):
-        cand = packed
-    if repair is not None:
-        repaired = repair(cand)
-        if repaired is not None:
-            repaired = ls(repaired, ce, exhaustive=True)
-            if repaired.is_feasible() and ce.cost(repaired) < ce.cost(cand):
-                cand = repaired
+    cand = _polish(packed, ls, ce, repair)
     return cand if ce.cost(cand) < ce.cost(best) else best
 
 
@@ -648,8 +665,7 @@ def _portfolio(model: _Model, jobs: list[_Job], outcomes: list[_Outcome]) -> _Ou
     data = model.data
     rng = RandomNumberGenerator(seed=jobs[0].seed)
     ls = _local_search(data, p, rng)
-    pp = PenaltyParams(min_penalty=jobs[0].max_penalty * 1e-6, max_penalty=jobs[0].max_penalty)
-    ce = PenaltyManager(pp.midpoint_penalties(data), pp).max_cost_evaluator()
+    ce = _penalties(data, jobs[0].max_penalty).max_cost_evaluator()
     feasible = [
         pyvrp.Solution(data, [Route(data, v, t) for t, v in o.routes if v])
         for o in outcomes
@@ -658,11 +674,10 @@ def _portfolio(model: _Model, jobs: list[_Job], outcomes: list[_Outcome]) -> _Ou
     if not feasible:
         return None
     best = min(feasible, key=ce.cost)
-    repair = _Repair(data) if jobs[0].repair else None
-    combined = _recombine(data, merged.best(p.pack_routes * p.workers), ls, ce, repair, best)
+    combined = _recombine(data, merged.best(p.pack_routes * p.workers), ls, ce, _Repair(data), best)
     if combined is best:
         return None
-    routes = [(r.vehicle_type(), [a.idx for a in r if a.is_client()]) for r in combined.routes()]
+    routes = [(r.vehicle_type(), visits_of(r)) for r in combined.routes()]
     return _Outcome(routes=routes, feasible=True, iterations=0)
 
 
@@ -672,8 +687,7 @@ def _search(job: _Job) -> _Outcome:
     rng = RandomNumberGenerator(seed=job.seed)
     ls = _local_search(data, p, rng)
     pool = RoutePool() if p.pool and job.repair else None
-    pp = PenaltyParams(min_penalty=job.max_penalty * 1e-6, max_penalty=job.max_penalty)
-    pm = PenaltyManager(pp.midpoint_penalties(data), pp)
+    pm = _penalties(data, job.max_penalty)
     cap = p.iterations if p.iterations is not None else np.iinfo(np.int64).max
     converge = p.converge if p.converge is not None else np.iinfo(np.int64).max
     patience = p.patience if p.patience is not None else math.inf
@@ -710,7 +724,7 @@ def _search(job: _Job) -> _Outcome:
                     data, pool.best(p.pack_routes), ls, pm.max_cost_evaluator(), repair, run_best
                 )
                 reserve = max(reserve, spare * (time.monotonic() - tick))
-                if packed is not run_best and ce.cost(packed) < run_cost:
+                if packed is not run_best:  # _recombine returns a better plan only
                     history.clear()
                     curr = run_best = packed
                     run_cost, stale = ce.cost(run_best), 0
@@ -731,16 +745,8 @@ def _search(job: _Job) -> _Outcome:
             stale += 1
             idle += 1
             if ce.cost(cand) < run_cost:
-                run_best, stale = cand, 0
-                polished = ls(cand, ce, exhaustive=True)
-                if polished.is_feasible() and ce.cost(polished) <= ce.cost(cand):
-                    run_best = polished
-                if repair is not None and run_best.is_feasible():
-                    repaired = repair(run_best)
-                    if repaired is not None:
-                        repaired = ls(repaired, ce, exhaustive=True)
-                        if repaired.is_feasible() and ce.cost(repaired) < ce.cost(run_best):
-                            run_best = repaired  # the run goes on from it: measured better
+                # The run goes on from the polished best: measured better.
+                run_best, stale = _polish(cand, ls, ce, repair), 0
                 run_cost = ce.cost(run_best)
                 if run_cost < best_cost:
                     best, best_cost, idle, improved = run_best, run_cost, 0, time.monotonic()
@@ -760,7 +766,7 @@ def _search(job: _Job) -> _Outcome:
             kept = pool.best(p.pack_routes)
             ce = pm.max_cost_evaluator()
             best = _recombine(data, kept, ls, ce, repair, best)
-    routes = [(r.vehicle_type(), [a.idx for a in r if a.is_client()]) for r in best.routes()]
+    routes = [(r.vehicle_type(), visits_of(r)) for r in best.routes()]
     return _Outcome(routes=routes, feasible=best.is_feasible(), iterations=iters, pool=kept)
 
 
