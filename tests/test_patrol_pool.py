@@ -6,7 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
-from pyvrp import Model
+import pyvrp
+from pyvrp import Model, Route
 
 from geo.patrol.pool import PoolRoute, RoutePool, best_plan, pack
 
@@ -100,4 +101,25 @@ def test_pool_keeps_the_shortest_order_of_each_visit_set_and_bounds_its_size() -
     pool.merge([PoolRoute(0, (1, 2), 30, 10), PoolRoute(0, (2, 1), 20, 10)])
     assert [r.visits for r in pool.best(5)] == [(2, 1)]
     pool.merge([PoolRoute(0, (3,), 1, 5), PoolRoute(0, (4,), 1, 50), PoolRoute(0, (5,), 1, 7)])
-    assert [r.prize for r in pool.best(2)] == [50, 10]
+    assert sorted(r.prize for r in pool.best(5)) == [5, 7, 10, 50]
+    assert RoutePool().best(3) == []
+
+    # Past its capacity, add() keeps the best half by prize and each client's best.
+    data = line_data(3, 1, limit=100)
+    pool = RoutePool(capacity=2, per_client=1)
+    for visits in ([0], [1], [0, 1]):
+        pool.add(pyvrp.Solution(data, [Route(data, visits, 0)]))
+    assert [r.visits for r in pool.routes.values()] == [(0, 1)]
+    pool.add(pyvrp.Solution(data, [Route(data, [2], 0)]))
+    assert sorted(r.visits for r in pool.routes.values()) == [(0, 1), (2,)]
+
+
+def test_pool_offers_every_clients_best_routes_not_only_the_richest() -> None:
+    # The routes through clients 0-2 are rich, those through client 9 poor: chosen by
+    # prize alone (100, 99, 98), a plan could never serve client 9.
+    pool = RoutePool(per_client=1)
+    sets = [(0, 1, 2), (0, 1), (1, 2), (0, 2), (0,)]
+    rich = [PoolRoute(0, v, 10 + i, 100 - i) for i, v in enumerate(sets)]
+    pool.merge([*rich, PoolRoute(0, (9,), 4, 3), PoolRoute(0, (9, 8), 6, 5)])
+    assert [r.prize for r in pool.best(3)] == [100, 99, 5]
+    assert [r.prize for r in pool.best(1)] == [100]
