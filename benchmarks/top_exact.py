@@ -27,21 +27,19 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from patrol_top import TOP, read_csv, unrounded  # noqa: E402
+from patrol_top import TOP, read_csv, read_instance, unrounded  # noqa: E402
+
+from geo.patrol.problem import EPS  # noqa: E402
 
 MISSES = ["p1.3.h", "p1.3.o", "p2.3.h", "p5.3.e", "p6.4.k"]
-EPS = 1e-9
 LABEL_CAP = 5_000_000
 
 
 def read(path: Path) -> tuple[np.ndarray, np.ndarray, int, float]:
-    """Return the distance matrix, scores, m and tmax of an instance file."""
-    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
-    n, m, tmax = int(lines[0].split()[1]), int(lines[1].split()[1]), float(lines[2].split()[1])
-    nodes = np.array([[float(x) for x in ln.split()] for ln in lines[3 : 3 + n]])
-    xy = nodes[:, :2]
-    dist = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
-    return dist, nodes[:, 2], m, tmax
+    """Return the distance matrix, scores (depots' 0 included), m and tmax of an instance."""
+    problem, tmax = read_instance(path)
+    score = np.concatenate([[0.0], problem.prize, [0.0]])
+    return problem.duration, score, len(problem.fleet), tmax
 
 
 def routes(dist: np.ndarray, tmax: float) -> list[int]:
