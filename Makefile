@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/network.py
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/hotspots.py
+	$(BIN)/python benchmarks/teams.py
 
 # The patrol planner against the Team Orienteering best-known scores and Chao et al.'s
 # results (about 25 minutes), and against OR-Tools on road instances (about 3 minutes).

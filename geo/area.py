@@ -3,8 +3,9 @@
 An :class:`Area` holds what one county, district or township is made of, loaded once:
 the routing network and its engine per travel mode, every road of the primary mode
 (:class:`~geo.network.Roads`, connected to the routing core or not) with a length engine
-for distances along roads, the layers (villages, stations, teams, incidents) in one
-working CRS, and the description of where it all came from (:class:`AreaSpec`).
+for distances along roads, the layers (villages, stations, teams, incidents, village
+groups and boundaries, auxiliary officers) in one working CRS, and the description of
+where it all came from (:class:`AreaSpec`).
 
 :func:`load_area` is the one way to build it, from a user's files, from an area file
 (TOML or JSON listing those files with their options, paths relative to the file) or
@@ -66,10 +67,13 @@ __all__ = [
 
 #: A window of local clock hours, (start, end), wrapping past midnight if start > end.
 HourWindow = tuple[float | str, float | str]
-LayerName = Literal["villages", "stations", "teams", "incidents", "groups", "boundaries"]
+LayerName = Literal[
+    "villages", "stations", "teams", "incidents", "groups", "boundaries", "officers"
+]
 #: The layers an area may hold, in the order reports list them. ``groups`` are the
 #: village groups (村民小组: where each village's households live), ``boundaries`` the
-#: village polygons (村界) keyed by village code.
+#: village polygons (村界) keyed by village code, ``officers`` the auxiliary officers
+#: (辅警) and the village each serves.
 LAYERS: tuple[LayerName, ...] = (
     "villages",
     "stations",
@@ -77,6 +81,7 @@ LAYERS: tuple[LayerName, ...] = (
     "incidents",
     "groups",
     "boundaries",
+    "officers",
 )
 
 _READERS = {
@@ -86,6 +91,7 @@ _READERS = {
     "stations": layers.read_stations,
     "teams": layers.read_teams,
     "incidents": layers.read_incidents,
+    "officers": layers.read_officers,
 }
 _AREA_SUFFIXES = (".toml", ".json")
 
@@ -286,6 +292,7 @@ class AreaSpec:
     incidents: LayerSource | str | None = None
     groups: LayerSource | str | None = None
     boundaries: LayerSource | str | None = None
+    officers: LayerSource | str | None = None
     mode: str = "car"
     modes: tuple[str, ...] = ()
     bbox: tuple[float, float, float, float] | None = None
@@ -532,7 +539,7 @@ class Area:
     distances
         An engine measuring metres along ``roads`` in both directions (risk within
         300 m, lamp spacing), with the snap index of ``roads``.
-    villages, stations, teams, incidents
+    villages, stations, teams, incidents, groups, boundaries, officers
         The layers, in ``crs``; None where the area has none.
     layer_notes
         What loading found worth saying about a layer that was kept, by layer name: the
@@ -552,14 +559,14 @@ class Area:
     incidents: gpd.GeoDataFrame | None = None
     groups: gpd.GeoDataFrame | None = None
     boundaries: gpd.GeoDataFrame | None = None
-    officers: gpd.GeoDataFrame | None = field(default=None)
+    officers: gpd.GeoDataFrame | None = None
     layer_notes: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.spec.mode not in self.networks or self.spec.mode not in self.engines:
             msg = f"the area has no network for its primary mode {self.spec.mode!r}"
             raise AreaError(msg)
-        for name in (*LAYERS, "officers"):
+        for name in LAYERS:
             gdf = getattr(self, name)
             if gdf is not None:
                 same_crs(gdf, self.crs, name, AreaError)
@@ -568,8 +575,7 @@ class Area:
     @property
     def notes(self) -> tuple[str, ...]:
         """The load notes of the layers, one line each, in the order reports list layers."""
-        order = (*LAYERS, "officers")
-        return tuple(self.layer_notes[n] for n in order if n in self.layer_notes)
+        return tuple(self.layer_notes[n] for n in LAYERS if n in self.layer_notes)
 
     @property
     def extent(self) -> Extent | None:
@@ -639,7 +645,7 @@ class Area:
 
         With point villages the cell holds every place nearer to this village's point
         than to any other's (clipped 1 km beyond the roads), the same rule that splits
-        road kilometres between villages.
+        road kilometres between villages (:meth:`village_cells`).
         """
         v = self.require("villages")
         hit = v["code"].astype(str) == str(code)
@@ -647,27 +653,51 @@ class Area:
             known = ", ".join(v["code"].astype(str).head(5))
             msg = f"no village with code {code!r} in the area (e.g. {known})"
             raise AreaError(msg)
+        return self.village_cells().iloc[int(np.flatnonzero(hit.to_numpy())[0])]
+
+    def village_cells(self) -> gpd.GeoSeries:
+        """Return the ground of every village, in one pass: as :meth:`village_area` gives it.
+
+        A village's polygon in the boundaries layer (the first of its code), else its own
+        polygon, else the Voronoi cell of its point among every village's points, clipped
+        1 km beyond the roads and the points (a point in no cell: 500 m around it). The
+        index is the villages layer's; None where a village has no location at all.
+        """
+        v = self.require("villages")
+        geom = np.asarray(v.geometry.to_numpy(), dtype=object)
+        cells = np.full(len(geom), None, dtype=object)
+        done = np.isin(shapely.get_type_id(geom), (3, 6))
+        cells[done] = geom[done]
         if self.boundaries is not None:
-            own = self.boundaries["code"].astype(str) == str(code)
-            if own.any():
-                return self.boundaries.geometry[own.to_numpy()].iloc[0]
-        geom = v.geometry[hit.to_numpy()].iloc[0]
-        if shapely.get_type_id(geom) in (3, 6):
-            return geom
-        pts = np.asarray(v.geometry.representative_point().to_numpy(), dtype=object)
-        lo = np.minimum(
-            shapely.total_bounds(self.roads.geometry)[:2], shapely.total_bounds(pts)[:2]
-        )
-        hi = np.maximum(
-            shapely.total_bounds(self.roads.geometry)[2:], shapely.total_bounds(pts)[2:]
-        )
+            codes = self.boundaries["code"].astype(str)
+            first = ~codes.duplicated().to_numpy()
+            by_code = pd.Series(self.boundaries.geometry.to_numpy()[first], index=codes[first])
+            own = v["code"].astype(str).isin(by_code.index).to_numpy()
+            cells[own] = by_code.reindex(v["code"].astype(str)[own]).to_numpy()
+            done |= own
+        todo = np.flatnonzero(~done)
+        if len(todo):
+            cells[todo] = self._voronoi_cells(geom, todo)
+        return gpd.GeoSeries(cells, index=v.index, crs=v.crs)
+
+    def _voronoi_cells(self, geom: np.ndarray, todo: np.ndarray) -> np.ndarray:
+        """Return the Voronoi cells of the points of villages ``todo`` (positions)."""
+        pts = np.asarray(shapely.point_on_surface(geom), dtype=object)
+        roads = shapely.total_bounds(self.roads.geometry)
+        lo = np.minimum(roads[:2], shapely.total_bounds(pts)[:2])
+        hi = np.maximum(roads[2:], shapely.total_bounds(pts)[2:])
         frame = shapely.box(*(lo - 1000.0), *(hi + 1000.0))
-        cells = shapely.get_parts(
-            shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=frame)
-        )
-        own = pts[int(np.flatnonzero(hit.to_numpy())[0])]
-        cell = cells[shapely.contains(cells, own)]
-        return shapely.intersection(cell[0], frame) if len(cell) else shapely.buffer(own, 500.0)
+        vor = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=frame))
+        own = pts[todo]
+        pi, ci = shapely.STRtree(vor).query(own, predicate="within")
+        # The first cell holding the point: with duplicate points more than one may.
+        order = np.lexsort((ci, pi))
+        hit, at = np.unique(pi[order], return_index=True)
+        out = np.empty(len(todo), dtype=object)
+        out[hit] = shapely.intersection(vor[ci[order][at]], frame)
+        lost = np.setdiff1d(np.arange(len(todo)), hit)
+        out[lost] = shapely.buffer(own[lost], 500.0)
+        return out
 
     def village_shapes(self) -> gpd.GeoDataFrame:
         """Return the villages with their boundary polygon as geometry where one is known.
@@ -731,7 +761,7 @@ class Area:
         Each must be in the area's CRS and, as in :func:`load_area`, mostly within the
         roads' extent; the notes of the replaced layers are rewritten.
         """
-        unknown = sorted(set(layers_) - {*LAYERS, "officers"})
+        unknown = sorted(set(layers_) - set(LAYERS))
         if unknown:
             msg = f"unknown layer(s) {', '.join(unknown)}"
             raise AreaError(msg)
@@ -750,6 +780,7 @@ class Area:
         stations: gpd.GeoDataFrame | None = None,
         teams: gpd.GeoDataFrame | None = None,
         incidents: gpd.GeoDataFrame | None = None,
+        officers: gpd.GeoDataFrame | None = None,
         engine_params: EngineParams | None = None,
         spec: AreaSpec | None = None,
     ) -> Area:
@@ -761,7 +792,8 @@ class Area:
         """
         full = all_roads or net
         given = {"villages": villages, "stations": stations, "teams": teams}
-        notes = _extent_notes(given | {"incidents": incidents}, _road_extent([full, net]))
+        given |= {"incidents": incidents, "officers": officers}
+        notes = _extent_notes(given, _road_extent([full, net]))
         roads = Roads.of(full, routing=net if all_roads is not None else None)
         engine = Engine(net, engine_params or EngineParams())
         return cls(
@@ -775,6 +807,7 @@ class Area:
             stations=stations,
             teams=teams,
             incidents=incidents,
+            officers=officers,
             layer_notes=notes,
         )
 
@@ -883,7 +916,9 @@ def load_area(
     if read.get("villages") is not None:
         read["villages"], hh_note = _fill_households(read["villages"])  # type: ignore[arg-type]
         _add_note(notes, "villages", hh_note)
-    _add_note(notes, "teams", _check_home_units(read.get("teams"), read.get("stations")))
+    stations = read.get("stations")
+    _add_note(notes, "teams", _check_units(read.get("teams"), "home_unit", stations))
+    _add_note(notes, "officers", _check_units(read.get("officers"), "unit", stations))
     say("indexing roads for snapping")
     params = engine_params or EngineParams()
     engines: dict[str, Engine] = {m: Engine(net, params) for m, net in networks.items()}
@@ -946,25 +981,27 @@ def _fill_households(villages: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, str 
     return out, "; ".join(parts)
 
 
-def _check_home_units(
-    teams: gpd.GeoDataFrame | None, stations: gpd.GeoDataFrame | None
+def _check_units(
+    gdf: gpd.GeoDataFrame | None, column: str, stations: gpd.GeoDataFrame | None
 ) -> str | None:
-    """Return a note naming teams whose ``home_unit`` is no station of the area, if any.
+    """Return a note naming the teams (or officers) whose unit is no station, if any.
 
-    A team still has its own base, so it stays; but a home unit nobody can find is a
-    typing error a planner wants to hear about before assigning teams.
+    A team still has its own base and an officer their village, so they stay; but a
+    unit nobody can find is a typing error a planner wants to hear about before
+    assigning them. An officer's empty ``unit`` (not given) is no error.
     """
-    if teams is None or stations is None or not len(teams):
+    if gdf is None or stations is None or not len(gdf):
         return None
     known = set(stations["id"].astype(str))
-    units = teams["home_unit"].astype(str).to_numpy()
-    bad = [i for i, u in enumerate(units) if u not in known]
+    units = gdf[column].astype(str).to_numpy()
+    bad = [i for i, u in enumerate(units) if u not in known and (u or column == "home_unit")]
     if not bad:
         return None
-    shown = ", ".join(f"{teams['id'].iloc[i]} ({units[i]!r})" for i in bad[:5])
+    what = "teams" if column == "home_unit" else "officers"
+    shown = ", ".join(f"{gdf['id'].iloc[i]} ({units[i]!r})" for i in bad[:5])
     more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
     return (
-        f"{len(bad)} of {len(teams)} teams name a home_unit that is no station id of the "
+        f"{len(bad)} of {len(gdf)} {what} name a {column} that is no station id of the "
         f"stations layer: {shown}{more}"
     )
 
@@ -983,7 +1020,11 @@ def _check_shared_columns(spec: AreaSpec, read: Mapping[str, gpd.GeoDataFrame | 
 
 
 def _check_village_codes(spec: AreaSpec, read: Mapping[str, gpd.GeoDataFrame | None]) -> None:
-    """Refuse groups or boundaries that name villages the villages layer does not hold."""
+    """Refuse groups, boundaries or officers naming villages the villages layer lacks.
+
+    An officer's empty village code (not yet placed) names no village and passes. The
+    message names the file's own header of the column.
+    """
     villages = read.get("villages")
     if villages is None:
         return
@@ -991,20 +1032,23 @@ def _check_village_codes(spec: AreaSpec, read: Mapping[str, gpd.GeoDataFrame | N
     checks: tuple[tuple[LayerName, str], ...] = (
         ("groups", "village_code"),
         ("boundaries", "code"),
+        ("officers", "village_code"),
     )
     for name, column in checks:
         gdf = read.get(name)
         if gdf is None:
             continue
         codes = gdf[column].astype(str).to_numpy()
-        bad = np.flatnonzero(~np.isin(codes, list(known)))
+        named = codes != "" if name == "officers" else np.ones(len(codes), dtype=bool)
+        bad = np.flatnonzero(named & ~np.isin(codes, list(known)))
         if len(bad):
             src = spec.source(name)
             where = Path(src.path).name if src else name
+            header = gdf.attrs.get("columns", {}).get(column, column)
             rows = ", ".join(f"row {int(i) + 1} ({codes[i]})" for i in bad[:5])
             more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
             msg = (
-                f"{where}: column {column!r} names villages that are not in the villages "
+                f"{where}: column {header!r} names villages that are not in the villages "
                 f"layer: {rows}{more}"
             )
             raise AreaError(msg)
@@ -1160,6 +1204,7 @@ def sample_area(
         incidents=LayerSource(str(files.incidents), layer="incidents"),
         groups=str(files.groups),
         boundaries=str(files.boundaries),
+        officers=str(files.officers),
         mode=modes[0] if modes else "car",
         modes=tuple(modes[1:]),
         name="sample district (synthetic)",

@@ -966,6 +966,10 @@ def build_parser() -> argparse.ArgumentParser:
     pat.add_argument("--out", default="out", help="output folder (default: out)")
     pat.set_defaults(func=cmd_patrol)
 
+    from service.teams_cli import add_teams_parser
+
+    add_teams_parser(sub)
+
     scen = sub.add_parser("scenario", help="scenario commands")
     scen_sub = scen.add_subparsers(dest="scenario_command", required=True)
     sc = scen_sub.add_parser("compare", help="compare two scenario JSON files village by village")
@@ -984,7 +988,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--kind",
         required=True,
-        choices=("villages", "incidents", "stations", "teams", "groups", "boundaries"),
+        choices=("villages", "incidents", "stations", "teams", "groups", "boundaries", "officers"),
     )
     check.add_argument("--crs", help="CRS of the coordinates: wgs84, cgcs2000, gcj02, bd09, EPSG")
     check.add_argument("--encoding", help="CSV text encoding (default: detect)")

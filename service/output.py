@@ -9,6 +9,8 @@ good one stood), and a record of what was written for the closing message.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +70,33 @@ FILES: dict[str, str] = {
     "patrol_variant_2_sheet.csv": "the second variant's shift sheet",
     "patrol_variant_3.gpx": "the third variant's tracks and stops",
     "patrol_variant_3_sheet.csv": "the third variant's shift sheet",
+    "teams.md": "the vanguard teams: who goes where, why those villages, who was passed over",
+    "teams_assignment.csv": "team, leader, home unit, village, code, township, minutes, km, need",
+    "teams_assignment.xlsx": "the same in Excel (Chinese headers), with every village's need",
+    "teams_villages.csv": "every village's need score, its parts and why",
+    "teams_routes.geojson": "each team's road route from its base to its village",
+    "officers.md": "one village, one auxiliary officer: the gaps and who could fill them",
+    "officers_gaps.csv": "villagers' committees without an auxiliary officer",
+    "officers_proposals.csv": "an officer proposed for each gap: from where, minutes, km",
+    "officers.xlsx": "the gaps and proposals as an Excel workbook (Chinese headers)",
     "pingan-run.json": "the run manifest: inputs with hashes, options, files, status",
 }
+
+
+def _cell(value: Any) -> Any:
+    """Return a value as an Excel cell holds it: NaN as empty, numpy scalars as Python's."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        # Excel has no time zones: the local wall-clock time, as the reports print it.
+        return value.tz_localize(None).to_pydatetime()
+    if hasattr(value, "item"):
+        value = value.item()
+        if isinstance(value, float) and math.isnan(value):
+            return None
+    return value
 
 
 class Output:
@@ -112,11 +139,13 @@ class Output:
         self.written.append(Path(path))
         return Path(path)
 
-    def csv(self, name: str, frame: pd.DataFrame) -> Path:
+    def csv(self, name: str, frame: pd.DataFrame, *, bom: bool = False) -> Path:
         """Write a table as CSV; a layer's geometry becomes WGS84 ``lat``/``lon`` columns.
 
         A row a planner reads must say where it is: a point's own coordinates, a road's
         point halfway along it, an area's point inside it (5 decimals, about a metre).
+        ``bom`` starts the file with a UTF-8 byte-order mark, without which Excel on a
+        Chinese Windows reads UTF-8 as GBK and garbles every name: for tables offices open.
         """
         table = frame
         if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None and len(frame):
@@ -129,7 +158,32 @@ class Output:
             table = frame.drop(columns="geometry")
         # Streamed to the file: the text of a table of every road is hundreds of MB.
         with atomic_write(self.path(name)) as fh:
+            if bom:
+                fh.write("\ufeff")
             table.to_csv(fh, index=False)
+        return self._done(name)
+
+    def xlsx(self, name: str, sheets: Mapping[str, pd.DataFrame]) -> Path:
+        """Write tables as the sheets of one Excel workbook (header row bold and frozen)."""
+        from openpyxl import Workbook
+        from openpyxl.styles import Font
+        from openpyxl.utils import get_column_letter
+
+        book = Workbook()
+        book.remove(book.active)
+        for title, frame in sheets.items():
+            ws = book.create_sheet(title[:31])  # Excel's limit on sheet names
+            ws.append([str(c) for c in frame.columns])
+            for row in frame.itertuples(index=False):
+                ws.append([_cell(v) for v in row])
+            for cell in ws[1]:
+                cell.font = Font(bold=True)
+            ws.freeze_panes = "A2"
+            for k, col in enumerate(frame.columns, start=1):
+                width = max([len(str(col))] + [len(str(v)) for v in frame[col].head(200)])
+                ws.column_dimensions[get_column_letter(k)].width = min(60, 2 + 1.6 * width)
+        with atomic_write(self.path(name), binary=True) as fh:
+            book.save(fh)
         return self._done(name)
 
     def geojson(self, name: str, data: gpd.GeoDataFrame | Result) -> Path:

@@ -140,7 +140,12 @@ def summary_markdown(
         lines.append(f"- stations and posts: {len(area.stations)}")
     if area.teams is not None:
         lines.append(
-            f"- vanguard teams: {len(area.teams)} ({int(area.teams['members'].sum())} officers)"
+            f"- vanguard teams: {len(area.teams)} ({int(area.teams['members'].sum())} members)"
+        )
+    if area.officers is not None:
+        placed = int(area.officers["village_code"].fillna("").astype(str).ne("").sum())
+        lines.append(
+            f"- auxiliary officers (辅警): {len(area.officers)}, {placed} placed in a village"
         )
     if area.incidents is not None:
         lines.append(f"- incidents: {len(area.incidents):,}")
@@ -323,6 +328,11 @@ def _run(
         _patrol(area, night, w, result, skipped)
     else:
         skipped.append("patrol routes need stations (--stations)")
+    if area.teams is not None and area.villages is not None and area.stations is not None:
+        say("sending the vanguard teams to the neediest villages, with their briefings")
+        _teams(area, night, w, result, skipped)
+    else:
+        skipped.append("vanguard-team assignment needs teams, villages and stations (--teams)")
     w.text("summary.md", summary_markdown(area, s, snaps, skipped))
     result["skipped"] = skipped
     names = [str(p.relative_to(w.folder)) for p in w.written]
@@ -356,6 +366,24 @@ def _patrol(
         skipped.append(f"patrol routes: {exc}")
         return
     result["patrol"] = write_patrol_outputs(w, report)
+
+
+def _teams(
+    area: Area, night: NightReport | None, w: Output, result: dict[str, Any], skipped: list[str]
+) -> None:
+    """Assign every team to one of the neediest villages; write the tables and briefings."""
+    from geo.errors import TeamError
+    from service.teams import run_teams_job, write_briefing, write_teams_outputs
+
+    try:
+        report = run_teams_job(area)
+    except TeamError as exc:
+        skipped.append(f"vanguard teams: {exc}")
+        return
+    result["teams"] = write_teams_outputs(w, report)
+    for r in report.assignment.table.itertuples():
+        write_briefing(w, area, str(r.team), str(r.village_code), night)
+    result["teams"]["briefings"] = len(report.assignment.table)
 
 
 def _coverage(area: Area, w: Output, result: dict[str, Any], say: ProgressFn) -> CoverageResult:

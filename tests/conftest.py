@@ -68,7 +68,7 @@ def sample_layers(sample_files, sample_net):
 
 @pytest.fixture(scope="session")
 def sample_full_area(sample_files, tmp_path_factory):
-    """The sample district loaded as an Area, with every layer (groups, boundaries too)."""
+    """The sample district loaded as an Area, with every layer (groups, boundaries, officers)."""
     from geo.area import AreaSpec, LayerSource, load_area
 
     f = sample_files
@@ -80,6 +80,7 @@ def sample_full_area(sample_files, tmp_path_factory):
         incidents=LayerSource(str(f.incidents), layer="incidents"),
         groups=str(f.groups),
         boundaries=str(f.boundaries),
+        officers=str(f.officers),
         synthetic=True,
     )
     return load_area(spec, cache_dir=tmp_path_factory.mktemp("area-cache"))

@@ -9,9 +9,11 @@ import pickle
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from geo.area import Area, AreaSpec, LayerSource, load_area
 from geo.coverage import village_coverage
@@ -234,3 +236,41 @@ def test_a_layer_already_read_is_used_not_read_again(sample_files):
     again = load_area(spec, read_layers={"incidents": other})
     assert again.incidents is not other and again.incidents.crs == again.crs
     pd.testing.assert_frame_equal(again.incidents, first)
+
+
+def test_village_cells_hold_every_village_area_at_once(area, sample_full_area):
+    """village_cells() holds at each village's index what village_area(code) returns: the
+    boundaries layer's polygon where there is one, else the village's own polygon, else
+    the Voronoi cell of its point (the places nearer to it than to any other village)."""
+    v = area.villages
+    codes = v["code"].astype(str).to_numpy()
+    bounds = sample_full_area.boundaries
+    by_code = dict(zip(bounds["code"].astype(str), bounds.geometry, strict=True))
+    geom = v.geometry.to_numpy().copy()
+    own = np.arange(len(v)) % 4 == 0
+    geom[own] = [by_code[c] for c in codes[own]]
+    mixed = area.with_layers(villages=v.set_geometry(gpd.GeoSeries(geom, crs=v.crs, index=v.index)))
+    sample = [0, 1, 2, 4, 5, len(v) - 1]
+    for a in (area, mixed, sample_full_area):
+        cells = a.village_cells()
+        assert cells.index.equals(a.villages.index)
+        assert cells.crs == a.crs
+        for i in sample:
+            assert cells.iloc[i].equals(a.village_area(codes[i])), (a.name, codes[i])
+    full = sample_full_area.village_cells()
+    assert all(full.iloc[i].equals(by_code[c]) for i, c in enumerate(codes))
+    polys = mixed.village_cells()
+    assert all(polys.iloc[i].equals(geom[i]) for i in np.flatnonzero(own))
+    cells = area.village_cells()
+    pts = v.geometry.to_numpy()
+    xy = shapely.get_coordinates(pts)
+    rng = np.random.default_rng(7)
+    for i in sample:
+        cell = cells.iloc[i]
+        assert cell.contains(pts[i])
+        x0, y0, x1, y1 = cell.bounds
+        probe = shapely.points(rng.uniform(x0, x1, 200), rng.uniform(y0, y1, 200))
+        inside = shapely.get_coordinates(probe[shapely.contains(cell, probe)])
+        assert len(inside)
+        d = np.hypot(inside[:, None, 0] - xy[None, :, 0], inside[:, None, 1] - xy[None, :, 1])
+        assert (d.argmin(axis=1) == i).all()

@@ -111,3 +111,19 @@ def test_demo_and_pingan_lamps_give_one_plan(demo_run, tmp_path):
     served = night["lamps"]["households_served"]
     assert f"serve {served:,} households" in printed
     assert "village groups" in night["lamps"]["household_basis"]
+
+
+def test_demo_assigns_every_team_and_briefs_it(demo_run):
+    """The demo sends each sample team to its own village and writes its briefing."""
+    root, _, _ = demo_run
+    out = root / "out"
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    teams = summary["teams"]
+    assert teams["teams"] == summary["layers"]["teams"] == teams["briefings"]
+    assert teams["unmatched"] == 0 and 0 < teams["longest_min"] <= teams["total_min"]
+    for name in ("teams.md", "teams_assignment.csv", "teams_assignment.xlsx"):
+        assert (out / name).is_file(), name
+    briefs = sorted(p.name for p in (out / "briefings").glob("*.geojson"))
+    assert len(briefs) == teams["teams"]
+    assert "teams_assignment.xlsx" in summary["files"]
+    assert "- auxiliary officers (辅警):" in (out / "summary.md").read_text(encoding="utf-8")

@@ -117,9 +117,9 @@ def test_different_seed_gives_different_district(sample: SampleFiles, tmp_path: 
 
 
 def test_written_paths_and_no_leftovers(sample: SampleFiles) -> None:
-    """All nine files exist under their documented names and no temporary file remains."""
+    """All ten files exist under their documented names and no temporary file remains."""
     names = sorted(p.name for p in sample.paths)
-    expected = ["roads.osm", "villages.csv", "stations.geojson", "teams.csv"]
+    expected = ["roads.osm", "villages.csv", "stations.geojson", "teams.csv", "officers.csv"]
     expected += ["village_groups.csv", "village_boundaries.geojson"]
     expected += ["incidents.gpkg", "hotspots_truth.geojson", "README.txt"]
     assert names == sorted(expected)
@@ -234,6 +234,73 @@ def test_teams(sample: SampleFiles) -> None:
     base = np.array([home[h] for h in teams["home_unit"]])
     _, _, dist = GEOD.inv(base[:, 0], base[:, 1], teams["lon"], teams["lat"])
     assert dist.max() <= 100.0
+
+
+def test_teams_are_named_after_their_leaders(sample: SampleFiles) -> None:
+    """Each team has a leader, the person it is named after (王卫国先锋队: 王卫国)."""
+    teams = pd.read_csv(sample.teams, dtype=str)
+    assert teams["leader"].str.len().between(2, 4).all()
+    assert (teams["leader"] + "先锋队" == teams["name"]).all()
+
+
+@pytest.fixture(scope="module")
+def officers(sample: SampleFiles) -> pd.DataFrame:
+    return pd.read_csv(sample.officers, dtype=str, keep_default_na=False)
+
+
+def test_officers_leave_a_few_villages_without_and_a_few_with_two(
+    officers: pd.DataFrame, villages: pd.DataFrame
+) -> None:
+    """Most villages have one officer, 3-5 two, 2-3 none; 1-2 officers are unplaced."""
+    assert officers["id"].is_unique and officers["name"].is_unique
+    placed = officers[officers["village_code"] != ""]
+    vil = villages.loc[villages["kind"] == "village", "code"]
+    assert set(placed["village_code"]) <= set(vil)  # communities are not served
+    per_village = placed["village_code"].value_counts().reindex(vil, fill_value=0)
+    assert per_village.max() == 2
+    assert 3 <= (per_village == 2).sum() <= 5
+    assert 2 <= (per_village == 0).sum() <= 3
+    assert 1 <= (officers["village_code"] == "").sum() <= 2
+    assert officers["phone"].str.fullmatch(r"1\d{2}\*{4}\d{4}").all()
+
+
+def test_officers_live_in_their_village_or_near_a_station(
+    sample: SampleFiles, officers: pd.DataFrame
+) -> None:
+    """A placed officer lives at one of their village's groups, an unplaced one by a station."""
+    groups = pd.read_csv(sample.groups, dtype={"village_code": str})
+    st = json.loads(sample.stations.read_text(encoding="utf-8"))["features"]
+    station = {f["properties"]["id"]: f["geometry"]["coordinates"] for f in st}
+    lon, lat = officers["lon"].astype(float), officers["lat"].astype(float)
+    for k in range(len(officers)):
+        code = officers["village_code"].iloc[k]
+        if code:
+            at = groups.loc[groups["village_code"] == code, ["lon", "lat"]].to_numpy()
+            limit = 45.0
+        else:
+            at = np.array([station[officers["unit"].iloc[k]]])
+            limit = 510.0
+        n = len(at)
+        _, _, dist = GEOD.inv(at[:, 0], at[:, 1], np.full(n, lon[k]), np.full(n, lat[k]))
+        assert dist.min() <= limit, officers["id"].iloc[k]
+
+
+def test_officers_draw_from_a_generator_of_their_own(
+    sample: SampleFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other officers (another generator) change no other file: the district's draws stay."""
+    from geo.sample import district
+
+    def other(rng, *args):  # type: ignore[no-untyped-def]
+        return district_make(np.random.default_rng([sample.seed, 99]), *args)
+
+    district_make = district.make_officers
+    monkeypatch.setattr(district, "make_officers", other)
+    again = generate_sample(tmp_path, seed=sample.seed)
+    assert again.officers.read_bytes() != sample.officers.read_bytes()
+    for first, second in zip(sample.paths, again.paths, strict=True):
+        if first.name not in ("officers.csv", "README.txt"):
+            assert first.read_bytes() == second.read_bytes(), first.name
 
 
 # -- roads --------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
-"""Read and validate the four input layers: villages, incidents, stations and teams.
+"""Read and validate the input layers: villages, incidents, stations, teams and the rest.
 
-Every reader returns a :class:`geopandas.GeoDataFrame` in a *working* metric CRS with a
-fixed column schema, plus WGS84 ``lon``/``lat`` columns for output. Nothing is returned
-half-loaded: all problems in a file are collected first and raised together as one
-:class:`~geo.errors.LayerError` (or returned as a list by :func:`check_layer`).
+Villages, incidents, stations, teams, village groups, village boundaries and auxiliary
+officers each have a reader. Every reader returns a :class:`geopandas.GeoDataFrame` in
+a *working* metric CRS with a fixed column schema, plus WGS84 ``lon``/``lat`` columns
+for output. Nothing is returned half-loaded: all problems in a file are collected first
+and raised together as one :class:`~geo.errors.LayerError` (or returned as a list by
+:func:`check_layer`).
 
 Formats
 -------
@@ -36,8 +38,9 @@ Types
 -----
 IDs and codes are always text, never numbers. Required text columns have pandas' ``str``
 dtype; optional ones (``township``, ``district``, station ``township_code``,
-``description``) are ``object`` holding ``str`` or ``None``. Optional integers are
-nullable ``Int64``.
+``description``) are ``object`` holding ``str`` or ``None``; a team's ``leader`` and an
+officer's ``village_code``, ``phone`` and ``unit`` are ``str``, "" when empty. Optional
+integers are nullable ``Int64``.
 
 Modules
 -------
@@ -53,6 +56,7 @@ from __future__ import annotations
 
 from geo.layers.kinds import (
     INCIDENT_COLUMNS,
+    OFFICER_COLUMNS,
     STATION_COLUMNS,
     TEAM_COLUMNS,
     VILLAGE_COLUMNS,
@@ -67,6 +71,7 @@ from geo.layers.readers import (
     read_groups,
     read_incidents,
     read_layer,
+    read_officers,
     read_stations,
     read_teams,
     read_villages,
@@ -76,6 +81,7 @@ from geo.layers.report import MAX_PROBLEMS
 __all__ = [
     "INCIDENT_COLUMNS",
     "MAX_PROBLEMS",
+    "OFFICER_COLUMNS",
     "STATION_COLUMNS",
     "TEAM_COLUMNS",
     "VILLAGE_COLUMNS",
@@ -88,6 +94,7 @@ __all__ = [
     "read_groups",
     "read_incidents",
     "read_layer",
+    "read_officers",
     "read_stations",
     "read_teams",
     "read_villages",

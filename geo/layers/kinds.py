@@ -1,8 +1,9 @@
 """What each layer is: its headers, required columns, output schema and attribute rules.
 
 Villages are checked against the NBS 统计用区划代码 (12 digits: township = the first 9,
-district = the first 6, committee class = digits 10-12); stations, incidents and teams
-against their own vocabularies. Every rule reports to the :class:`Report`; nothing raises.
+district = the first 6, committee class = digits 10-12); stations, incidents, teams and
+auxiliary officers against their own vocabularies. Every rule reports to the
+:class:`Report`; nothing raises.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "BOUNDARY_COLUMNS",
     "GROUP_COLUMNS",
     "INCIDENT_COLUMNS",
+    "OFFICER_COLUMNS",
     "REQUIRED",
     "STATION_COLUMNS",
     "TEAM_COLUMNS",
@@ -39,7 +41,9 @@ __all__ = [
     "attributes",
 ]
 
-LayerKind: TypeAlias = Literal["villages", "incidents", "stations", "teams", "groups", "boundaries"]
+LayerKind: TypeAlias = Literal[
+    "villages", "incidents", "stations", "teams", "groups", "boundaries", "officers"
+]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 #: The column that identifies each row of a layer: no two rows may share a value.
@@ -50,6 +54,7 @@ UNIQUE_KEYS: Final[dict[str, str]] = {
     "teams": "id",
     "groups": "code",
     "boundaries": "code",
+    "officers": "id",
 }
 
 #: Attribute columns of each layer, in output order; ``lon``, ``lat``, ``geometry`` follow.
@@ -67,9 +72,10 @@ VILLAGE_COLUMNS: Final = (
 )
 INCIDENT_COLUMNS: Final = ("id", "time", "category", "severity", "description")
 STATION_COLUMNS: Final = ("id", "name", "kind", "township_code")
-TEAM_COLUMNS: Final = ("id", "name", "home_unit", "members", "skills")
+TEAM_COLUMNS: Final = ("id", "name", "home_unit", "members", "skills", "leader")
 GROUP_COLUMNS: Final = ("code", "name", "village_code", "households")
 BOUNDARY_COLUMNS: Final = ("code", "name")
+OFFICER_COLUMNS: Final = ("id", "name", "village_code", "phone", "unit")
 
 # Header aliases per layer, canonical name first. Headers are matched after stripping,
 # lower-casing and turning spaces/hyphens into underscores.
@@ -116,6 +122,15 @@ ALIASES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
         "home_unit": ("home_unit", "unit", "所属单位", "单位"),
         "members": ("members", "size", "人数"),
         "skills": ("skills", "技能", "专长"),
+        "leader": ("leader", "队长", "负责人", "带队"),
+    },
+    # Auxiliary officers (辅警): "one village, one auxiliary officer" (一村一辅警).
+    "officers": {
+        "id": ("id", "officer_id", "编号", "警号"),
+        "name": ("name", "姓名"),
+        "village_code": ("village_code", "所属村代码", "村代码", "驻村代码"),
+        "phone": ("phone", "电话", "联系电话"),
+        "unit": ("unit", "所属派出所"),
     },
 }
 
@@ -128,6 +143,8 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     "teams": ("id", "name", "home_unit", "members"),
     "groups": ("code", "village_code", "households"),
     "boundaries": ("code",),
+    # An officer not yet placed has an empty village code; the column itself is needed.
+    "officers": ("id", "name", "village_code"),
 }
 
 _POINT: Final = frozenset({0})
@@ -139,6 +156,7 @@ GEOMETRY_TYPES: Final[dict[str, frozenset[int]]] = {
     "teams": _POINT,
     "groups": _POINT,
     "boundaries": frozenset({3, 6}),
+    "officers": _POINT,
 }
 
 
@@ -357,6 +375,38 @@ def _team_attributes(
         "home_unit": text_required(table, cols["home_unit"], report),
         "members": members.fillna(0).astype("int64"),
         "skills": skills.astype("str"),
+        "leader": _text_or_empty(table, cols, "leader"),
+    }
+
+
+def _text_or_empty(table: pd.DataFrame, cols: Mapping[str, str], canon: str) -> pd.Series[Any]:
+    """Return an optional text column as ``str``, "" where empty or when it is absent."""
+    if canon not in cols:
+        return pd.Series([""] * len(table), dtype="str")
+    return table[cols[canon]].astype("str")
+
+
+def _officer_attributes(
+    table: pd.DataFrame, cols: Mapping[str, str], report: Report
+) -> dict[str, pd.Series[Any]]:
+    header = cols["village_code"]
+    code = table[header]
+    text = code.tolist()
+    # Empty is allowed: an officer not yet placed in a village.
+    report.flag(
+        (code != "").to_numpy() & ~code.str.fullmatch(r"\d{12}").to_numpy(),
+        header,
+        lambda i: (
+            f"village code {text[i]!r} is not 12 digits (leave it empty for an officer "
+            "not yet placed)"
+        ),
+    )
+    return {
+        "id": text_required(table, cols["id"], report),
+        "name": text_required(table, cols["name"], report),
+        "village_code": code.astype("str"),
+        "phone": _text_or_empty(table, cols, "phone"),
+        "unit": _text_or_empty(table, cols, "unit"),
     }
 
 
@@ -403,6 +453,8 @@ def attributes(
         return _group_attributes(table, cols, report)
     if kind == "boundaries":
         return _boundary_attributes(table, cols, report)
+    if kind == "officers":
+        return _officer_attributes(table, cols, report)
     return _team_attributes(table, cols, report)
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "read_groups",
     "read_incidents",
     "read_layer",
+    "read_officers",
     "read_stations",
     "read_teams",
     "read_villages",
@@ -446,7 +447,8 @@ def read_teams(
     geopandas.GeoDataFrame
         Columns `TEAM_COLUMNS`: ``id`` (unique str), ``name``, ``home_unit``,
         ``members`` (int64 > 0), ``skills`` (";"-joined, stripped, lower-case; input
-        may also use ；，,、 as separators; "" when none), then ``lon``, ``lat`` and Point
+        may also use ；，,、 as separators; "" when none), ``leader`` (the team leader's
+        name, 队长/负责人/带队; "" when not given), then ``lon``, ``lat`` and Point
         ``geometry`` in the working CRS.
 
     Raises
@@ -458,6 +460,55 @@ def read_teams(
         _load(
             path,
             "teams",
+            crs=crs,
+            to_crs=to_crs,
+            encoding=encoding,
+            layer=layer,
+            columns=columns,
+            shared_columns=shared_columns,
+        )
+    )
+
+
+def read_officers(
+    path: PathArg,
+    *,
+    crs: CRSLike | None = None,
+    to_crs: CRSLike | None = None,
+    encoding: str | None = None,
+    layer: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    shared_columns: Mapping[str, str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Read an auxiliary-officer (辅警) layer; each officer's geometry is their home.
+
+    Wuhan's "one village, one auxiliary officer" (一村一辅警) places an officer in every
+    villagers' committee; :func:`geo.teams.officers.check_officers` finds the gaps.
+
+    Parameters
+    ----------
+    path, crs, to_crs, encoding, layer, columns
+        As for :func:`read_villages`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns `OFFICER_COLUMNS`: ``id`` (unique str; 编号/警号), ``name`` (姓名),
+        ``village_code`` (the 12-digit code of the village served; "" for an officer
+        not yet placed), ``phone`` and ``unit`` (a station id; both "" when not
+        given), then ``lon``, ``lat`` and Point ``geometry`` (the home) in the working
+        CRS. That a village code is in the villages layer is checked by
+        :func:`geo.area.load_area`.
+
+    Raises
+    ------
+    LayerError
+        Listing every problem with file, 1-based data row and column.
+    """
+    return _raise_or_return(
+        _load(
+            path,
+            "officers",
             crs=crs,
             to_crs=to_crs,
             encoding=encoding,
@@ -563,6 +614,7 @@ _READERS: Final[dict[str, Callable[..., gpd.GeoDataFrame]]] = {
     "teams": read_teams,
     "groups": read_groups,
     "boundaries": read_boundaries,
+    "officers": read_officers,
 }
 
 
@@ -579,7 +631,8 @@ def read_layer(path: PathArg, kind: LayerKind, **kw: Any) -> gpd.GeoDataFrame:
     path
         The layer file.
     kind
-        "villages", "incidents", "stations" or "teams".
+        "villages", "incidents", "stations", "teams", "groups", "boundaries" or
+        "officers".
     **kw
         Keyword options of that reader (``crs``, ``to_crs``, ``encoding``, ``layer``,
         ``require_geometry`` for villages, ``tz`` for incidents).
@@ -610,7 +663,8 @@ def check_layer(path: PathArg, kind: LayerKind, **kw: Any) -> list[Problem]:
     path
         The layer file.
     kind
-        "villages", "incidents", "stations" or "teams".
+        "villages", "incidents", "stations", "teams", "groups", "boundaries" or
+        "officers".
     **kw
         Keyword options of the matching reader, as for :func:`read_layer`.
 

@@ -83,8 +83,14 @@ class RoutePool:
         )
 
     def best(self, k: int) -> list[PoolRoute]:
-        """Return ``k`` routes to pack: every client's best first, rank by rank, then by prize."""
-        chosen: dict[tuple[int, frozenset[int]], PoolRoute] = {}
+        """Return ``k`` routes to pack: the richest quarter, then each client's best, then more.
+
+        After the richest quarter come every client's best routes rank by rank, then the
+        next richest. The richest quarter comes first because on the long routes of two vehicles
+        (TOP p4.2.h) the best pair holds two of the richest routes, which client ranks
+        alone can crowd out of ``k``.
+        """
+        chosen: dict[tuple[int, frozenset[int]], PoolRoute] = dict(self._by_prize(k // 4))
         ranked = [sorted(heap, reverse=True) for heap in self.top.values()]
         for rank in range(self.per_client):
             for heap in ranked:

@@ -5,11 +5,13 @@ Huangpi: paddy plain in the south, low hills in the north, a village every one t
 kilometres, a county road strung through three township seats). It is the default input
 of ``make demo``, of the docs and of the tests, so it carries everything the later
 analyses need: a routable OSM road network with lit/unlit tags, villages with
-population, police stations, vanguard teams, a year of incidents and the ground truth of
-four planted hotspots.
+population, police stations, vanguard teams, auxiliary officers, a year of incidents and
+the ground truth of four planted hotspots.
 
 Everything is drawn from one ``numpy.random.default_rng(seed)`` stream in a fixed order
 and written with fixed float formatting, so one seed always gives byte-identical files.
+The auxiliary officers, added later, draw from a generator of their own (seeded with
+``[seed, 12]``), so the layers drawn before them stayed as they were.
 
 The generator lives in one module per concern: :mod:`~geo.sample.district` fixes the
 draw order, :mod:`~geo.sample.places`, :mod:`~geo.sample.skeleton`,
@@ -149,6 +151,7 @@ def _files(out: Path, seed: int) -> SampleFiles:
         boundaries=out / FILE_NAMES["boundaries"],
         stations=out / FILE_NAMES["stations"],
         teams=out / FILE_NAMES["teams"],
+        officers=out / FILE_NAMES["officers"],
         incidents=out / FILE_NAMES["incidents"],
         hotspots_truth=out / FILE_NAMES["hotspots_truth"],
         readme=out / FILE_NAMES["readme"],

@@ -1,7 +1,9 @@
 """Assemble the whole district from one random stream, in a fixed draw order.
 
 Every step draws from the same ``numpy.random.default_rng(seed)`` generator, so the
-order of the calls below is part of the output: moving one changes every file.
+order of the calls below is part of the output: moving one changes every file. Layers
+added since draw from generators of their own (``default_rng([seed, 12])`` for the
+auxiliary officers), so adding them changed no file that existed before.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from geo.sample.skeleton import build_skeleton
 from geo.sample.tags import number_ways, tag_ways
 from geo.sample.terrain import make_terrain
 from geo.sample.town import add_town_streets
-from geo.sample.units import make_stations, make_teams
+from geo.sample.units import make_officers, make_stations, make_teams
 from geo.sample.writers import (
     SampleContents,
     boundaries_geojson,
     groups_csv,
     hotspots_geojson,
+    officers_csv,
     osm_xml,
     readme_text,
     stations_geojson,
@@ -99,6 +102,9 @@ def build_district(seed: int, n_villages: int, n_incidents: int) -> SampleConten
         rng, net, sk, places, stations, n_settle, numbering, n_incidents, dark
     )
     incidents = draw_incidents(rng, net, places, groups, hotspots, n_incidents)
+    # Not from ``rng``: the files drawn above stay those of earlier versions.
+    officers = make_officers(np.random.default_rng([seed, 12]), places, groups, stations)
+    per_village = np.bincount(officers.village[officers.village >= 0], minlength=n_villages)
 
     counts = {
         "ways": len(numbering.order),
@@ -107,6 +113,10 @@ def build_district(seed: int, n_villages: int, n_incidents: int) -> SampleConten
         "communities": len(places.community_names),
         "stations": len(stations.ids),
         "teams": len(teams),
+        "officers": len(officers.ids),
+        "officer_gaps": int((per_village == 0).sum()),
+        "officer_pairs": int((per_village == 2).sum()),
+        "officers_unplaced": int((officers.village < 0).sum()),
         "incidents": n_incidents,
         "hotspots": len(hotspots),
     }
@@ -118,6 +128,7 @@ def build_district(seed: int, n_villages: int, n_incidents: int) -> SampleConten
         boundaries_geojson=boundaries_geojson(places, cells, n_seats),
         stations_geojson=stations_geojson(stations),
         teams_csv=teams_csv(teams),
+        officers_csv=officers_csv(officers, places),
         hotspots_geojson=hotspots_geojson(hotspots, incidents),
         readme=readme_text(seed, counts, town_stems),
         incidents=incidents,

@@ -35,7 +35,7 @@ from geo.sample.places import Places
 from geo.sample.roads import Net
 from geo.sample.tags import Numbering
 from geo.sample.town import numeral
-from geo.sample.units import Stations, Team
+from geo.sample.units import Officers, Stations, Team
 
 __all__ = [
     "FILE_NAMES",
@@ -45,6 +45,7 @@ __all__ = [
     "groups_csv",
     "SampleFiles",
     "hotspots_geojson",
+    "officers_csv",
     "osm_xml",
     "readme_text",
     "stations_geojson",
@@ -61,6 +62,7 @@ FILE_NAMES = {
     "boundaries": "village_boundaries.geojson",
     "stations": "stations.geojson",
     "teams": "teams.csv",
+    "officers": "officers.csv",
     "incidents": "incidents.gpkg",
     "hotspots_truth": "hotspots_truth.geojson",
     "readme": "README.txt",
@@ -88,6 +90,8 @@ class SampleFiles:
         Police stations and posts (``stations.geojson``).
     teams
         Vanguard teams (``teams.csv``).
+    officers
+        Auxiliary officers (辅警) and the villages they serve (``officers.csv``).
     incidents
         One year of incidents (``incidents.gpkg``, layer ``incidents``).
     hotspots_truth
@@ -104,6 +108,7 @@ class SampleFiles:
     boundaries: Path
     stations: Path
     teams: Path
+    officers: Path
     incidents: Path
     hotspots_truth: Path
     readme: Path
@@ -119,6 +124,7 @@ class SampleFiles:
             self.boundaries,
             self.stations,
             self.teams,
+            self.officers,
             self.incidents,
             self.hotspots_truth,
             self.readme,
@@ -136,6 +142,7 @@ class SampleContents:
     boundaries_geojson: str
     stations_geojson: str
     teams_csv: str
+    officers_csv: str
     hotspots_geojson: str
     readme: str
     incidents: Incidents
@@ -315,10 +322,27 @@ def teams_csv(teams: list[Team]) -> str:
     """Return teams.csv: one row per vanguard team."""
     buf = io.StringIO()
     wr = csv.writer(buf, lineterminator="\n")
-    wr.writerow(["id", "name", "home_unit", "members", "skills", "lon", "lat"])
+    wr.writerow(["id", "name", "home_unit", "members", "skills", "leader", "lon", "lat"])
     for t in teams:
         lon, lat = to_lonlat(t.xy)[0]
-        wr.writerow([t.id, t.name, t.home_unit, t.members, t.skills, f"{lon:.7f}", f"{lat:.7f}"])
+        wr.writerow([t.id, t.name, t.home_unit, t.members, t.skills, t.leader,
+                     f"{lon:.7f}", f"{lat:.7f}"])  # fmt: skip
+    return buf.getvalue()
+
+
+def officers_csv(officers: Officers, places: Places) -> str:
+    """Return officers.csv: one row per auxiliary officer, by village code (unplaced last)."""
+    v_codes, _ = committee_codes(places)
+    codes = [v_codes[v] if v >= 0 else "" for v in officers.village.tolist()]
+    lonlat = to_lonlat(officers.xy)
+    order = sorted(range(len(codes)), key=lambda k: (codes[k] == "", codes[k], officers.ids[k]))
+    buf = io.StringIO()
+    wr = csv.writer(buf, lineterminator="\n")
+    wr.writerow(["id", "name", "village_code", "phone", "unit", "lon", "lat"])
+    for k in order:
+        lon, lat = lonlat[k]
+        wr.writerow([officers.ids[k], officers.names[k], codes[k], officers.phones[k],
+                     officers.units[k], f"{lon:.7f}", f"{lat:.7f}"])  # fmt: skip
     return buf.getvalue()
 
 
@@ -380,7 +404,18 @@ def readme_text(seed: int, counts: dict[str, int], town_stems: list[str]) -> str
             "one boundary polygon per village and community (code, name).",
         ),
         ("stations.geojson", f"{n['stations']} police stations (派出所) and posts (警务室)."),
-        ("teams.csv", f"{n['teams']} vanguard teams (先锋队): home unit, members, skills (';')."),
+        (
+            "teams.csv",
+            f"{n['teams']} vanguard teams (先锋队): home unit, members, skills (';'), "
+            "leader (each team is named after its leader).",
+        ),
+        (
+            "officers.csv",
+            f"{n['officers']} auxiliary officers (辅警): village_code of the village served, "
+            f"phone (masked), unit, lon/lat of the home. {n['officer_gaps']} villages have "
+            f"no officer, {n['officer_pairs']} have two and {n['officers_unplaced']} "
+            "officers are not yet placed (village_code empty).",
+        ),
         (
             "incidents.gpkg",
             f'layer "incidents": {n["incidents"]} incidents in {SAMPLE_YEAR}; time is ISO-8601 '
@@ -497,6 +532,7 @@ def write_atomically(
         files.boundaries: contents.boundaries_geojson,
         files.stations: contents.stations_geojson,
         files.teams: contents.teams_csv,
+        files.officers: contents.officers_csv,
         files.hotspots_truth: contents.hotspots_geojson,
         files.readme: contents.readme,
     }
