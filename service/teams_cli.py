@@ -7,10 +7,14 @@ them, stay in one place; the work is :mod:`service.teams`'s and :mod:`geo.teams`
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from geo.errors import TeamError
 from service.options import add_area_options, area_from_args
+
+if TYPE_CHECKING:
+    from geo.area import Area
+    from service.teams import TeamsReport
 
 __all__ = ["add_teams_parser"]
 
@@ -41,7 +45,7 @@ def _needs(values: list[str] | None) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _job(args: argparse.Namespace, area: Any) -> Any:
+def _job(args: argparse.Namespace, area: Area) -> TeamsReport:
     from geo.teams.measures import MeasureParams
     from geo.teams.plan import TeamParams
     from geo.teams.score import NeedWeights

@@ -20,6 +20,7 @@ from geo.area import Area
 from geo.engine import Located
 from geo.errors import TeamError
 from geo.lighting.inventory import lit_km_by_area
+from geo.validate import count, positive
 
 __all__ = ["MEASURE_COLUMNS", "MeasureParams", "measure_villages"]
 
@@ -68,12 +69,8 @@ class MeasureParams:
     mode: str | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.days, int) or self.days < 1:
-            msg = f"days must be a whole number of days >= 1, not {self.days!r}"
-            raise TeamError(msg)
-        if not self.persons_per_household > 0:
-            msg = f"persons_per_household must be > 0, not {self.persons_per_household!r}"
-            raise TeamError(msg)
+        count("days", self.days, TeamError, low=1)
+        positive("persons_per_household", self.persons_per_household, TeamError)
 
 
 def measure_villages(area: Area, params: MeasureParams | None = None) -> pd.DataFrame:
@@ -221,7 +218,7 @@ def _residents(vil: gpd.GeoDataFrame, per_household: float) -> np.ndarray:
 def _has_officer(area: Area) -> np.ndarray:
     vil = area.villages
     assert vil is not None
-    off = getattr(area, "officers", None)
+    off = area.officers
     if off is None:
         return np.full(len(vil), np.nan)
     served = set(off["village_code"].dropna().astype(str))

@@ -21,6 +21,7 @@ from geo.errors import TeamError
 from geo.results import Result
 from geo.teams.assign import AssignParams, Matching, assign
 from geo.teams.select import Selection
+from geo.validate import count
 
 __all__ = ["TeamAssignment", "TeamParams", "assign_teams", "team_districts", "village_needs"]
 
@@ -58,11 +59,8 @@ class TeamParams:
     mode: str | None = None
 
     def __post_init__(self) -> None:
-        if self.mediation_at is not None and (
-            not isinstance(self.mediation_at, int) or self.mediation_at < 1
-        ):
-            msg = f"mediation_at must be a whole number of disputes >= 1, not {self.mediation_at!r}"
-            raise TeamError(msg)
+        if self.mediation_at is not None:
+            count("mediation_at", self.mediation_at, TeamError, low=1)
         clean = {
             str(k): tuple(s.strip().lower() for s in v if s.strip()) for k, v in self.needs.items()
         }
@@ -117,9 +115,8 @@ def team_districts(area: Area) -> np.ndarray:
     """Return each team's district code: its home unit's, else its base's nearest village's."""
     teams = area.require("teams")
     vil = area.require("villages")
-    xy = np.column_stack(
-        [vil.geometry.representative_point().x, vil.geometry.representative_point().y]
-    )
+    inside = vil.geometry.representative_point()
+    xy = np.column_stack([inside.x, inside.y])
     base = np.column_stack([teams.geometry.x, teams.geometry.y])
     near = vil["district_code"].astype(str).to_numpy()[cKDTree(xy).query(base)[1]]
     out = near.copy()

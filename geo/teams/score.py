@@ -29,6 +29,7 @@ import pandas as pd
 
 from geo.errors import TeamError
 from geo.results import Result
+from geo.validate import non_negative
 
 __all__ = ["PARTS", "NeedScores", "NeedWeights", "score_needs"]
 
@@ -47,10 +48,7 @@ class NeedWeights:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            w = getattr(self, f.name)
-            if not isinstance(w, int | float) or not np.isfinite(w) or w < 0:
-                msg = f"weight {f.name!r} must be a number >= 0, not {w!r}"
-                raise TeamError(msg)
+            non_negative(f"weight {f.name!r}", getattr(self, f.name), TeamError)
         if sum(getattr(self, f.name) for f in fields(self)) <= 0:
             msg = "at least one need weight must be > 0"
             raise TeamError(msg)

@@ -15,6 +15,7 @@ import pandas as pd
 from geo.errors import TeamError
 from geo.results import Result
 from geo.teams.score import NeedScores
+from geo.validate import count
 
 __all__ = ["Selection", "SelectParams", "select_villages"]
 
@@ -50,10 +51,8 @@ class SelectParams:
 
     def __post_init__(self) -> None:
         for name in ("n", "per_township", "per_district"):
-            v = getattr(self, name)
-            if v is not None and (not isinstance(v, int | np.integer) or v < 1):
-                msg = f"{name} must be a whole number >= 1, not {v!r}"
-                raise TeamError(msg)
+            if getattr(self, name) is not None:
+                count(name, getattr(self, name), TeamError, low=1)
         both = sorted(set(self.pins) & set(self.excludes))
         if both:
             msg = f"village(s) {', '.join(both)} are both pinned and excluded"
