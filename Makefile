@@ -31,15 +31,24 @@ lock-check: $(STAMP)
 lock: $(STAMP)
 	UV=$(BIN)/uv .ci/lock
 
-# The map tests open the pages in a real headless Chromium. Install it from Debian's
-# packages where we can (CI runs as root); elsewhere those tests skip with a reason.
-browser:
-	@if command -v chromium >/dev/null 2>&1; then :; \
+# The map tests open the pages in Debian's headless Chromium, driven by Playwright (in
+# the dev set), with a Chinese font so the pages show Chinese, and read printed PDFs
+# with poppler. What is missing is installed from Debian's packages where we can (CI
+# runs as root); elsewhere those tests skip, and tests/browser.py says why.
+BROWSER_DEBS := chromium poppler-utils
+browser: $(STAMP)
+	@debs=""; for p in $(BROWSER_DEBS); do dpkg -s $$p >/dev/null 2>&1 || debs="$$debs $$p"; done; \
+	font=""; [ -n "$$(fc-list :lang=zh 2>/dev/null)" ] || font=" a Chinese font"; \
+	if [ -z "$$debs$$font" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing chromium from Debian packages for the browser tests"; \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
-			|| echo "chromium install failed: browser tests will skip"; \
-	else echo "chromium not found and cannot be installed here: browser tests will skip"; fi
+		echo "installing$$debs$$font from Debian packages for the browser tests"; \
+		apt-get update -qq || echo "apt-get update failed: installing from the old package lists"; \
+		apt="env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq"; \
+		[ -z "$$debs" ] || $$apt $$debs >/dev/null || echo "installing$$debs failed"; \
+		[ -z "$$font" ] || $$apt fonts-wqy-zenhei >/dev/null 2>&1 || $$apt fonts-noto-cjk >/dev/null \
+			|| echo "no Chinese font could be installed: the font test will skip"; \
+	else echo "cannot install$$debs$$font here (needs root and apt-get): tests needing them skip"; fi
+	@$(BIN)/python tests/browser.py || true
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/network.py

@@ -24,6 +24,8 @@ import shapely
 
 from geo.errors import CoordinateError, MapError
 from geo.hotspots import DensityGrid
+from geo.lighting import explanation_zh
+from maps.basemap import Basemap
 from maps.features import (
     aliases,
     combined_bounds,
@@ -36,7 +38,15 @@ from maps.features import (
 from maps.legend import finish_map, note_legend
 from maps.offline import new_map
 from maps.overview import add_stations
-from maps.style import Lang, LegendEntry, check_lang, road_weight
+from maps.style import (
+    DEFAULT_ROAD_WEIGHT,
+    Lang,
+    LegendEntry,
+    check_lang,
+    field_label,
+    highway_label,
+    road_weight,
+)
 
 __all__ = [
     "GI_COLOURS",
@@ -54,7 +64,9 @@ __all__ = [
 
 #: Density bands, as shares of the peak, drawn from faint to strong.
 KDE_BANDS: Final = (0.2, 0.4, 0.6, 0.8)
-_KDE_COLOURS: Final = ("#fee391", "#fec44f", "#fe9929", "#d95f0e")
+# Greens (ColorBrewer), not the yellow-oranges they were: those sat next to the Gi* hot
+# reds and peaches and a planner could not tell density from significance.
+_KDE_COLOURS: Final = ("#a1d99b", "#74c476", "#31a354", "#006d2c")
 
 #: Gi* class -> fill colour (ColorBrewer RdBu, hot red, cold blue).
 GI_COLOURS: Final[dict[str, str]] = {
@@ -86,12 +98,32 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "risk": ("无灯道路风险", "Dark roads by risk"),
     "lamps": ("建议路灯", "Proposed lamps"),
     "roads": ("道路", "Roads"),
+    "hot 99%": ("热点 (99% 置信)", "Hot spot, 99% confidence"),
+    "hot 95%": ("热点 (95% 置信)", "Hot spot, 95% confidence"),
+    "hot 90%": ("热点 (90% 置信)", "Hot spot, 90% confidence"),
+    "cold 90%": ("冷点 (90% 置信)", "Cold spot, 90% confidence"),
+    "cold 95%": ("冷点 (95% 置信)", "Cold spot, 95% confidence"),
+    "cold 99%": ("冷点 (99% 置信)", "Cold spot, 99% confidence"),
+    "not significant": ("不显著", "Not significant"),
+    "n": ("警情数", "Incidents"),
+    "per_km": ("每公里警情", "Incidents per km"),
+    "class": ("Gi* 类别", "Gi* class"),
+    "score": ("风险分", "Risk score"),
+    "why": ("风险构成", "Why"),
+    "band": ("密度", "Density"),
+    "level": ("密度值", "Level"),
 }
+
+
+def _class_label(value: object, lang: Lang) -> str:
+    """Return a Gi* class ("hot 95%") in the page's language; unknown ones as they are."""
+    key = str(value)
+    return _label(key, lang) if key in _LABELS else key
 
 
 def _label(key: str, lang: Lang) -> str:
     zh, en = _LABELS[key]
-    return f"{zh} / {en}" if lang == "zh" else en
+    return zh if lang == "zh" else en
 
 
 def hotspots_map(
@@ -106,6 +138,7 @@ def hotspots_map(
     title: str = "pingan hotspots",
     lang: Lang = "zh",
     attribution: str | None = None,
+    base: Basemap | None = None,
 ) -> folium.Map:
     """Build the hotspots map from whichever layers are given.
 
@@ -131,9 +164,11 @@ def hotspots_map(
     title
         Page title.
     lang
-        ``"zh"`` for Chinese labels with English glosses, ``"en"`` for English only.
+        ``"zh"`` for Chinese labels only, ``"en"`` for English only.
     attribution
         Credit for the road data, e.g. :data:`maps.overview.OSM_ATTRIBUTION`.
+    base
+        Tiles and the area's own base layer under the overlays; ``None`` for none.
 
     Returns
     -------
@@ -150,7 +185,7 @@ def hotspots_map(
         If a layer or the density grid has no CRS.
     """
     lang = check_lang(lang)
-    m = new_map(_wgs84_bounds(roads), title=title)
+    m = new_map(_wgs84_bounds(roads), title=title, base=base, lang=lang)
     add_context_roads(m, roads, lang=lang, attribution=attribution)
     if density is not None:
         add_density(m, density, lang=lang)
@@ -219,17 +254,21 @@ def add_context_roads(
     name = _label("roads", lang) + (f" ({note})" if note else "")
     group = folium.FeatureGroup(name=name)
     if len(gdf):
+        hw = gdf["highway"].astype("string")
+        weights = {highway_label(h, lang): road_weight(h) * 0.7 for h in hw.dropna().unique()}
+        lit = gdf["lit"].astype("string")
+        lit = lit.where(lit.isin(["yes", "no"]), "unknown").fillna("unknown")
         props = {
             "name": text(gdf["name"]),
-            "highway": text(gdf["highway"]),
-            "lit": text(gdf["lit"]),
+            "highway": text(hw.map(lambda h: highway_label(h, lang), na_action="ignore")),
+            "lit": text(lit.map(lambda v: field_label(v, lang))),
         }
         folium.GeoJson(
             feature_collection(gdf, props),
             control=False,
             style_function=lambda f: {
                 "color": "#9e9e9e",
-                "weight": road_weight(f["properties"]["highway"]) * 0.7,
+                "weight": weights.get(f["properties"]["highway"], DEFAULT_ROAD_WEIGHT * 0.7),
                 "opacity": 0.8,
             },
             tooltip=folium.GeoJsonTooltip(
@@ -356,8 +395,15 @@ def add_density(m: folium.Map, density: DensityGrid, *, lang: Lang = "zh") -> fo
         colours = dict(zip(KDE_BANDS, _KDE_COLOURS, strict=True))
         per_km2 = "/km²"
         props = {
-            "band": pd.Series([f"≥ {int(s * 100)}% of peak" for s in gdf["share"]]),
-            "level": pd.Series([f"{v:.1f} {per_km2}" for v in gdf["level"]]),
+            "band": pd.Series(
+                [
+                    f"≥ 峰值的 {int(s * 100)}%" if lang == "zh" else f"≥ {int(s * 100)}% of peak"
+                    for s in gdf["share"]
+                ]
+            ),
+            "level": pd.Series(
+                [f"{v:.1f} {'起/平方公里' if lang == 'zh' else per_km2}" for v in gdf["level"]]
+            ),
             "colour": pd.Series([colours[s] for s in gdf["share"]]),
         }
         folium.GeoJson(
@@ -367,9 +413,13 @@ def add_density(m: folium.Map, density: DensityGrid, *, lang: Lang = "zh") -> fo
                 "color": f["properties"]["colour"],
                 "weight": 0,
                 "fillColor": f["properties"]["colour"],
-                "fillOpacity": 0.35,
+                "fillOpacity": 0.45,
             },
-            tooltip=folium.GeoJsonTooltip(fields=["band", "level"], labels=False),
+            tooltip=folium.GeoJsonTooltip(
+                fields=["band", "level"],
+                aliases=[_label("band", lang), _label("level", lang)],
+                labels=False,
+            ),
         ).add_to(group)
     group.add_to(m)
     zh = lang == "zh"
@@ -421,7 +471,7 @@ def add_gi_cells(m: folium.Map, cells: gpd.GeoDataFrame, *, lang: Lang = "zh") -
     group = folium.FeatureGroup(name=_label("gi", lang))
     if len(gdf):
         props = {
-            "class": gdf["class"].astype(str),
+            "class": gdf["class"].map(lambda c: _class_label(c, lang)),
             "count": gdf["count"].astype(int).astype(str),
             "z": gdf["z"].map("{:.2f}".format),
             "p_fdr": gdf["p_fdr"].map("{:.2g}".format),
@@ -438,13 +488,18 @@ def add_gi_cells(m: folium.Map, cells: gpd.GeoDataFrame, *, lang: Lang = "zh") -
             },
             tooltip=folium.GeoJsonTooltip(
                 fields=["class", "count", "z", "p_fdr"],
-                aliases=["Gi*", "n", "z", "p (FDR)"],
+                aliases=[_label("class", lang), _label("n", lang), "z", "p (FDR)"],
             ),
         ).add_to(group)
     group.add_to(m)
     drawn = set(gdf["class"])
     return note_legend(
-        m, [LegendEntry(f"Gi* {k}", c, "square") for k, c in GI_COLOURS.items() if k in drawn]
+        m,
+        [
+            LegendEntry("Gi* " + _label(k, lang), c, "square")
+            for k, c in GI_COLOURS.items()
+            if k in drawn
+        ],
     )
 
 
@@ -492,7 +547,7 @@ def add_hot_roads(m: folium.Map, roads: gpd.GeoDataFrame, *, lang: Lang = "zh") 
         props = {
             "name": text(gdf["name"]) if "name" in gdf else pd.Series(["—"] * len(gdf)),
             "role": role.map(lambda r: _label(r, lang)),
-            "class": gdf["class"].astype(str),
+            "class": gdf["class"].map(lambda c: _class_label(c, lang)),
             "count": gdf["count"].astype(int).astype(str),
             "per_km": gdf["per_km"].map("{:.1f}".format),
             "z": gdf["z"].map("{:.2f}".format),
@@ -510,7 +565,12 @@ def add_hot_roads(m: folium.Map, roads: gpd.GeoDataFrame, *, lang: Lang = "zh") 
             },
             tooltip=folium.GeoJsonTooltip(
                 fields=["name", "role", "count", "per_km", "class", "z"],
-                aliases=[*aliases(["name"], lang), "", "n", "n/km", "Gi*", "z"],
+                aliases=[
+                    *aliases(["name"], lang),
+                    "",
+                    *(_label(k, lang) for k in ("n", "per_km", "class")),
+                    "z",
+                ],
             ),
         ).add_to(group)
     group.add_to(m)
@@ -574,7 +634,10 @@ def add_road_risk(
             "name": text(gdf["name"]) if "name" in gdf else pd.Series(["—"] * len(gdf)),
             "score": gdf["score"].map("{:.3f}".format),
             "length": length(gdf["length_m"]),
-            "why": gdf["explanation"].astype(str).map(escape),
+            "why": pd.Series(
+                explanation_zh(gdf["explanation"]) if lang == "zh" else list(gdf["explanation"]),
+                dtype=object,
+            ).map(lambda t: escape(str(t))),
             "colour": pd.Series([_RISK_COLOURS[b] for b in band]),
             "weight": pd.Series([2.5 + 1.5 * b for b in band]),
         }
@@ -588,10 +651,17 @@ def add_road_risk(
             },
             popup=folium.GeoJsonPopup(
                 fields=["rank", "name", "score", "length", "why"],
-                aliases=["#", *aliases(["name"], lang), "risk", *aliases(["length"], lang), ""],
+                aliases=[
+                    "#",
+                    *aliases(["name"], lang),
+                    _label("score", lang),
+                    *aliases(["length"], lang),
+                    _label("why", lang),
+                ],
             ),
         ).add_to(group)
-        label = _label("risk", lang) + (f" (top {top})" if top is not None else "")
+        shown = "" if top is None else (f" (前 {top} 条)" if lang == "zh" else f" (top {top})")
+        label = _label("risk", lang) + shown
         note_legend(m, [LegendEntry(label, _RISK_COLOURS[-1], "line", weight=5)])
     group.add_to(m)
     return m
@@ -647,7 +717,8 @@ def add_lamps(m: folium.Map, lamps: gpd.GeoDataFrame, *, lang: Lang = "zh") -> f
                 fill_opacity=1.0,
             ),
             tooltip=folium.GeoJsonTooltip(
-                fields=["lamp", "name", "risk"], aliases=["#", *aliases(["name"], lang), "risk"]
+                fields=["lamp", "name", "risk"],
+                aliases=["#", *aliases(["name"], lang), _label("score", lang)],
             ),
         ).add_to(group)
         note_legend(m, [LegendEntry(_label("lamps", lang), LAMP_COLOUR, "circle")])

@@ -219,6 +219,7 @@ def point_symbols(
     lang: Lang,
     *,
     size: int = MARKER_PX,
+    pane: str | None = None,
 ) -> folium.GeoJson:
     """Return a GeoJson layer drawing every point with the same inline-SVG icon.
 
@@ -240,6 +241,9 @@ def point_symbols(
         Label language of the popup's field names.
     size
         Icon width and height in pixels.
+    pane
+        Leaflet pane of the markers (created by the caller); ``None`` for the marker
+        pane. Stations sit in one above it, so a team base at a station never hides it.
 
     Returns
     -------
@@ -263,7 +267,19 @@ def point_symbols(
     return folium.GeoJson(
         data,
         control=False,
-        marker=folium.Marker(icon=icon),
+        marker=_marker(icon, pane),
         popup=folium.GeoJsonPopup(fields=list(fields), aliases=aliases(fields, lang)),
-        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+        # The alias is never shown (labels=False), but it is page text: keep it in lang.
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name"], aliases=aliases(["name"], lang), labels=False
+        ),
     )
+
+
+def _marker(icon: folium.DivIcon, pane: str | None) -> folium.Marker:
+    """Return the template marker of a point layer, in ``pane`` when one is given."""
+    marker = folium.Marker(icon=icon)
+    if pane:
+        # Leaflet's own option; folium's constructor passes it through untyped.
+        marker.options["pane"] = pane
+    return marker

@@ -31,7 +31,8 @@ from folium.template import Template
 
 from geo.atomic import write_text
 from geo.errors import CoordinateError, OfflineAssetError
-from maps.style import BACKGROUND
+from maps.basemap import Basemap, add_basemap, map_crs
+from maps.style import BACKGROUND, Lang
 
 __all__ = [
     "ASSETS_DIR",
@@ -93,7 +94,13 @@ _REMOTE_LOAD_RE: Final = re.compile(
 )
 
 
-def new_map(bounds: tuple[float, float, float, float], *, title: str) -> folium.Map:
+def new_map(
+    bounds: tuple[float, float, float, float],
+    *,
+    title: str,
+    base: Basemap | None = None,
+    lang: Lang = "zh",
+) -> folium.Map:
     """Create an empty offline-ready map fitted to ``bounds``.
 
     There is no tile layer (no tile server is reachable in the field), a plain
@@ -106,6 +113,11 @@ def new_map(bounds: tuple[float, float, float, float], *, title: str) -> folium.
         ``GeoDataFrame.to_crs(4326).total_bounds``.
     title
         Text of the page's ``<title>``.
+    base
+        Tiles and the vector base layer to draw under the overlays; ``None`` for the
+        plain background.
+    lang
+        Label language of the base layer.
 
     Returns
     -------
@@ -131,6 +143,7 @@ def new_map(bounds: tuple[float, float, float, float], *, title: str) -> folium.
     # where a nearby start view would play a zoom animation first.
     m = folium.Map(
         tiles=None,
+        crs=map_crs(base),
         control_scale=False,  # added below, metric only
         # Without tiles there is no reason to snap to whole zoom levels, and quarter
         # steps let a district fill the window instead of a third of it.
@@ -141,6 +154,8 @@ def new_map(bounds: tuple[float, float, float, float], *, title: str) -> folium.
     _PageBase().add_to(m)
     # max_zoom keeps a single point (zero-size bounds) from zooming to street level.
     m.fit_bounds([[minlat, minlon], [maxlat, maxlon]], padding=(24, 24), max_zoom=16)
+    if base is not None:
+        add_basemap(m, base, lang=lang)
     return m
 
 
@@ -153,6 +168,9 @@ class _PageBase(MacroElement):
         <style>
             .leaflet-container { background: {{ this.background }}; }
             .pingan-icon { background: none; border: none; }
+            /* A narrow popup wraps Chinese field names a character a line ("名/称"). */
+            .leaflet-popup-content th, .leaflet-tooltip th { white-space: nowrap; }
+            .leaflet-popup-content td { word-break: normal; overflow-wrap: anywhere; }
         </style>
         {% endmacro %}
         {% macro script(this, kwargs) %}

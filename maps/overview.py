@@ -21,6 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.errors import LayerError, Problem
+from maps.basemap import Basemap
 from maps.features import (
     aliases,
     combined_bounds,
@@ -34,6 +35,7 @@ from maps.features import (
 from maps.legend import MARKER_PX, finish_map, note_legend, point_symbols
 from maps.offline import new_map
 from maps.style import (
+    DEFAULT_ROAD_WEIGHT,
     LIT_COLOURS,
     STATION_COLOURS,
     STATION_SYMBOLS,
@@ -44,12 +46,14 @@ from maps.style import (
     LegendEntry,
     check_lang,
     field_label,
+    highway_label,
     layer_label,
     road_weight,
 )
 
 __all__ = [
     "AREA_PANE",
+    "STATION_PANE",
     "OSM_ATTRIBUTION",
     "ROAD_SIMPLIFY_M",
     "add_roads_by_lit",
@@ -64,6 +68,9 @@ __all__ = [
 ROAD_SIMPLIFY_M: Final = 0.5
 #: Pane below Leaflet's overlay pane (z-index 400): village areas must not cover roads.
 AREA_PANE: Final = "pingan-areas"
+#: Pane above Leaflet's marker pane (600) and below tooltips (650): team bases often sit
+#: at a station, and the star drawn there must not hide the station's square.
+STATION_PANE: Final = "pingan-stations"
 
 #: Credit for the road layer: roads come from OpenStreetMap, whose ODbL licence asks for it.
 OSM_ATTRIBUTION: Final = "© OpenStreetMap contributors"
@@ -81,6 +88,7 @@ def overview_map(
     title: str = "pingan overview",
     lang: Lang = "zh",
     attribution: str | None = OSM_ATTRIBUTION,
+    base: Basemap | None = None,
 ) -> folium.Map:
     """Build the overview map of a district, ready for :func:`maps.offline.save_offline`.
 
@@ -99,10 +107,12 @@ def overview_map(
     title
         Page title.
     lang
-        ``"zh"`` for Chinese labels with English glosses, ``"en"`` for English only.
+        ``"zh"`` for Chinese labels only, ``"en"`` for English only.
     attribution
         Credit for the road data (OpenStreetMap's by default); ``None`` for roads that
         are not from OpenStreetMap, such as the synthetic sample district.
+    base
+        Tiles and the area's own base layer under the overlays; ``None`` for none.
 
     Returns
     -------
@@ -127,6 +137,7 @@ def overview_map(
         title=title,
         lang=lang,
         attribution=attribution,
+        base=base,
     )
     names = dict(zip(stations["id"].astype(str), stations["name"].astype(str), strict=True))
     add_team_bases(m, teams, lang=lang, station_names=names)
@@ -142,6 +153,7 @@ def district_map(
     title: str,
     lang: Lang = "zh",
     attribution: str | None = OSM_ATTRIBUTION,
+    base: Basemap | None = None,
 ) -> folium.Map:
     """Start a district map: roads by lighting, villages and police units.
 
@@ -161,6 +173,8 @@ def district_map(
         Label language.
     attribution
         Credit for the road data; ``None`` for roads not from OpenStreetMap.
+    base
+        Tiles and base layer under the overlays (:class:`maps.basemap.Basemap`).
 
     Returns
     -------
@@ -178,7 +192,7 @@ def district_map(
     """
     lang = check_lang(lang)
     layers = {"roads": roads, "villages": villages, "stations": stations, **(fit or {})}
-    m = new_map(combined_bounds(layers), title=title)
+    m = new_map(combined_bounds(layers), title=title, base=base, lang=lang)
     add_roads_by_lit(m, roads, lang=lang, attribution=attribution)
     add_villages(m, villages, lang=lang)
     return add_stations(m, stations, lang=lang)
@@ -231,9 +245,13 @@ def add_roads_by_lit(
     lit = gdf["lit"].astype("string")
     lit = lit.where(lit.isin(["yes", "no"]), "unknown").fillna("unknown")
     fields = ("name", "highway", "lit", "length")
+    hw = gdf["highway"].astype("string")
+    # Tooltips name the class as people say it; the style maps that name back to the
+    # class's weight (distinct classes keep distinct names).
+    weights = {highway_label(h, lang): road_weight(h) for h in hw.dropna().unique()}
     props = {
         "name": text(gdf["name"]),
-        "highway": text(gdf["highway"]),
+        "highway": text(hw.map(lambda h: highway_label(h, lang), na_action="ignore")),
         "lit": text(lit.map(lambda v: field_label(v, lang))),
         "length": length(gdf["length_m"]),
     }
@@ -250,7 +268,7 @@ def add_roads_by_lit(
                 # page holds a handful of styles, not one per road.
                 style_function=lambda f, colour=colour: {
                     "color": colour,
-                    "weight": road_weight(f["properties"]["highway"]),
+                    "weight": weights.get(f["properties"]["highway"], DEFAULT_ROAD_WEIGHT),
                     "opacity": 0.9,
                     "lineCap": "round",
                 },
@@ -419,6 +437,8 @@ def add_stations(m: folium.Map, stations: gpd.GeoDataFrame, *, lang: Lang = "zh"
         "kind": text(kind.map(lambda v: field_label(v, lang))),
     }
     group = folium.FeatureGroup(name=layer_label("stations", lang))
+    if len(gdf):
+        folium.map.CustomPane(STATION_PANE, z_index=620).add_to(m)
     for k, symbol in STATION_SYMBOLS.items():
         mask = (kind == k).to_numpy()
         if mask.any():
@@ -428,6 +448,7 @@ def add_stations(m: folium.Map, stations: gpd.GeoDataFrame, *, lang: Lang = "zh"
                 STATION_COLOURS[k],
                 fields,
                 lang,
+                pane=STATION_PANE,
             ).add_to(group)
     group.add_to(m)
     drawn = set(kind.dropna())

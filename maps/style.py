@@ -11,6 +11,7 @@ from html import escape
 from typing import Final, Literal, get_args
 
 from geo.errors import MapError
+from geo.network.tags import HIGHWAY_NAMES
 
 __all__ = [
     "BACKGROUND",
@@ -31,7 +32,9 @@ __all__ = [
     "Symbol",
     "check_lang",
     "field_label",
+    "highway_label",
     "layer_label",
+    "page_title",
     "road_weight",
     "symbol_svg",
 ]
@@ -124,6 +127,32 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
 }
 
 
+#: Map kind -> (Chinese, English) page title, the place name put in by :func:`page_title`.
+TITLES: Final[dict[str, tuple[str, str]]] = {
+    "overview": ("{place} 概览图", "{place}: overview"),
+    "hotspots": ("{place} 警情热点与道路照明", "{place}: hotspots, dark roads and lamps"),
+    "hotspots_only": ("{place} 警情热点", "{place}: hotspots"),
+    "unlit": ("{place} 无灯道路风险", "{place}: dark roads by risk"),
+    "lamps": ("{place} 建议路灯", "{place}: proposed lamps"),
+    "posts": ("{place} 拟建警务室", "{place}: proposed posts"),
+    "patrol": ("{place} 巡逻路线", "{place}: patrol routes"),
+    "teams": ("{place} 先锋队派驻图", "{place}: vanguard teams"),
+    "village": ("{place} 村庄简报图", "{place}: village briefing"),
+    "compare": ("{place} 方案对比", "{place}: scenario comparison"),
+    "index": ("{place} 平安地图与报告", "{place}: pingan maps and reports"),
+}
+
+
+def page_title(kind: str, place: str, lang: Lang) -> str:
+    """Return a map page's title in one language ("贵溪 概览图" / "Guixi: overview").
+
+    The place name is the user's own (often Chinese even on an English page); the
+    words around it follow ``lang``.
+    """
+    zh, en = TITLES[kind]
+    return (zh if lang == "zh" else en).format(place=place)
+
+
 def check_lang(lang: str) -> Lang:
     """Return ``lang`` if it is a supported label language.
 
@@ -149,10 +178,10 @@ def check_lang(lang: str) -> Lang:
 
 
 def layer_label(key: str, lang: Lang) -> str:
-    """Return a layer or legend name: bilingual for ``"zh"``, English only for ``"en"``.
+    """Return a layer or legend name in one language: Chinese for ``"zh"``, else English.
 
-    The Chinese page keeps an English gloss so that developers and visiting
-    colleagues can read the same map the officers use.
+    A Chinese page used to carry English glosses ("亮灯道路 / Lit roads"); officers read
+    that as a half-translated page, so each page now speaks one language.
 
     Parameters
     ----------
@@ -164,10 +193,10 @@ def layer_label(key: str, lang: Lang) -> str:
     Returns
     -------
     str
-        For example ``"亮灯道路 / Lit roads"`` or ``"Lit roads"``.
+        For example ``"亮灯道路"`` or ``"Lit roads"``.
     """
     zh, en = LABELS[key]
-    return f"{zh} / {en}" if lang == "zh" else en
+    return zh if lang == "zh" else en
 
 
 def field_label(key: str, lang: Lang) -> str:
@@ -189,6 +218,25 @@ def field_label(key: str, lang: Lang) -> str:
     if pair is None:
         return key
     return pair[0] if lang == "zh" else pair[1]
+
+
+def highway_label(highway: str | None, lang: Lang) -> str:
+    """Return an OSM ``highway`` class as people say it ("县道" / "county road").
+
+    ``*_link`` roads are named as ramps of their parent class; a class with no name here
+    is shown as tagged on an English page and as "道路" on a Chinese one, so a Chinese
+    map never shows a raw English tag.
+    """
+    if not highway:
+        return MISSING
+    base = highway.removesuffix("_link")
+    pair = HIGHWAY_NAMES.get(base)
+    if pair is None:
+        return "道路" if lang == "zh" else highway
+    zh, en = pair
+    if base != highway:
+        return f"{zh}匝道" if lang == "zh" else f"{en} ramp"
+    return zh if lang == "zh" else en
 
 
 def road_weight(highway: str | None) -> float:

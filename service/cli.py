@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING
 from geo.area import parse_columns
 from geo.errors import NetworkError, PinganError
 from geo.network import MODES, BuildOptions, NetworkSummary, load_network
+from maps.style import page_title
+from service.map_cli import add_map_parser
+from service.map_options import add_map_flags, map_settings
 from service.options import (
     add_area_options,
     add_road_options,
@@ -106,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress = Progress(args.quiet)
     modes = [args.mode or "car", *[m for m in MODES if m != (args.mode or "car")]]
     area = area_from_args(args, modes=modes, command="run", progress=progress)
-    result = run_area(area, args.out, lang=args.lang, progress=progress)
+    result = run_area(area, args.out, lang=args.lang, tiles=args.tiles, progress=progress)
     progress("done")
     _print_run(Path(args.out), result)
     return 0
@@ -171,7 +174,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     area = sample_area(
         out / "sample", seed=args.seed, modes=modes, cache_dir=_cache(args), progress=progress
     )
-    result = run_area(area, out, lang=args.lang, progress=progress, extra={"seed": args.seed})
+    result = run_area(
+        area, out, lang=args.lang, tiles=args.tiles, progress=progress, extra={"seed": args.seed}
+    )
     progress("done")
     _print_run(out, result)
     return 0
@@ -184,11 +189,14 @@ def _print_run(out: Path, result: dict[str, object]) -> None:
     roads = result["roads"]
     files = result.get("files") or []
     assert isinstance(net, dict) and isinstance(roads, dict) and isinstance(files, list)
-    print(f"wrote {out / 'summary.md'}, {out / 'summary.json'} and {out / 'overview.html'}")
+    print(f"wrote {out / 'index.html'}, {out / 'summary.md'} and every map and table:")
     width = max((len(str(f)) for f in files), default=0)
     for name in files:
-        print(f"  {name:<{width}}  {FILES.get(Path(name).name, '')}".rstrip())
-    print(f"open {out / 'overview.html'} first (any browser, no internet needed)")
+        what = FILES.get(Path(name).name, "")
+        if not what and str(name).startswith("briefings/") and str(name).endswith(".html"):
+            what = FILES["<TEAM>.html"]
+        print(f"  {name:<{width}}  {what}".rstrip())
+    print(f"open {out / 'index.html'} first (any browser, no internet needed)")
     lit = roads["lit_km"]
     print(
         f"roads: {roads['all_km']:.1f} km in the file (lit {lit['yes']:.1f} / unlit "
@@ -328,8 +336,8 @@ def cmd_posts(args: argparse.Namespace) -> int:
     from geo.allocation import AllocationResult
     from geo.area import LayerSource
     from geo.coverage import candidate_sites, fewest_posts, plan_new_posts
-    from service.reports import post_table
-    from service.run import credit
+    from service.map_options import credit
+    from service.reports import newly_covered, post_table
 
     progress = Progress(args.quiet)
     area = area_from_args(args, needs=("villages", "stations"), command="posts", progress=progress)
@@ -388,15 +396,20 @@ def cmd_posts(args: argparse.Namespace) -> int:
         out = Output(args.out)
         out.csv("posts.csv", table)
         out.geojson("posts.geojson", table)
-        m = posts_map(
-            area.roads.frame(),
-            villages,
-            stations,
-            table,
-            title=f"pingan — {area.name}: proposed posts",
-            attribution=credit(area),
-        )
-        out.map("posts.html", m)
+        if args.map:
+            settings = map_settings(args, area)
+            m = posts_map(
+                area.roads.frame(),
+                villages,
+                stations,
+                table,
+                title=page_title("posts", area.name, settings.lang),
+                attribution=credit(area, settings.lang),
+                lang=settings.lang,
+                base=settings.base,
+                covered=newly_covered(area, res, table),
+            )
+            out.map("posts.html", m)
     for row in table.itertuples():
         print(
             f"  - {row.id} {row.name} at {row.lat:.5f}, {row.lon:.5f}: on {row.road}, "
@@ -435,6 +448,23 @@ def cmd_scenario_compare(args: argparse.Namespace) -> int:
 
         write_text(args.out, cmp.villages.to_csv(index=False))
         print(f"wrote per-village changes to {args.out}")
+    if args.map:
+        from service.compare_map import write_compare_map
+        from service.output import Output
+
+        # Beside the CSV when there is one, else in the usual output folder.
+        out = Output(Path(args.out).parent if args.out else Path("out"))
+        progress("isochrones of both scenarios for the map")
+        path = write_compare_map(
+            out,
+            cmp,
+            (a, b),
+            (area_a, area_b),
+            map_settings(args, area_b),
+            by=args.by,
+            threshold_min=args.map_threshold,
+        )
+        print(f"wrote the comparison map to {path}")
     return 0
 
 
@@ -453,10 +483,10 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
     )
     from geo.hotspots.pipeline import MIN_INCIDENTS
     from maps.hotspots import hotspots_map
+    from service.map_options import credit
     from service.options import area_spec_from_args
     from service.output import Output
     from service.reports import markdown_table, road_names, road_place, telling_stretches
-    from service.run import credit
 
     args.trend_period = _trend_period(args.trend_period)  # checked before any loading
     if args.max_memory_gb is None:
@@ -566,17 +596,23 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
             out.csv("hotspot_roads.csv", telling_stretches(res.edges))
         if trends is not None:
             out.csv("hotspot_trends.csv", trends.cells)
-        m = hotspots_map(
-            roads=area.roads.frame(),
-            density=res.density,
-            cells=cells,
-            hot_roads=res.edges,
-            stations=area.stations,
-            title=f"pingan — {area.name}: hotspots",
-            attribution=credit(area),
-        )
-        out.map("hotspots.html", m)
-        lines.append(f"wrote {out.path('hotspots.html')} and the tables")
+        if args.map:
+            settings = map_settings(args, area)
+            m = hotspots_map(
+                roads=area.roads.frame(),
+                density=res.density,
+                cells=cells,
+                hot_roads=res.edges,
+                stations=area.stations,
+                title=page_title("hotspots_only", area.name, settings.lang),
+                attribution=credit(area, settings.lang),
+                lang=settings.lang,
+                base=settings.base,
+            )
+            out.map("hotspots.html", m)
+            lines.append(f"wrote {out.path('hotspots.html')} and the tables")
+        else:
+            lines.append(f"wrote the tables to {out.folder}")
     # Files first, then the terminal: a reader that stops early (| head) loses nothing.
     print("\n".join(lines))
     return 0
@@ -606,9 +642,9 @@ def _dark_roads(args: argparse.Namespace, command: str) -> tuple[Area, RoadRisk]
 def cmd_unlit(args: argparse.Namespace) -> int:
     """Report km of lit, unlit and unknown road by area and rank dark roads by risk."""
     from geo.lighting import lit_km_by_area
+    from service.map_options import credit
     from service.output import Output
     from service.reports import markdown_table, named_roads, road_names, road_place
-    from service.run import credit
 
     area, risk = _dark_roads(args, "unlit")
     villages = area.require("villages")
@@ -642,15 +678,20 @@ def cmd_unlit(args: argparse.Namespace) -> int:
         # The map draws every road: let it reuse the memory of the scored pieces and
         # the night incidents, which it does not show.
         del risk
-        m = hotspots_map(
-            roads=area.roads.frame(),
-            risk=named_roads(ranked, villages),
-            stations=area.stations,
-            title=f"pingan — {area.name}: dark roads by risk",
-            attribution=credit(area),
-        )
-        out.map("unlit.html", m)
-        print(f"wrote lit km tables, unlit_roads_risk.csv and unlit.html to {out.folder}")
+        if args.map:
+            settings = map_settings(args, area)
+            m = hotspots_map(
+                roads=area.roads.frame(),
+                risk=named_roads(ranked, villages),
+                stations=area.stations,
+                title=page_title("unlit", area.name, settings.lang),
+                attribution=credit(area, settings.lang),
+                lang=settings.lang,
+                base=settings.base,
+            )
+            out.map("unlit.html", m)
+        made = " and unlit.html" if args.map else ""
+        print(f"wrote lit km tables, unlit_roads_risk.csv{made} to {out.folder}")
     return 0
 
 
@@ -659,9 +700,9 @@ def cmd_lamps(args: argparse.Namespace) -> int:
     from geo.errors import ScenarioError
     from geo.lighting import LampParams, place_lamps
     from geo.scenarios import Scenario, lamp_edit, save_scenario
+    from service.map_options import credit
     from service.output import Output
     from service.reports import lamp_runs, markdown_table, named_roads
-    from service.run import credit
 
     # The same inputs as the main job's night step: village polygons, groups where known.
     area, risk = _dark_roads(args, "lamps")
@@ -701,16 +742,22 @@ def cmd_lamps(args: argparse.Namespace) -> int:
         ranked = risk.by_road()
         # As for unlit: the map may reuse the memory of what it does not show.
         del risk
-        m = hotspots_map(
-            roads=area.roads.frame(),
-            risk=named_roads(ranked, area.villages),
-            lamps=lamps,
-            stations=area.stations,
-            title=f"pingan — {area.name}: proposed lamps",
-            attribution=credit(area),
-        )
-        out.map("lamps.html", m)
-        print(f"wrote {out.path('lamps.geojson')} and {out.path('lamps.html')}")
+        if args.map:
+            settings = map_settings(args, area)
+            m = hotspots_map(
+                roads=area.roads.frame(),
+                risk=named_roads(ranked, area.villages),
+                lamps=lamps,
+                stations=area.stations,
+                title=page_title("lamps", area.name, settings.lang),
+                attribution=credit(area, settings.lang),
+                lang=settings.lang,
+                base=settings.base,
+            )
+            out.map("lamps.html", m)
+            print(f"wrote {out.path('lamps.geojson')} and {out.path('lamps.html')}")
+        else:
+            print(f"wrote {out.path('lamps.geojson')}")
         try:
             edit = lamp_edit(plan)
         except ScenarioError as exc:
@@ -730,12 +777,14 @@ def cmd_patrol(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from geo.patrol import PatrolParams, Shift, TargetParams, Units
+    from service.map_options import map_settings
     from service.output import Output
     from service.patrol import (
         default_station,
         patrol_markdown,
         read_recent,
         run_patrol_job,
+        write_patrol_map,
         write_patrol_outputs,
     )
 
@@ -788,6 +837,10 @@ def cmd_patrol(args: argparse.Namespace) -> int:
     print(patrol_markdown(report))
     print(f"wrote {out.path('patrol.gpx')}, patrol_shift_sheet.csv, patrol_routes.geojson and")
     print(f"patrol_plan.json to {out.folder} (give it to --recent tomorrow to vary the routes)")
+    if args.map:  # the base layers are read only for a map
+        settings = map_settings(args, area)
+        progress("drawing the patrol map")
+        print(f"wrote {write_patrol_map(out, report, area, settings)}")
     return 0
 
 
@@ -806,6 +859,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_area_options(run)
     run.add_argument("--out", default="out", help="output folder (default: out)")
     run.add_argument("--lang", choices=("zh", "en"), default="zh", help="map language")
+    run.add_argument(
+        "--tiles",
+        default="none",
+        metavar="none|osm|tianditu|amap|DIR",
+        help="map background (default none: the area's own OSM base layer only)",
+    )
     run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo", help="run the main job on the built-in sample district")
@@ -813,6 +872,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2023, help="sample district seed")
     demo.add_argument("--mode", choices=MODES, default="car")
     demo.add_argument("--lang", choices=("zh", "en"), default="zh", help="map language")
+    demo.add_argument(
+        "--tiles",
+        default="none",
+        metavar="none|osm|tianditu|amap|DIR",
+        help="map background (default none: the area's own OSM base layer only)",
+    )
     demo.add_argument("--cache-dir", type=Path, help="network cache folder")
     demo.add_argument("--no-cache", action="store_true", help="always rebuild the network")
     demo.set_defaults(func=cmd_demo)
@@ -872,6 +937,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     posts.add_argument("--method", choices=("auto", "exact", "greedy"), default="auto")
     posts.add_argument("--out", help="folder for posts.csv, posts.geojson and posts.html")
+    add_map_flags(posts, default_write=True)
     posts.set_defaults(func=cmd_posts)
 
     hot = sub.add_parser("hotspots", help="incident hot spots: density, Gi*, hot roads, trends")
@@ -922,12 +988,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=2,
         help="incidents of its own a stretch or cell needs to be a hotspot core (2)",
     )
+    add_map_flags(hot, default_write=True)
     hot.set_defaults(func=cmd_hotspots)
 
     unlit = sub.add_parser("unlit", help="km of lit/unlit road by area; dark roads by risk")
     add_area_options(unlit)
     unlit.add_argument("--out", help="output folder")
     unlit.add_argument("--top", type=int, default=10, help="rows to list")
+    add_map_flags(unlit, default_write=True)
     unlit.set_defaults(func=cmd_unlit)
 
     lamps = sub.add_parser("lamps", help="place a budget of street lamps on risky dark roads")
@@ -936,6 +1004,7 @@ def build_parser() -> argparse.ArgumentParser:
     lamps.add_argument("--budget", type=int, default=30, help="number of lamps (30)")
     lamps.add_argument("--spacing", type=float, default=35.0, help="metres between lamps (35)")
     lamps.add_argument("--method", choices=("exact", "greedy"), default="exact")
+    add_map_flags(lamps, default_write=True)
     lamps.set_defaults(func=cmd_lamps)
 
     pat = sub.add_parser("patrol", help="plan a shift's patrol routes: GPX, GeoJSON, shift sheet")
@@ -964,11 +1033,13 @@ def build_parser() -> argparse.ArgumentParser:
     pat.add_argument("--workers", type=int, default=1, help="parallel searches (CPU cores)")
     pat.add_argument("--plan-seed", dest="seed_plan", type=int, default=1, help="search seed")
     pat.add_argument("--out", default="out", help="output folder (default: out)")
+    add_map_flags(pat)
     pat.set_defaults(func=cmd_patrol)
 
     from service.teams_cli import add_teams_parser
 
     add_teams_parser(sub)
+    add_map_parser(sub)
 
     scen = sub.add_parser("scenario", help="scenario commands")
     scen_sub = scen.add_subparsers(dest="scenario_command", required=True)
@@ -979,6 +1050,14 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--out", help="CSV of per-village changes")
     sc.add_argument("--cache-dir", type=Path)
     sc.add_argument("--no-cache", action="store_true")
+    add_map_flags(sc)
+    sc.add_argument(
+        "--map-threshold",
+        type=float,
+        metavar="MIN",
+        help="threshold the map colours villages at (default 15, else the middle one); "
+        "the map is scenario_compare.html beside --out (or in out/)",
+    )
     sc.set_defaults(func=cmd_scenario_compare)
 
     lay = sub.add_parser("layers", help="layer commands")

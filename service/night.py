@@ -30,8 +30,9 @@ from geo.lighting import LampParams, LampPlan, LitKmByArea, RoadRisk, lit_km_by_
 from geo.lighting import place_lamps as plan_lamps
 from geo.lighting import road_risk as score_roads
 from geo.scenarios import Edit, lamp_edit
+from maps.basemap import Basemap
 from maps.hotspots import hotspots_map
-from maps.style import Lang
+from maps.style import Lang, page_title
 from service.output import Output
 from service.reports import (
     markdown_table,
@@ -252,6 +253,7 @@ def write_night_outputs(
     *,
     lang: Lang = "zh",
     attribution: str | None = None,
+    base: Basemap | None = None,
 ) -> dict[str, Any]:
     """Write the report, tables, GeoJSON layers and ``hotspots.html``; return the figures."""
     out.text("hotspots.md", night_markdown(r, villages=area.villages))
@@ -286,9 +288,10 @@ def write_night_outputs(
         risk=named_roads(r.dark_roads, area.villages),
         lamps=r.lamps.lamps,
         stations=area.stations,
-        title=f"pingan — {area.name}: hotspots, dark roads and lamps",
+        title=page_title("hotspots", area.name, lang),
         lang=lang,
         attribution=attribution,
+        base=base,
     )
     out.map("hotspots.html", m)
     return {

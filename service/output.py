@@ -29,7 +29,12 @@ __all__ = ["FILES", "Output"]
 FILES: dict[str, str] = {
     "summary.md": "roads, layers and snapping distances, for people",
     "summary.json": "the same and every headline figure, for programs",
+    "index.html": "every map and report of the run, each with what it is for: open this first",
     "overview.html": "the offline overview map",
+    "patrol_map.html": "the dispatcher's map: tonight's routes, numbered stops, variants",
+    "teams_map.html": "the vanguard teams' map: bases, villages, routes, need scores",
+    "scenario_compare.html": "the planner's map: villages gaining or losing coverage, isochrones",
+    "<TEAM>.html": "a team leader's village briefing map, printable on A4 (briefings/)",
     "coverage.md": "coverage from stations and posts (primary mode)",
     "coverage_villages.csv": "per village: nearest station, minutes, covered per threshold",
     "coverage_by_mode.md": "coverage by car, motorbike/e-bike and foot",

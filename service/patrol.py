@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -36,12 +36,16 @@ from geo.patrol.build import NOT_CHOSEN
 from service.output import Output
 from service.reports import markdown_table
 
+if TYPE_CHECKING:
+    from service.map_options import MapSettings
+
 __all__ = [
     "PatrolReport",
     "default_station",
     "patrol_markdown",
     "read_recent",
     "run_patrol_job",
+    "write_patrol_map",
     "write_patrol_outputs",
 ]
 
@@ -261,3 +265,34 @@ def write_patrol_outputs(out: Output, report: PatrolReport) -> dict[str, Any]:
         "mean_road_jaccard": e,
         "mean_hotspot_jaccard": h,
     }
+
+
+def write_patrol_map(out: Output, report: PatrolReport, area: Area, settings: MapSettings) -> Path:
+    """Write ``patrol_map.html``: every variant's routes, stops, hot spots, unlit roads.
+
+    The best plan is shown, the other variants are layers to switch on; the page opens
+    offline (see :func:`maps.patrol.patrol_map`).
+    """
+    from maps.patrol import patrol_map
+    from service.map_options import credit
+
+    lang = settings.lang
+    s = report.variants.plans[0].shift
+    head = "巡逻方案" if lang == "zh" else f"Patrol plan — {report.area},"
+    m = patrol_map(
+        report.variants,
+        roads=area.roads.frame(),
+        stations=_stations_or_empty(area),
+        targets=report.targets,
+        title=f"{head} {s.date.isoformat()} {s.label}",
+        base=settings.base,
+        lang=lang,
+        attribution=credit(area, lang),
+    )
+    return out.map("patrol_map.html", m)
+
+
+def _stations_or_empty(area: Area) -> gpd.GeoDataFrame:
+    if area.stations is not None:
+        return area.stations
+    return gpd.GeoDataFrame({"id": [], "name": [], "kind": []}, geometry=[], crs=area.crs)

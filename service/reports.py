@@ -17,6 +17,7 @@ from geo.coverage import Candidates, CoverageResult
 from geo.scenarios import Comparison
 
 __all__ = [
+    "newly_covered",
     "comparison_markdown",
     "coverage_markdown",
     "markdown_table",
@@ -134,10 +135,41 @@ def post_table(area: Area, result: AllocationResult, candidates: Candidates) -> 
             "nearest_village": [f"{n} ({c})" for n, c in zip(near_name, near_code, strict=True)],
             "distance_m": np.round(dist, 1),
             "villages_gained": gained,
+            # Raw parts of the text above, for a page in another language.
+            "road_name": e["name"].to_numpy(),
+            "road_class": e["highway"].to_numpy(),
+            "village_name": near_name,
+            "village_code": near_code,
+            "at_junction": [c not in names for c in chosen],
         },
         geometry=geom,
         crs=area.crs,
     )
+
+
+def newly_covered(
+    area: Area, result: AllocationResult, posts: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Return the villages a plan's new posts bring within its threshold, with the post's id.
+
+    ``posts`` is :func:`post_table`'s; the villages are the area's, in its CRS, with a
+    ``post`` column naming the new post that covers each.
+    """
+    villages = area.require("villages")
+    mask = np.asarray(result.covered, dtype=bool) & ~np.asarray(result.site_is_existing, dtype=bool)
+    chosen = list(result.chosen_ids or ())
+    by_site = dict(zip(np.asarray(result.chosen).tolist(), chosen, strict=True))
+    posts_of = [by_site.get(int(j), "") for j in np.asarray(result.site)[mask]]
+    if result.demand_ids is not None:
+        # Demand rows are named by village code: match on it, not on position.
+        codes = np.asarray(result.demand_ids, dtype=object)[mask]
+        post = dict(zip(codes.astype(str).tolist(), posts_of, strict=True))
+        out = villages[villages["code"].astype(str).isin(post)].copy()
+        out["post"] = out["code"].astype(str).map(post)
+        return out
+    out = villages.iloc[np.flatnonzero(mask)].copy()
+    out["post"] = posts_of
+    return out
 
 
 def markdown_table(df: pd.DataFrame) -> str:

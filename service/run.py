@@ -36,15 +36,16 @@ from geo.scenarios import (
     propose_post_and_lamps,
     save_scenario,
 )
-from maps.overview import OSM_ATTRIBUTION, overview_map
-from maps.style import Lang
+from maps.style import Lang, page_title
+from service.index_page import index_html
+from service.map_cli import write_overview_map
+from service.map_options import MapSettings, credit, settings_for
 from service.night import NightReport, run_night_job, write_night_outputs
 from service.output import Output
 from service.reports import comparison_markdown, coverage_markdown, markdown_table
 from service.runs import RunOutput
 
 __all__ = [
-    "SYNTHETIC_ATTRIBUTION",
     "SnapReport",
     "credit",
     "run_area",
@@ -54,22 +55,6 @@ __all__ = [
 
 #: The shift the main job plans patrols for.
 DEMO_SHIFT = "20:00-02:00"
-
-#: Credit line of the sample's maps: its roads are generated, not OpenStreetMap data.
-SYNTHETIC_ATTRIBUTION = "synthetic sample data / 合成示例数据"
-
-
-def credit(area: Area) -> str:
-    """Return the maps' data credit: OpenStreetMap's, the road layer's, or the sample's.
-
-    Roads from an office's own line layer are that office's data, not OpenStreetMap's;
-    the credit names the file so a printed map says where its roads came from.
-    """
-    if area.spec.synthetic:
-        return SYNTHETIC_ATTRIBUTION
-    if area.spec.lines is not None:
-        return f"roads: {Path(area.spec.osm).name}"
-    return OSM_ATTRIBUTION
 
 
 @dataclass(frozen=True)
@@ -179,11 +164,15 @@ def run_area(
     out: str | Path,
     *,
     lang: Lang = "zh",
+    tiles: str = "none",
     lamp_params: LampParams | None = None,
     progress: ProgressFn | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Write the full report and both maps of ``area`` into ``out``; return the summary.
+    """Write the full report and every map of ``area`` into ``out``; return the summary.
+
+    ``tiles`` is the maps' background (:func:`maps.basemap.parse_tiles`); every map also
+    draws the area's own OSM base layer (water, land use, places, road names).
 
     The summary (also ``summary.json``) holds every headline figure: network, layers,
     snapping, coverage, the scenario comparison and the night-safety figures. The run is
@@ -192,9 +181,10 @@ def run_area(
     run. ``extra`` goes into the manifest's options (the sample's seed, say).
     """
     say = progress or (lambda _msg: None)
-    w = RunOutput(out, run_info(area, lang=lang, extra=extra))
+    settings = settings_for(area, tiles=tiles, lang=lang)  # bad --tiles fails before any work
+    w = RunOutput(out, run_info(area, lang=lang, extra={"tiles": tiles, **(extra or {})}))
     try:
-        result = _run(area, w, lang=lang, lamp_params=lamp_params, say=say)
+        result = _run(area, w, settings=settings, lamp_params=lamp_params, say=say)
     except BaseException:
         w.abort()  # the earlier run in ``out`` stays whole
         raise
@@ -248,9 +238,15 @@ def _hashed(path: Path) -> dict[str, Any]:
 
 
 def _run(
-    area: Area, w: RunOutput, *, lang: Lang, lamp_params: LampParams | None, say: ProgressFn
+    area: Area,
+    w: RunOutput,
+    *,
+    settings: MapSettings,
+    lamp_params: LampParams | None,
+    say: ProgressFn,
 ) -> dict[str, Any]:
-    attribution = credit(area)
+    lang = settings.lang
+    attribution = credit(area, lang)
     s = area.net.summary()
     skipped: list[str] = []
     say("snapping villages, stations and team bases to the road network")
@@ -279,35 +275,13 @@ def _run(
         result["synthetic"] = SYNTHETIC_LABEL
 
     say("drawing the overview map")
-    empty = gpd.GeoDataFrame({"id": [], "name": [], "kind": []}, geometry=[], crs=area.crs)
-    stations = area.stations if area.stations is not None else empty
-    teams = area.teams
-    if teams is None:
-        teams = gpd.GeoDataFrame(
-            {c: [] for c in ("id", "name", "home_unit", "members", "skills")},
-            geometry=[],
-            crs=area.crs,
-        )
-    villages = area.villages
-    if villages is None:
-        villages = gpd.GeoDataFrame(
-            {"code": [], "name": [], "households": []}, geometry=[], crs=area.crs
-        )
-    m = overview_map(
-        area.roads.frame(),
-        villages,
-        stations,
-        teams,
-        title=f"pingan — {area.name} overview",
-        lang=lang,
-        attribution=attribution,
-    )
-    w.map("overview.html", m)
+    write_overview_map(w, area, settings)
 
     cov = base_result = None
     if area.villages is not None and area.stations is not None and len(area.stations):
         cov = _coverage(area, w, result, say)
-        base_result = _scenarios(area, cov, w, result, say)
+        base_result = _scenarios(area, cov, w, result, say, settings)
+        _posts(area, w, result, settings, say)
     else:
         skipped.append("coverage and scenarios need villages and stations (--villages, --stations)")
 
@@ -316,7 +290,9 @@ def _run(
         say("hotspots, unlit roads and lamp placement")
         # The same lamp defaults as `pingan lamps`: one plan, one result, wherever it runs.
         night = run_night_job(area, lamp_params=lamp_params)
-        result["night"] = write_night_outputs(w, night, area, lang=lang, attribution=attribution)
+        result["night"] = write_night_outputs(
+            w, night, area, lang=lang, attribution=attribution, base=settings.base
+        )
         if area.incidents is None:
             skipped.append("hot spots need an incidents layer (--incidents)")
         if night.lamp_edit is not None and cov is not None and base_result is not None:
@@ -325,31 +301,95 @@ def _run(
         skipped.append("road lighting by village, risk and lamps need villages (--villages)")
     if area.stations is not None and len(area.stations):
         say("planning tonight's patrols (20:00-02:00)")
-        _patrol(area, night, w, result, skipped)
+        _patrol(area, night, w, result, skipped, settings)
     else:
         skipped.append("patrol routes need stations (--stations)")
     if area.teams is not None and area.villages is not None and area.stations is not None:
         say("sending the vanguard teams to the neediest villages, with their briefings")
-        _teams(area, night, w, result, skipped)
+        _teams(area, night, w, result, skipped, settings)
     else:
         skipped.append("vanguard-team assignment needs teams, villages and stations (--teams)")
     w.text("summary.md", summary_markdown(area, s, snaps, skipped))
     result["skipped"] = skipped
-    names = [str(p.relative_to(w.folder)) for p in w.written]
-    result["files"] = sorted({*names, "summary.json", "pingan-run.json"})
+    names = [p.relative_to(w.folder).as_posix() for p in w.written]
+    files = sorted({*names, "summary.json", "pingan-run.json", "index.html"})
+    w.text("index.html", index_html(area.name, files, lang=lang, note=_index_note(area, lang)))
+    result["files"] = files
     w.json("summary.json", result)
     return result
 
 
+#: New posts the main job proposes, and within how many minutes they must reach a village.
+DEMO_POSTS = 2
+DEMO_POST_MIN = 15.0
+
+
+def _posts(
+    area: Area, w: Output, result: dict[str, Any], settings: MapSettings, say: ProgressFn
+) -> None:
+    """Propose two new posts (MCLP, 15 min); write their table and the posts map."""
+    from geo.coverage import candidate_sites, plan_new_posts
+    from maps.posts import posts_map
+    from service.reports import newly_covered, post_table
+
+    say(f"proposing {DEMO_POSTS} new posts (within {DEMO_POST_MIN:g} min)")
+    villages, stations = area.require("villages"), area.require("stations")
+    engine = area.engine()
+    cands = candidate_sites(engine, "villages", villages)
+    res = plan_new_posts(
+        engine, villages, stations, cands, k=DEMO_POSTS, threshold_min=DEMO_POST_MIN
+    )
+    table = post_table(area, res, cands)
+    w.csv("posts.csv", table)
+    w.geojson("posts.geojson", table)
+    m = posts_map(
+        area.roads.frame(),
+        villages,
+        stations,
+        table,
+        covered=newly_covered(area, res, table),
+        title=page_title("posts", area.name, settings.lang),
+        lang=settings.lang,
+        attribution=credit(area, settings.lang),
+        base=settings.base,
+    )
+    w.map("posts.html", m)
+    result["posts"] = {
+        "k": DEMO_POSTS,
+        "threshold_min": DEMO_POST_MIN,
+        "covered_share": round(float(res.covered_share), 4),
+        "posts": table.drop(columns="geometry").to_dict("records"),
+    }
+
+
+def _index_note(area: Area, lang: Lang) -> str:
+    import datetime as dt
+
+    today = dt.date.today().isoformat()
+    if lang == "zh":
+        return f"{today} 运行。地图可离线打开；报告为 Markdown 文本。"
+    return f"Run on {today}. The maps open offline; the reports are Markdown text."
+
+
 def _patrol(
-    area: Area, night: NightReport | None, w: Output, result: dict[str, Any], skipped: list[str]
+    area: Area,
+    night: NightReport | None,
+    w: Output,
+    result: dict[str, Any],
+    skipped: list[str],
+    settings: MapSettings,
 ) -> None:
     """Plan tonight's shift from the first station: three units, three variants."""
     import datetime as dt
 
     from geo.errors import PatrolError
     from geo.patrol import PatrolParams, Shift, Units
-    from service.patrol import default_station, run_patrol_job, write_patrol_outputs
+    from service.patrol import (
+        default_station,
+        run_patrol_job,
+        write_patrol_map,
+        write_patrol_outputs,
+    )
 
     shift = Shift.parse(DEMO_SHIFT, date=dt.date.today(), tz=area.spec.tz)
     units = [Units(station=default_station(area), count=3, mode=area.mode, shift=shift)]
@@ -366,14 +406,20 @@ def _patrol(
         skipped.append(f"patrol routes: {exc}")
         return
     result["patrol"] = write_patrol_outputs(w, report)
+    write_patrol_map(w, report, area, settings)
 
 
 def _teams(
-    area: Area, night: NightReport | None, w: Output, result: dict[str, Any], skipped: list[str]
+    area: Area,
+    night: NightReport | None,
+    w: Output,
+    result: dict[str, Any],
+    skipped: list[str],
+    settings: MapSettings,
 ) -> None:
     """Assign every team to one of the neediest villages; write the tables and briefings."""
     from geo.errors import TeamError
-    from service.teams import run_teams_job, write_briefing, write_teams_outputs
+    from service.teams import run_teams_job, write_briefing, write_teams_map, write_teams_outputs
 
     try:
         report = run_teams_job(area)
@@ -381,8 +427,9 @@ def _teams(
         skipped.append(f"vanguard teams: {exc}")
         return
     result["teams"] = write_teams_outputs(w, report)
+    write_teams_map(w, report, area, settings)
     for r in report.assignment.table.itertuples():
-        write_briefing(w, area, str(r.team), str(r.village_code), night)
+        write_briefing(w, area, str(r.team), str(r.village_code), night, settings)
     result["teams"]["briefings"] = len(report.assignment.table)
 
 
@@ -413,7 +460,12 @@ def _coverage(area: Area, w: Output, result: dict[str, Any], say: ProgressFn) ->
 
 
 def _scenarios(
-    area: Area, cov: CoverageResult, w: Output, result: dict[str, Any], say: ProgressFn
+    area: Area,
+    cov: CoverageResult,
+    w: Output,
+    result: dict[str, Any],
+    say: ProgressFn,
+    settings: MapSettings,
 ) -> ScenarioResult:
     """Write the base scenario and a first proposal, compared; return the base's result."""
     say("writing and comparing a first scenario with the base")
@@ -443,6 +495,10 @@ def _scenarios(
     w.record(save_scenario(scen, folder / "post_and_lamps.json"))
     cmp = compare(base_result, evaluate(scen, area=area))
     w.text("scenario_comparison.md", comparison_markdown(cmp))
+    from service.compare_map import write_compare_map
+
+    say("drawing the scenario comparison map")
+    write_compare_map(w, cmp, (base, scen), (area, area), settings)
     w.csv("scenario_comparison.csv", cmp.villages)
     result["scenario_comparison"] = cmp.summary.to_dict("records")
     return base_result

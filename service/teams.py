@@ -7,11 +7,12 @@ Chinese, XLSX with Chinese headers by default) and the Markdown.
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ from geo.teams.select import Selection, SelectParams, select_villages
 from service.output import Output
 from service.reports import markdown_table
 
+if TYPE_CHECKING:
+    from service.map_options import MapSettings
+
 __all__ = [
     "ASSIGNMENT_HEADERS",
     "OFFICER_HEADERS",
@@ -35,7 +39,9 @@ __all__ = [
     "run_teams_job",
     "teams_markdown",
     "write_briefing",
+    "write_briefing_map",
     "write_officer_outputs",
+    "write_teams_map",
     "write_teams_outputs",
 ]
 
@@ -168,6 +174,30 @@ def write_teams_outputs(out: Output, report: TeamsReport, *, lang: Lang = "zh") 
     }
 
 
+def write_teams_map(out: Output, report: TeamsReport, area: Area, settings: MapSettings) -> Path:
+    """Write ``teams_map.html``: bases, assigned villages, routes, need scores, popups.
+
+    See :func:`maps.teams.teams_map`; the page opens offline.
+    """
+    from maps.teams import teams_map
+    from service.map_options import credit
+
+    lang = settings.lang
+    m = teams_map(
+        report.assignment,
+        report.scores,
+        teams=area.require("teams"),
+        villages=area.require("villages"),
+        stations=area.require("stations"),
+        roads=area.roads.frame(),
+        title="先锋队派驻图" if lang == "zh" else f"Vanguard teams — {report.area}",
+        base=settings.base,
+        lang=lang,
+        attribution=credit(area, lang),
+    )
+    return out.map("teams_map.html", m)
+
+
 def teams_markdown(report: TeamsReport) -> str:
     """Return the teams report: the assignment, why those villages, what was passed over."""
     a = report.assignment
@@ -222,11 +252,19 @@ def teams_markdown(report: TeamsReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_briefing(out: Output, area: Area, team: str, village: str, night: Any) -> Path:
+def write_briefing(
+    out: Output,
+    area: Area,
+    team: str,
+    village: str,
+    night: Any,
+    settings: MapSettings | None = None,
+) -> Path:
     """Write one team's village briefing: GeoJSON (every layer), Markdown and JSON.
 
     ``night`` is the night-safety report (:class:`service.night.NightReport`) whose hot
-    spots, dark-road risk and lamp plan the briefing draws on, or None.
+    spots, dark-road risk and lamp plan the briefing draws on, or None. With map
+    ``settings`` that ask for a map, its map is written too (:func:`write_briefing_map`).
     """
     from geo.teams.briefing import village_briefing
 
@@ -242,7 +280,36 @@ def write_briefing(out: Output, area: Area, team: str, village: str, night: Any)
     path = out.text(f"{stem}.geojson", json.dumps(b.to_geojson(), ensure_ascii=False))
     out.text(f"{stem}.md", briefing_markdown(b))
     out.json(f"{stem}.json", b.summary())
+    if settings is not None and settings.write:
+        write_briefing_map(out, area, b, settings)
     return path
+
+
+def write_briefing_map(
+    out: Output,
+    area: Area,
+    briefing: Any,
+    settings: MapSettings,
+    *,
+    printed_on: datetime.date | None = None,
+) -> Path:
+    """Write ``briefings/<TEAM>.html``: the briefing's map, which prints on one A4 page.
+
+    See :func:`maps.village.village_map`; ``printed_on`` (default today) is the date on
+    the sheet. The page opens offline.
+    """
+    from maps.village import village_map
+    from service.map_options import credit
+
+    lang = settings.lang
+    m = village_map(
+        briefing,
+        base=settings.base,
+        lang=lang,
+        printed_on=printed_on,
+        attribution=credit(area, lang),
+    )
+    return out.map(f"briefings/{briefing.team_id}.html", m)
 
 
 def briefing_markdown(b: Any) -> str:

@@ -78,8 +78,9 @@ def _job(args: argparse.Namespace, area: Area) -> TeamsReport:
 def cmd_assign(args: argparse.Namespace) -> int:
     """Score the villages, choose the neediest and send the teams there."""
     from service.cli import Progress
+    from service.map_options import map_settings
     from service.output import Output
-    from service.teams import teams_markdown, write_teams_outputs
+    from service.teams import teams_markdown, write_teams_map, write_teams_outputs
 
     progress = Progress(args.quiet)
     area = area_from_args(args, needs=("villages", "stations", "teams"), command="teams assign")
@@ -90,6 +91,10 @@ def cmd_assign(args: argparse.Namespace) -> int:
     print(teams_markdown(report))
     print(f"wrote {out.path('teams_assignment.xlsx')}, teams_assignment.csv, teams_villages.csv,")
     print(f"teams_routes.geojson and teams.md to {out.folder}")
+    if args.map:  # the base layers are read only for a map
+        settings = map_settings(args, area)
+        progress("drawing the teams map")
+        print(f"wrote {write_teams_map(out, report, area, settings)}")
     return 0
 
 
@@ -113,6 +118,7 @@ def cmd_officers(args: argparse.Namespace) -> int:
 def cmd_briefing(args: argparse.Namespace) -> int:
     """Write a team's village briefing: the data its leader takes to the village."""
     from service.cli import Progress
+    from service.map_options import map_settings
     from service.night import run_night_job
     from service.output import Output
     from service.teams import write_briefing
@@ -142,9 +148,12 @@ def cmd_briefing(args: argparse.Namespace) -> int:
     progress("hot spots, dark roads and lamps for the briefing")
     night = run_night_job(area)
     out = Output(args.out)
+    # The base layers are read only for a map.
+    settings = map_settings(args, area) if args.map else None
     for t in teams:
-        path = write_briefing(out, area, t, where[t], night)
-        print(f"wrote {path} (and its .md and .json) for team {t} at village {where[t]}")
+        path = write_briefing(out, area, t, where[t], night, settings)
+        also = ".md, .json and .html" if settings is not None else ".md and .json"
+        print(f"wrote {path} (and its {also}) for team {t} at village {where[t]}")
     return 0
 
 
@@ -178,13 +187,16 @@ def _add_choice_options(p: argparse.ArgumentParser) -> None:
 
 def add_teams_parser(sub: Any) -> None:
     """Add ``teams assign | officers | briefing`` to the ``pingan`` subcommands."""
+    from service.map_options import add_map_flags
+
     teams = sub.add_parser("teams", help="vanguard teams: assign, officers, briefing")
     teams_sub = teams.add_subparsers(dest="teams_command", required=True)
     a = teams_sub.add_parser("assign", help="score villages' need and send the teams")
     add_area_options(a)
     _add_choice_options(a)
-    a.add_argument("--lang", choices=("zh", "en"), default="zh", help="table headers (zh)")
+    a.add_argument("--lang", choices=("zh", "en"), default="zh", help="table headers and map (zh)")
     a.add_argument("--out", default="out", help="output folder (default: out)")
+    add_map_flags(a)
     a.set_defaults(func=cmd_assign)
 
     o = teams_sub.add_parser("officers", help="one village, one auxiliary officer: gaps")
@@ -200,4 +212,5 @@ def add_teams_parser(sub: Any) -> None:
     b.add_argument("--village", help="the village (default: the one the assignment gives)")
     _add_choice_options(b)
     b.add_argument("--out", default="out", help="output folder (default: out)")
+    add_map_flags(b)
     b.set_defaults(func=cmd_briefing)

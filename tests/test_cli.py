@@ -392,7 +392,7 @@ def test_posts_say_where_they_go_and_write_a_table_and_a_map(
     feats = json.loads((out / "posts.geojson").read_text(encoding="utf-8"))["features"]
     assert len(feats) == len(rows)
     html = (out / "posts.html").read_text(encoding="utf-8")
-    assert "<script src=" not in html and "Proposed posts" in html
+    assert "<script src=" not in html and json.dumps("拟建警务室") in html
 
 
 def test_layers_check_describes_a_valid_layer(capsys):

@@ -246,7 +246,7 @@ def _density_labels() -> list[str]:
 #: Legend rows each hotspots layer brings, for the layers built above (lang="en").
 ROWS_OF = {
     "density": _density_labels(),
-    "cells": ["Gi* hot 99%", "Gi* cold 95%"],
+    "cells": ["Gi* Hot spot, 99% confidence", "Gi* Cold spot, 95% confidence"],
     "hot_roads": ["Hotspot core", "Elevated"],
     "risk": ["Dark roads by risk (top 25)"],
     "lamps": ["Proposed lamps"],
@@ -264,7 +264,7 @@ def test_hotspots_legend_lists_every_drawn_layer_in_drawing_order(roads, layers)
     assert legend is not None and legend.title == "Legend"
     assert [r.label for r in legend.rows] == [row for rows in ROWS_OF.values() for row in rows]
     colours = {r.label: r.colour for r in legend.rows}
-    assert colours["Gi* hot 99%"] == GI_COLOURS["hot 99%"]
+    assert colours["Gi* Hot spot, 99% confidence"] == GI_COLOURS["hot 99%"]
     assert colours["Hotspot core"] == ROLE_STYLES["hotspot core"][0]
     assert colours["Proposed lamps"] == LAMP_COLOUR
     assert colours["police station"] == STATION_COLOURS["station"]
@@ -284,8 +284,8 @@ def test_unlit_and_lamps_maps_show_no_density_or_gi_rows(roads, risk, lamps):
     assert labels(unlit) == ["Dark roads by risk (top 25)"]
     with_lamps = hotspots_map(roads=roads, risk=risk, lamps=lamps, lang="zh")
     assert labels(with_lamps) == [
-        "无灯道路风险 / Dark roads by risk (top 25)",
-        "建议路灯 / Proposed lamps",
+        "无灯道路风险 (前 25 条)",
+        "建议路灯",
     ]
 
 
@@ -310,7 +310,7 @@ def test_only_the_gi_classes_and_roles_present_are_listed(roads, cells, hot_road
     only_hot = cells[cells["class"] == "hot 99%"]
     cores = hot_roads[hot_roads["role"] == "hotspot core"]
     m = hotspots_map(roads=roads, cells=only_hot, hot_roads=cores, lang="en")
-    assert labels(m) == ["Gi* hot 99%", "Hotspot core"]
+    assert labels(m) == ["Gi* Hot spot, 99% confidence", "Hotspot core"]
 
 
 def test_risk_row_names_how_many_roads_are_drawn(roads, risk):

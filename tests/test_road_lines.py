@@ -691,9 +691,11 @@ def test_an_area_from_a_line_layer_is_the_osm_area(sample_files, tmp_path):
     assert_same_network(area.net, want.net)
     assert area.net.source.kind == "lines"
     assert set(area.roads.net.edges["name"].dropna()) == set(want.roads.net.edges["name"].dropna())
-    from service.run import credit, run_info
+    from service.map_options import credit
+    from service.run import run_info
 
-    assert credit(area) == "roads: cn.gpkg"
+    assert credit(area, "en") == "roads: cn.gpkg"
+    assert credit(area, "zh") == "道路数据：cn.gpkg"
     assert run_info(area, lang="en")["inputs"]["roads"]["kind"] == "line layer"
 
 

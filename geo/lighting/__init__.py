@@ -25,6 +25,7 @@ from geo.lighting.risk import (
     ROAD_CLASS_LABELS,
     RiskParams,
     RoadRisk,
+    explanation_zh,
     road_risk,
 )
 from geo.network import DARK_CLASSES, LIT_CLASSES
@@ -40,6 +41,7 @@ __all__ = [
     "LampPlan",
     "LightingError",
     "LitKmByArea",
+    "explanation_zh",
     "RiskParams",
     "RoadRisk",
     "lit_km_by_area",

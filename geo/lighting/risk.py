@@ -9,7 +9,8 @@ dark roads), so compare them within one run, not across areas.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import ClassVar, Final
@@ -34,12 +35,14 @@ from geo.lighting.inputs import (
     villages_layer,
 )
 from geo.network import DARK_CLASSES, RoadNetwork, Roads
+from geo.network.tags import HIGHWAY_NAMES
 from geo.results import Result
 
 __all__ = [
     "COMPONENTS",
     "ROAD_CLASS_EXPOSURE",
     "ROAD_CLASS_LABELS",
+    "explanation_zh",
     "RiskParams",
     "RoadRisk",
     "road_risk",
@@ -819,6 +822,48 @@ def _explain(t: Mapping[str, np.ndarray], p: RiskParams) -> np.ndarray:
                 f" + {hh} households within {d_hh} m ({f[6]:.2f}×{f[7]:.2f}={f[8]:.2f})"
                 f" + {bridge} ({f[9]:.2f}×{f[10]:.2f}={f[11]:.2f}) = {total:.2f}"
             )
+    return out
+
+
+_EXPLAIN_RE: Final = re.compile(
+    r"(?P<n>\d+) night incidents? within (?P<d>[\d.]+) m \(weighted by closeness: (?P<w>[\d.]+)\)"
+    r" (?P<f1>\([^)]*\)) \+ (?P<lab>.+?) (?P<f2>\([^)]*\))"
+    r" \+ (?P<hh>\d+) households within (?P<dh>[\d.]+) m (?P<f3>\([^)]*\))"
+    r" \+ (?P<bridge>.+?) (?P<f4>\([^)]*\)) = (?P<total>[\d.]+)$"
+)
+_CUT_RE: Final = re.compile(r"only link to (\d+) households")
+
+
+def explanation_zh(sentences: Iterable[str]) -> list[str]:
+    """Return the Chinese of :func:`_explain`'s sentences, the same figures in the same order.
+
+    Written from the English so that a risk table keeps one explanation column (a
+    province's dark roads hold hundreds of thousands of them) and only what is shown to
+    a Chinese reader, a map's top roads or a report's, is translated. A sentence not in
+    that form is returned unchanged.
+    """
+    en_zh = {en: HIGHWAY_NAMES[hw][0] for hw, en in ROAD_CLASS_LABELS.items()}
+    en_zh.update({hw: zh for hw, (zh, _en) in HIGHWAY_NAMES.items()})
+    out = []
+    for text in sentences:
+        m = _EXPLAIN_RE.match(str(text))
+        if m is None:
+            out.append(str(text))
+            continue
+        g = m.groupdict()
+        cut = _CUT_RE.fullmatch(g["bridge"])
+        if cut:
+            bridge = f"通往 {cut.group(1)} 户的唯一道路"
+        elif g["bridge"] == "not the only link":
+            bridge = "不是唯一通道"
+        else:
+            bridge = "唯一通道，其后无住户"
+        out.append(
+            f"{g['d']} 米内夜间警情 {g['n']} 起（按距离加权 {g['w']}）{g['f1']}"
+            f" + {en_zh.get(g['lab'], g['lab'])} {g['f2']}"
+            f" + {g['dh']} 米内 {g['hh']} 户 {g['f3']}"
+            f" + {bridge} {g['f4']} = {g['total']}"
+        )
     return out
 
 

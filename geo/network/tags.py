@@ -15,6 +15,7 @@ from geo.errors import NetworkError
 
 __all__ = [
     "DARK_CLASSES",
+    "HIGHWAY_NAMES",
     "LIT_CLASSES",
     "MODES",
     "NOT_ROADS",
@@ -140,6 +141,30 @@ ACCESS_KMH: dict[Mode, float] = {"car": 15.0, "motorbike": 12.0, "foot": 4.5}
 _MODE_CAP_KMH: dict[Mode, float] = {"car": 100.0, "motorbike": 45.0, "foot": 5.0}
 
 # osmnx's oneway vocabulary (graph._add_paths), mirrored so our graph matches osmnx's.
+#: OSM ``highway`` class -> (Chinese, English) name for people. OSM China maps the
+#: administrative classes so: trunk = national road (国道), primary = provincial (省道),
+#: secondary = county (县道), tertiary = township (乡道), unclassified = village (村道).
+HIGHWAY_NAMES: Final[dict[str, tuple[str, str]]] = {
+    "motorway": ("高速公路", "motorway"),
+    "trunk": ("国道", "national road"),
+    "primary": ("省道", "provincial road"),
+    "secondary": ("县道", "county road"),
+    "tertiary": ("乡道", "township road"),
+    "unclassified": ("村道", "village road"),
+    "residential": ("居民区道路", "residential street"),
+    "living_street": ("生活街道", "living street"),
+    "service": ("辅路", "service road"),
+    "track": ("机耕路", "farm track"),
+    "road": ("道路", "road"),
+    "pedestrian": ("步行街", "pedestrian street"),
+    "footway": ("人行道", "footway"),
+    "path": ("小路", "path"),
+    "cycleway": ("自行车道", "cycleway"),
+    "bridleway": ("马道", "bridleway"),
+    "steps": ("台阶", "steps"),
+    "busway": ("公交专用道", "busway"),
+}
+
 ONEWAY_VALUES = frozenset({"yes", "true", "1", "-1", "reverse", "T", "F"})
 REVERSED_VALUES = frozenset({"-1", "reverse", "T"})
 

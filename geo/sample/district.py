@@ -15,6 +15,7 @@ import numpy as np
 from geo.sample.geometry import IntArray
 from geo.sample.groups import add_groups, settlement_cells
 from geo.sample.incidents import draw_incidents, plant_hotspots
+from geo.sample.landcover import make_landcover
 from geo.sample.places import (
     gateways,
     place_points,
@@ -96,6 +97,8 @@ def build_district(seed: int, n_villages: int, n_incidents: int) -> SampleConten
     check_no_crossings(net)
     tag_ways(rng, net, sk, n_seats, stems)
     numbering = number_ways(net)
+    # The base map's land cover, from the finished roads; it draws nothing from ``rng``.
+    cover = make_landcover(terrain, places, net, gate_r)
     stations = make_stations(rng, places)
     teams = make_teams(rng, stations)
     hotspots = plant_hotspots(
@@ -122,7 +125,7 @@ def build_district(seed: int, n_villages: int, n_incidents: int) -> SampleConten
     }
     return SampleContents(
         seed=seed,
-        osm=osm_xml(net, numbering, seed),
+        osm=osm_xml(net, numbering, seed, places=places, cover=cover),
         villages_csv=villages_csv(places),
         groups_csv=groups_csv(places, groups),
         boundaries_geojson=boundaries_geojson(places, cells, n_seats),

@@ -31,6 +31,8 @@ from geo.sample.frame import (
 from geo.sample.geometry import FloatArray, to_lonlat
 from geo.sample.groups import Groups
 from geo.sample.incidents import CATEGORIES, Hotspot, Incidents
+from geo.sample.landcover import Landcover
+from geo.sample.pinyin import english_name
 from geo.sample.places import Places
 from geo.sample.roads import Net
 from geo.sample.tags import Numbering
@@ -148,8 +150,21 @@ class SampleContents:
     incidents: Incidents
 
 
-def osm_xml(net: Net, numbering: Numbering, seed: int) -> str:
-    """Serialise the live ways as OSM XML 0.6."""
+def osm_xml(
+    net: Net,
+    numbering: Numbering,
+    seed: int,
+    *,
+    places: Places | None = None,
+    cover: Landcover | None = None,
+) -> str:
+    """Serialise the live ways as OSM XML 0.6, with the base map's places and land cover.
+
+    The roads come first, numbered as always; the place nodes (villages, township
+    seats, communities with ``name``, ``name:zh`` and ``name:en``) and the land cover
+    (woods, built-up land, ponds) follow with ids past the roads', so the road network
+    read from the file is the same with or without them.
+    """
     lonlat = to_lonlat(numbering.node_xy)
     west, south, east, north = SAMPLE_BOUNDS
     out = [
@@ -163,14 +178,93 @@ def osm_xml(net: Net, numbering: Numbering, seed: int) -> str:
         f'  <node id="{k + 1}" lat="{lat:.7f}" lon="{lon:.7f}" version="1"/>'
         for k, (lon, lat) in enumerate(lonlat)
     ]
+    base = _BaseElements(len(lonlat) + 1, max(numbering.way_ids.values(), default=0) + 1)
+    if places is not None:
+        base.add_places(places)
+    if cover is not None:
+        base.add_cover(cover)
+    out += base.nodes
     for wi, refs in zip(numbering.order, numbering.refs, strict=True):
         out.append(f'  <way id="{numbering.way_ids[wi]}" version="1">')
         out += [f'    <nd ref="{r}"/>' for r in refs]
         tags = net.ways[wi].tags
-        out += [f"    <tag k={quoteattr(key)} v={quoteattr(tags[key])}/>" for key in sorted(tags)]
+        out += _tag_lines(tags)
         out.append("  </way>")
+    out += base.ways
+    out += base.relations
     out.append("</osm>")
     return "\n".join(out) + "\n"
+
+
+def _tag_lines(tags: dict[str, str]) -> list[str]:
+    return [f"    <tag k={quoteattr(key)} v={quoteattr(tags[key])}/>" for key in sorted(tags)]
+
+
+class _BaseElements:
+    """The OSM nodes, ways and relations of the base map, numbered past the roads."""
+
+    def __init__(self, first_node: int, first_way: int) -> None:
+        self.next_node = first_node
+        self.next_way = first_way
+        self.next_relation = 1
+        self.nodes: list[str] = []
+        self.ways: list[str] = []
+        self.relations: list[str] = []
+
+    def add_places(self, places: Places) -> None:
+        names = (
+            [(f"{s}镇", "town") for s in places.town_stems]
+            + [(f"{s}村", "village") for s in places.stems]
+            + [(n, "neighbourhood") for n in places.community_names]
+        )
+        xy = np.vstack([places.seat_xy, places.village_xy, places.community_xy])
+        for (lon, lat), (name, kind) in zip(to_lonlat(xy), names, strict=True):
+            tags = {"name": name, "name:zh": name, "name:en": english_name(name), "place": kind}
+            self.nodes.append(
+                f'  <node id="{self.next_node}" lat="{lat:.7f}" lon="{lon:.7f}" version="1">'
+            )
+            self.nodes += _tag_lines(tags)
+            self.nodes.append("  </node>")
+            self.next_node += 1
+
+    def add_cover(self, cover: Landcover) -> None:
+        for poly in cover.forest:
+            self._area(poly, {"landuse": "forest"})
+        for poly in cover.residential:
+            self._area(poly, {"landuse": "residential"})
+        for name, poly in cover.ponds:
+            self._area(poly, {"name": name, "natural": "water", "water": "pond"})
+
+    def _area(self, poly: shapely.Polygon, tags: dict[str, str]) -> None:
+        """Write a polygon as a closed way, or as a multipolygon when it has holes."""
+        if not poly.interiors:
+            self._ring(np.asarray(poly.exterior.coords), tags)
+            return
+        members = [("outer", self._ring(np.asarray(poly.exterior.coords), {}))]
+        members += [("inner", self._ring(np.asarray(r.coords), {})) for r in poly.interiors]
+        self.relations.append(f'  <relation id="{self.next_relation}" version="1">')
+        self.relations += [
+            f'    <member type="way" ref="{ref}" role="{role}"/>' for role, ref in members
+        ]
+        self.relations += _tag_lines({**tags, "type": "multipolygon"})
+        self.relations.append("  </relation>")
+        self.next_relation += 1
+
+    def _ring(self, xy: FloatArray, tags: dict[str, str]) -> int:
+        lonlat = to_lonlat(xy[:-1])  # a ring repeats its first vertex; OSM its first node
+        ids = list(range(self.next_node, self.next_node + len(lonlat)))
+        self.nodes += [
+            f'  <node id="{k}" lat="{lat:.7f}" lon="{lon:.7f}" version="1"/>'
+            for k, (lon, lat) in zip(ids, lonlat, strict=True)
+        ]
+        self.next_node += len(ids)
+        way = self.next_way
+        self.ways.append(f'  <way id="{way}" version="1">')
+        self.ways += [f'    <nd ref="{r}"/>' for r in [*ids, ids[0]]]
+        self.ways += _tag_lines(tags)
+        self.ways.append("  </way>")
+        self.next_way += 1
+        return way
 
 
 def committee_codes(places: Places) -> tuple[list[str], list[str]]:
