@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LANDUSE_CLASSES",
     "MAX_BUILDINGS",
+    "OSM_CREDIT",
     "PLACE_KINDS",
     "ROAD_NAME_CLASSES",
     "BaseLayers",
@@ -43,6 +44,8 @@ __all__ = [
     "read_base_layers",
 ]
 
+#: OpenStreetMap's data credit, which its licence (ODbL) asks for wherever it is shown.
+OSM_CREDIT: Final = "© OpenStreetMap contributors"
 #: Most buildings kept from one file (the largest by area): a province holds millions.
 MAX_BUILDINGS: Final = 100_000
 #: ``place=*`` values read as place names, from the largest to the smallest.
@@ -141,6 +144,9 @@ class BaseLayers:
         class, with ``name``, ``name_zh``, ``name_en`` and ``highway``.
     source
         The file read.
+    credit
+        The data's credit for the map's corner: OpenStreetMap's, or None for a file
+        whose header calls it synthetic (the sample district).
     buildings_dropped
         Buildings left out beyond :data:`MAX_BUILDINGS` (the smallest).
     """
@@ -152,6 +158,7 @@ class BaseLayers:
     road_names: gpd.GeoDataFrame
     source: str = ""
     buildings_dropped: int = 0
+    credit: str | None = OSM_CREDIT
     bounds: tuple[float, float, float, float] | None = field(default=None)
 
     def __post_init__(self) -> None:
@@ -221,6 +228,7 @@ def read_base_layers(
             .with_areas()
             .with_filter(osmium.filter.KeyFilter(*_KEYS))
         )
+        generator = str(fp.header.get("generator", ""))
         for obj in fp:
             if isinstance(obj, osmium.osm.Area):
                 _area(obj, wkb, acc)
@@ -234,7 +242,8 @@ def read_base_layers(
         msg = f"{src}: not a readable OSM file ({exc})"
         raise NetworkError(msg) from exc
     acc.flush()
-    return acc.result(str(src))
+    # A synthetic file (the sample district) is nobody's OpenStreetMap data to credit.
+    return acc.result(str(src), None if "synthetic" in generator else OSM_CREDIT)
 
 
 #: Base layers read per (file, mtime, size, bounds): seven maps of one job read once.
@@ -328,7 +337,7 @@ class _Accumulator:
             rows.clear()
         self.pending = 0
 
-    def result(self, source: str) -> BaseLayers:
+    def result(self, source: str, credit: str | None) -> BaseLayers:
         out = {n: _concat(self.done[n], _COLUMNS[n]) for n in _COLUMNS}
         out["places"] = _dedupe_places(out["places"])
         out["road_names"] = _merge_roads(out["road_names"])
@@ -337,6 +346,7 @@ class _Accumulator:
             source=source,
             buildings_dropped=self.buildings_seen - len(out["buildings"]),
             bounds=self.box,
+            credit=credit,
         )
 
 

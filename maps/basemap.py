@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from branca.element import MacroElement
 from folium.template import Template
@@ -108,7 +109,7 @@ _STYLES: Final[dict[str, dict[str, Any]]] = {
     "farmland": {"fillColor": "#edf1dc", "fillOpacity": 1, "stroke": False},
     "grass": {"fillColor": "#dfeccf", "fillOpacity": 1, "stroke": False},
     "forest": {"fillColor": "#d3e5c6", "fillOpacity": 1, "stroke": False},
-    "residential": {"fillColor": "#e9e6e1", "fillOpacity": 1, "stroke": False},
+    "residential": {"fillColor": "#e5e1db", "fillOpacity": 1, "stroke": False},
     "industrial": {"fillColor": "#e6e1e8", "fillOpacity": 1, "stroke": False},
     "water": {"fillColor": "#c4dcf0", "fillOpacity": 1, "color": "#a9cbe8", "weight": 0.6},
     "building": {"fillColor": "#dbd7d2", "fillOpacity": 1, "color": "#cdc8c2", "weight": 0.5},
@@ -355,6 +356,7 @@ def add_basemap(m: folium.Map, base: Basemap, *, lang: Lang = "zh") -> folium.Ma
             data,
             labels,
             opacity=_OVER_TILES_OPACITY if tiles.url is not None else 1.0,
+            credit=vector.credit,
         ).add_to(group)
     return m
 
@@ -633,8 +635,9 @@ class _VectorBase(MacroElement):
                 color: #4a4a4a;
                 text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff, 0 0 4px #fff;
             }
+            /* Above the point: a township seat's police station sits on it. */
             .pingan-label-city span, .pingan-label-town span {
-                transform: translate(-50%, -50%); font-weight: 600; color: #333;
+                transform: translate(-50%, calc(-100% - 8px)); font-weight: 600; color: #333;
             }
             .pingan-label-city span { font-size: 16px; }
             .pingan-label-town span { font-size: 14px; }
@@ -691,14 +694,22 @@ class _VectorBase(MacroElement):
             }
             map.on("zoomend viewreset load", zoomed);
             if (map._loaded) { zoomed(); }
+            {% if this.credit %}
             map.attributionControl.addAttribution({{ this.credit|tojson }});
+            {% endif %}
         })({{ this.map_name }}, {{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
 
     def __init__(
-        self, map_name: str, data: str, labels: list[list[Any]], *, opacity: float
+        self,
+        map_name: str,
+        data: str,
+        labels: list[list[Any]],
+        *,
+        opacity: float,
+        credit: str | None,
     ) -> None:
         super().__init__()
         self._name = "VectorBase"
@@ -716,7 +727,7 @@ class _VectorBase(MacroElement):
         self.steps = sorted(set(LABEL_ZOOMS.values()))
         self.pane, self.pane_z = BASE_PANE, BASE_PANE_Z
         self.labels_pane, self.labels_pane_z = BASE_LABELS_PANE, BASE_LABELS_PANE_Z
-        self.credit = _OSM_CREDIT
+        self.credit = credit
 
 
 def _view_box(m: folium.Map) -> tuple[float, float, float, float] | None:
@@ -904,12 +915,13 @@ def _road_labels(roads: gpd.GeoDataFrame, lang: Lang) -> list[list[Any]]:
     )
     theta = np.where(theta > 90, theta - 180, np.where(theta < -90, theta + 180, theta))
     css = -theta
-    # Chinese reads as well top to bottom: a steep road's name runs down it, upright,
-    # instead of lying on its side.
-    vertical = np.abs(css) > 55 if lang == "zh" else np.zeros(len(css), dtype=bool)
+    # Chinese reads as well top to bottom: a steep road's Chinese name (on an English
+    # page too, where a road has no name:en) runs down it, upright, not on its side.
+    names = text.to_numpy()[owner[which]]
+    chinese = ~pd.Series(names, dtype="string").str.contains("[A-Za-z]").to_numpy(dtype=bool)
+    vertical = (np.abs(css) > 55) & chinese
     css = np.where(vertical, np.where(css > 0, css - 90, css + 90), css)
     lonlat = gpd.GeoSeries(pt, crs=utm).to_crs(4326)
-    names = text.to_numpy()[owner[which]]
     cls = np.where(main[owner[which]], "road", "street")
     return [
         [round(float(y), 5), round(float(x), 5), escape(str(t)), str(c), round(float(d), 1)]

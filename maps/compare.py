@@ -47,7 +47,6 @@ from maps.style import (
     Symbol,
     check_lang,
 )
-from maps.village import localise_scale
 
 __all__ = [
     "CHANGE_COLOURS",
@@ -344,7 +343,6 @@ def compare_map(
         {float(t) for t in areas_a["threshold_min"]} | {float(t) for t in areas_b["threshold_min"]}
     )
     _IsoKey(_iso_key_html(thresholds, lang)).add_to(m)
-    localise_scale(m, lang=lang)
     return finish_map(m, lang=lang)
 
 

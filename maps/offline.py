@@ -151,7 +151,7 @@ def new_map(
         zoom_delta=0.5,
     )
     m.get_root().title = escape(title)  # type: ignore[attr-defined]
-    _PageBase().add_to(m)
+    _PageBase(lang).add_to(m)
     # max_zoom keeps a single point (zero-size bounds) from zooming to street level.
     m.fit_bounds([[minlat, minlon], [maxlat, maxlon]], padding=(24, 24), max_zoom=16)
     if base is not None:
@@ -174,6 +174,16 @@ class _PageBase(MacroElement):
         </style>
         {% endmacro %}
         {% macro script(this, kwargs) %}
+            {% if this.units %}
+            // Leaflet writes "km" and "m" whatever the page's language.
+            L.Control.Scale.prototype._updateMetric = function (maxMeters) {
+                var metres = this._getRoundNum(maxMeters);
+                var label = metres < 1000
+                    ? metres + {{ this.units[1]|tojson }}
+                    : metres / 1000 + {{ this.units[0]|tojson }};
+                this._updateScale(this._mScale, label, metres / maxMeters);
+            };
+            {% endif %}
             L.control.scale({imperial: false, maxWidth: 160})
                 .addTo({{ this._parent.get_name() }});
             {{ this._parent.get_name() }}.attributionControl.setPrefix("Leaflet");
@@ -181,10 +191,11 @@ class _PageBase(MacroElement):
         """
     )
 
-    def __init__(self) -> None:
+    def __init__(self, lang: Lang = "zh") -> None:
         super().__init__()
         self._name = "PageBase"
         self.background = BACKGROUND
+        self.units = (" 公里", " 米") if lang == "zh" else None
 
 
 def render_offline(m: folium.Map) -> str:

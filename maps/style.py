@@ -135,6 +135,8 @@ TITLES: Final[dict[str, tuple[str, str]]] = {
     "unlit": ("{place} 无灯道路风险", "{place}: dark roads by risk"),
     "lamps": ("{place} 建议路灯", "{place}: proposed lamps"),
     "posts": ("{place} 拟建警务室", "{place}: proposed posts"),
+    "coverage": ("{place} 村庄覆盖", "{place}: village coverage"),
+    "officers": ("{place} 一村一辅警", "{place}: one village, one auxiliary officer"),
     "patrol": ("{place} 巡逻路线", "{place}: patrol routes"),
     "teams": ("{place} 先锋队派驻图", "{place}: vanguard teams"),
     "village": ("{place} 村庄简报图", "{place}: village briefing"),

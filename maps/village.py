@@ -71,7 +71,6 @@ __all__ = [
     "add_roads",
     "add_route",
     "add_station_and_officers",
-    "localise_scale",
     "minutes_km",
     "village_map",
 ]
@@ -1235,50 +1234,4 @@ def add_print_view(
     north = _t("north", lang)
     paper = [[minlat, minlon], [maxlat, maxlon]]
     _PrintView(head, paper, _north_svg(north), north).add_to(m)
-    return localise_scale(m, lang=lang)
-
-
-class _ScaleUnits(MacroElement):
-    """Leaflet's scale bar, labelled in Chinese units."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            L.Control.Scale.prototype._updateMetric = function (maxMeters) {
-                var metres = this._getRoundNum(maxMeters);
-                var label = metres < 1000
-                    ? metres + {{ this.units[1]|tojson }}
-                    : metres / 1000 + {{ this.units[0]|tojson }};
-                this._updateScale(this._mScale, label, metres / maxMeters);
-            };
-            {{ this._parent.get_name() }}.fire("move");
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, units: tuple[str, str]) -> None:
-        super().__init__()
-        self._name = "ScaleUnits"
-        self.units = units
-
-
-def localise_scale(m: folium.Map, *, lang: Lang = "zh") -> folium.Map:
-    """Label the scale bar in ``lang``'s units: "2 公里", "500 米" on a Chinese page.
-
-    Leaflet writes "km" and "m" whatever the page's language; an English page keeps them.
-
-    Parameters
-    ----------
-    m
-        Map with the scale bar (:func:`maps.offline.new_map` adds it).
-    lang
-        Label language.
-
-    Returns
-    -------
-    folium.Map
-        ``m``, for chaining.
-    """
-    if check_lang(lang) == "zh":
-        _ScaleUnits((" 公里", " 米")).add_to(m)
     return m

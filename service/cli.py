@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from geo.area import parse_columns
-from geo.errors import NetworkError, PinganError
+from geo.errors import MapError, NetworkError, PinganError
 from geo.network import MODES, BuildOptions, NetworkSummary, load_network
 from maps.style import page_title
 from service.map_cli import add_map_parser
@@ -324,6 +324,14 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         if out:
             out.text("coverage_by_mode.md", text)
             out.csv("coverage_by_mode.csv", by_mode.minutes)
+    if args.map:
+        if len(modes) != 1:
+            msg = "--map draws one travel mode's coverage; give --mode car, motorbike or foot"
+            raise MapError(msg)
+        from service.map_options import write_coverage_map
+
+        out = out or Output("out")
+        write_coverage_map(out, area, res, map_settings(args, area))
     # Files first, then the terminal: a reader that stops early (| head) loses nothing.
     print(text)
     if out:
@@ -918,6 +926,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cov.add_argument("--weight", choices=("population", "households"), help="demand weight")
     cov.add_argument("--out", help="folder for the report and the per-village CSV")
+    add_map_flags(cov)
     cov.set_defaults(func=cmd_coverage)
 
     posts = sub.add_parser("posts", help="propose where new posts should go")

@@ -35,6 +35,22 @@ DESCRIPTIONS: Final[tuple[tuple[str, str, str, str, str, str], ...]] = (
         "Tonight's route per unit, numbered stops with times; switch between the variants.",
     ),
     (
+        "coverage.html",
+        "map",
+        "村庄覆盖图（规划）",
+        "各村到最近派出所的车程，按时限着色；派出所等时圈。",
+        "Village coverage (planners)",
+        "Travel time from the nearest station to each village, by threshold; isochrones.",
+    ),
+    (
+        "officers.html",
+        "map",
+        "一村一辅警图",
+        "哪些村缺辅警，建议从哪里调派。",
+        "One village, one auxiliary officer",
+        "Which villages lack an officer, and who could move there.",
+    ),
+    (
         "hotspots.html",
         "map",
         "热点与道路照明图",

@@ -10,7 +10,7 @@ import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from maps.basemap import Basemap, parse_tiles
 from maps.style import Lang, check_lang
@@ -25,6 +25,8 @@ __all__ = [
     "credit",
     "map_settings",
     "settings_for",
+    "write_coverage_map",
+    "write_officers_map",
 ]
 
 #: Environment variable holding the Tianditu key (``tk``) for ``--tiles tianditu``.
@@ -107,3 +109,48 @@ def credit(area: Area, lang: str = "zh") -> str:
         name = Path(area.spec.osm).name
         return f"道路数据：{name}" if lang == "zh" else f"roads: {name}"
     return OSM_ATTRIBUTION
+
+
+def write_coverage_map(out: Any, area: Area, cov: Any, settings: MapSettings) -> Any:
+    """Write ``coverage.html``: villages by travel time over the stations' isochrones."""
+    from geo.coverage import isochrones
+    from maps.coverage import coverage_map
+    from maps.style import page_title
+
+    iso = isochrones(area.engine(cov.mode), area.require("stations"), cov.thresholds_min)
+    m = coverage_map(
+        cov,
+        iso,
+        roads=area.roads.frame(),
+        villages=area.require("villages"),
+        stations=area.require("stations"),
+        title=page_title("coverage", area.name, settings.lang),
+        lang=settings.lang,
+        attribution=credit(area, settings.lang),
+        base=settings.base,
+    )
+    return out.map("coverage.html", m)
+
+
+def write_officers_map(out: Any, area: Area, check: Any, settings: MapSettings) -> Any:
+    """Write ``officers.html``: committees by auxiliary-officer status, proposed moves."""
+    import geopandas as gpd
+
+    from maps.officers import officers_map
+    from maps.style import page_title
+
+    stations = area.stations
+    if stations is None:
+        stations = gpd.GeoDataFrame({"id": [], "name": [], "kind": []}, geometry=[], crs=area.crs)
+    m = officers_map(
+        check,
+        roads=area.roads.frame(),
+        villages=area.require("villages"),
+        stations=stations,
+        officers=area.officers,
+        title=page_title("officers", area.name, settings.lang),
+        lang=settings.lang,
+        attribution=credit(area, settings.lang),
+        base=settings.base,
+    )
+    return out.map("officers.html", m)

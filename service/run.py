@@ -39,7 +39,7 @@ from geo.scenarios import (
 from maps.style import Lang, page_title
 from service.index_page import index_html
 from service.map_cli import write_overview_map
-from service.map_options import MapSettings, credit, settings_for
+from service.map_options import MapSettings, credit, settings_for, write_coverage_map
 from service.night import NightReport, run_night_job, write_night_outputs
 from service.output import Output
 from service.reports import comparison_markdown, coverage_markdown, markdown_table
@@ -280,6 +280,7 @@ def _run(
     cov = base_result = None
     if area.villages is not None and area.stations is not None and len(area.stations):
         cov = _coverage(area, w, result, say)
+        write_coverage_map(w, area, cov, settings)
         base_result = _scenarios(area, cov, w, result, say, settings)
         _posts(area, w, result, settings, say)
     else:

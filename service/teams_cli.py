@@ -110,6 +110,10 @@ def cmd_officers(args: argparse.Namespace) -> int:
     write_officer_outputs(out, check, lang=args.lang)
     print(officers_markdown(check, area.name))
     out.text("officers.md", officers_markdown(check, area.name))
+    if args.map:
+        from service.map_options import map_settings, write_officers_map
+
+        print(f"wrote {write_officers_map(out, area, check, map_settings(args, area))}")
     print("wrote officers.xlsx, officers_gaps.csv, officers_proposals.csv and officers.md")
     print(f"to {out.folder}")
     return 0
@@ -204,6 +208,7 @@ def add_teams_parser(sub: Any) -> None:
     o.add_argument("--cap-min", type=float, help="longest move proposed, in minutes")
     o.add_argument("--lang", choices=("zh", "en"), default="zh", help="table headers (zh)")
     o.add_argument("--out", default="out", help="output folder (default: out)")
+    add_map_flags(o)
     o.set_defaults(func=cmd_officers)
 
     b = teams_sub.add_parser("briefing", help="a team's village briefing (GeoJSON, Markdown)")

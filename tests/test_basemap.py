@@ -122,6 +122,7 @@ def test_sample_places_are_the_villages_towns_and_communities_written(
         communities["name"]
     )
     assert (places["name_zh"] == places["name"]).all()
+    assert sample_base.credit is None  # synthetic: no OpenStreetMap data to credit
     assert list(places["name_en"]) == [english_name(n) for n in places["name"]]
     assert english_name("张家湾村") == "Zhangjiawan Village"
 
@@ -175,6 +176,7 @@ def test_guixi_base_matches_a_direct_count(guixi: Path, guixi_base: BaseLayers) 
     assert len(guixi_base.places) == direct["places"]
     assert len(guixi_base.buildings) == direct["buildings"] and guixi_base.buildings_dropped == 0
     assert "贵溪市" in set(guixi_base.places["name"])
+    assert guixi_base.credit == "© OpenStreetMap contributors"
     assert guixi_base.source == str(guixi)
     for name in ("water", "landuse", "buildings", "places", "road_names"):
         assert getattr(guixi_base, name).crs.to_epsg() == 4326
@@ -378,6 +380,7 @@ def test_page_holds_one_base_layer_under_the_overlays(sample_pages) -> None:
     assert f"[{json.dumps(BASE_LABELS_PANE)}, 450]]" in zh
     assert "interactive: false" in zh and 'el.style.pointerEvents = "none"' in zh
     assert zh.count("L.canvas({pane:") == 1
+    assert "OpenStreetMap contributors" not in zh  # the sample is synthetic
 
 
 def test_labels_speak_the_page_language(sample_pages, sample_villages) -> None:

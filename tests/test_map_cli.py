@@ -93,3 +93,55 @@ def test_map_overview_on_a_real_osm_file_draws_each_road_once(tmp_path):
     assert len(lines) > 100
     twice = [k for k, n in Counter(lines).items() if n > 1]
     assert not twice, f"{len(twice)} of {len(lines)} road lines drawn twice"
+
+
+def test_coverage_map_colours_each_village_by_its_travel_time(tmp_path):
+    """`pingan coverage --map`: one dot per village, in the band its minutes fall in."""
+    import csv
+
+    out = tmp_path / "c"
+    assert main(["-q", "coverage", "--out", str(out), "--map"]) == 0
+    html = (out / "coverage.html").read_text()
+    with (out / "coverage_villages.csv").open(encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    dec = json.JSONDecoder()
+    import re
+
+    bands = {}
+    for m in re.finditer(r"geo_json_[0-9a-f]+_add\(", html):
+        obj, _ = dec.raw_decode(html, m.end())
+        for f in obj.get("features", []):
+            if "band" in f["properties"]:
+                bands[f["properties"]["code"]] = (f["properties"]["band"], f["properties"])
+    assert len(bands) == len(rows)
+    for r in rows:
+        band = bands[r["code"]][0]
+        if not r["minutes"]:
+            assert band == "无路可达"
+        else:
+            t = next((t for t in (5, 10, 15, 30) if float(r["minutes"]) <= t), None)
+            assert band == (f"{t} 分钟内" if t else "超过 30 分钟"), r
+
+
+def test_officers_map_shows_every_gap_and_move(tmp_path):
+    """`pingan teams officers --map`: one dot per committee, gaps by whether they are filled."""
+    import csv
+    import re
+
+    out = tmp_path / "o"
+    assert main(["-q", "teams", "officers", "--out", str(out), "--map"]) == 0
+    html = (out / "officers.html").read_text()
+    with (out / "officers_gaps.csv").open(encoding="utf-8-sig") as fh:
+        gaps = list(csv.DictReader(fh))
+    with (out / "officers_proposals.csv").open(encoding="utf-8-sig") as fh:
+        moves = list(csv.DictReader(fh))
+    status = []
+    dec = json.JSONDecoder()
+    for m in re.finditer(r"geo_json_[0-9a-f]+_add\(", html):
+        obj, _ = dec.raw_decode(html, m.end())
+        status += [
+            f["properties"]["status"] for f in obj["features"] if "status" in f["properties"]
+        ]
+    assert status.count("缺辅警，建议调派") == len(moves)
+    assert status.count("缺辅警，建议调派") + status.count("缺辅警，无人可派") == len(gaps)
+    assert json.dumps("建议调派路线") in html

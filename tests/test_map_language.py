@@ -76,7 +76,7 @@ def _pages(folder: Path) -> list[Path]:
 # User data shown as is (names, skills, the area's own name) is not the page's language.
 _USER_PROPS = (
     "name", "skills", "village", "team", "home_unit", "leader", "Leader", "road", "where",
-    "description", "township", "district", "category", "officer",
+    "description", "township", "district", "category", "officer", "station", "from",
 )  # fmt: skip
 
 
