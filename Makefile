@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+SERVICE := $(VENV)/.installed-service
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
 
-.PHONY: demo test lint lock lock-check bench bench-patrol bounds browser clean
+.PHONY: demo serve test test-store lint lock lock-check bench bench-patrol bounds browser clean
 
 # Each set installs from the lock (uv.lock; .ci/locks/*.txt for pip), once per change
 # of the lock; `.ci/install` says what it is doing.
@@ -20,8 +23,31 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint lock-check browser
-	$(BIN)/python -m pytest -q
+# The planning service on the sample district (or AREA=path/to/area.toml), on loopback.
+serve: $(SERVICE)
+	$(BIN)/pingan serve --host $(HOST) --port $(PORT) $(if $(AREA),--area $(AREA))
+
+# The storage suite runs on both backends: .ci/postgis starts a throw-away PostGIS on
+# loopback (installing it from Debian's packages where we are root) and stops it after
+# the tests, even when they fail; where it cannot, the PostGIS tests skip and say why.
+# A PINGAN_TEST_DATABASE_URL already set, or a PostGIS .ci/postgis already runs, is used
+# (and left running) instead.
+test: lint lock-check browser $(SERVICE)
+	@$(WITH_POSTGIS) $(BIN)/python -m pytest -q
+
+# Only the storage tests (both backends, the crash test): a quick check of service/store.
+test-store: $(SERVICE)
+	@$(WITH_POSTGIS) $(BIN)/python -m pytest -q tests/test_store.py tests/test_store_crash.py
+
+WITH_POSTGIS = run() { \
+	url=$${PINGAN_TEST_DATABASE_URL:-}; started=; \
+	if [ -z "$$url" ]; then \
+		if url=$$(bash .ci/postgis url); then :; \
+		elif url=$$(bash .ci/postgis start); then started=1; \
+		else url=; echo "no PostGIS here: the PostGIS storage tests skip"; fi; \
+	fi; \
+	PINGAN_TEST_DATABASE_URL=$$url "$$@"; rc=$$?; \
+	[ -z "$$started" ] || bash .ci/postgis stop; return $$rc; }; run
 
 # uv.lock must agree with pyproject.toml, and pip's exports with uv.lock.
 lock-check: $(STAMP)

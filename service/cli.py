@@ -1045,10 +1045,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_map_flags(pat)
     pat.set_defaults(func=cmd_patrol)
 
+    from service.serve_cli import add_serve_parsers
     from service.teams_cli import add_teams_parser
 
     add_teams_parser(sub)
     add_map_parser(sub)
+    add_serve_parsers(sub)
 
     scen = sub.add_parser("scenario", help="scenario commands")
     scen_sub = scen.add_subparsers(dest="scenario_command", required=True)

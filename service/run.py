@@ -51,6 +51,7 @@ __all__ = [
     "run_area",
     "snap_report",
     "summary_markdown",
+    "write_posts",
 ]
 
 #: The shift the main job plans patrols for.
@@ -282,7 +283,7 @@ def _run(
         cov = _coverage(area, w, result, say)
         write_coverage_map(w, area, cov, settings)
         base_result = _scenarios(area, cov, w, result, say, settings)
-        _posts(area, w, result, settings, say)
+        write_posts(area, w, result, settings, say)
     else:
         skipped.append("coverage and scenarios need villages and stations (--villages, --stations)")
 
@@ -325,7 +326,7 @@ DEMO_POSTS = 2
 DEMO_POST_MIN = 15.0
 
 
-def _posts(
+def write_posts(
     area: Area, w: Output, result: dict[str, Any], settings: MapSettings, say: ProgressFn
 ) -> None:
     """Propose two new posts (MCLP, 15 min); write their table and the posts map."""

@@ -1,0 +1,1 @@
+"""The pages for people: the strings of both languages, the HTML frame and the stylesheet."""
