@@ -18,9 +18,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+# The same module object as the map tests import: one Playwright per session.
+import browser
 import pytest
-
-from tests.browser import needs_browser
+from browser import needs_browser
 
 pytest.importorskip("fastapi")
 
@@ -76,7 +77,6 @@ def chromium():
     The session browser maps every host to "not found", IP literals included; this one
     excepts 127.0.0.1 alone. It reuses the session's Playwright (one per thread).
     """
-    from tests import browser
 
     browser._browser()  # starts the session's Playwright (or skips, saying why)
     args = [a for a in browser._LAUNCH_ARGS if not a.startswith("--host-resolver-rules")]
