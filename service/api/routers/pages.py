@@ -45,6 +45,7 @@ from service.api.pages.render import (
     table,
 )
 from service.api.pages.text import LANGS, Lang, Text, other
+from service.patrol_files import SHEET_COLUMNS
 from service.store.base import Conflict, NotFound, PlanRecord, User
 
 __all__ = ["PATROL_SECONDS", "router"]
@@ -519,27 +520,9 @@ def _patrol_plan(s: Session, plan_id: str) -> PlanRecord:
     return plan
 
 
-_SHEET_COLUMNS: Final = (
-    "unit",
-    "stop",
-    "eta",
-    "day",
-    "depart",
-    "dwell_min",
-    "wait_min",
-    "break_min",
-    "kind",
-    "name",
-    "village",
-    "lat",
-    "lon",
-    "check",
-)
-
-
 def _sheet_table(s: Session, data: bytes) -> str:
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    cols = [c for c in _SHEET_COLUMNS if not rows or c in rows[0]]
+    cols = [c for c in SHEET_COLUMNS if not rows or c in rows[0]]
     numeric = [
         i for i, c in enumerate(cols) if c in ("stop", "dwell_min", "wait_min", "lat", "lon")
     ]
