@@ -79,6 +79,7 @@ browser: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/network.py
 	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python -m benchmarks.engine_cch
 	$(BIN)/python benchmarks/hotspots.py
 	$(BIN)/python benchmarks/teams.py
 

@@ -921,7 +921,11 @@ def load_area(
     _add_note(notes, "officers", _check_units(read.get("officers"), "unit", stations))
     say("indexing roads for snapping")
     params = engine_params or EngineParams()
-    engines: dict[str, Engine] = {m: Engine(net, params) for m, net in networks.items()}
+    # The CCH's graph order (large areas) is saved beside the networks it was made for.
+    order_dir = None if cache_dir is None else Path(cache_dir)
+    engines: dict[str, Engine] = {
+        m: Engine(net, params, order_dir=order_dir) for m, net in networks.items()
+    }
     roads = Roads.of(nets[-1], routing=primary)
     return Area(
         spec=spec,

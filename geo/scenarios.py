@@ -51,7 +51,7 @@ import shapely
 from geo.area import Area, AreaSpec, load_area
 from geo.atomic import write_text
 from geo.coverage import CoverageParams, CoverageResult, covered_column, village_coverage
-from geo.engine import Engine, EngineParams
+from geo.engine import EngineParams
 from geo.errors import AreaError, PinganError, ScenarioError
 from geo.network import LIT_CLASSES, RoadNetwork, Roads, edge_twins
 from geo.results import Result
@@ -738,12 +738,10 @@ def apply_edits(area: Area, edits: Sequence[Edit]) -> Area:
     new_net = replace(net, edges=edges)
     new_full = replace(full, edges=full_edges) if full is not net else new_net
     engine = area.engine()
-    new_engine = Engine(new_net, engine.params, weight=engine.weight, snap_index=engine.snap)
+    new_engine = engine.edited(new_net)
     roads = area.roads.with_network(new_full)
     dist = area.distances
-    new_dist = Engine(
-        new_full, dist.params, weight=dist.weight, snap_index=dist.snap, undirected=dist.undirected
-    )
+    new_dist = dist.edited(new_full)
     return replace(
         area,
         networks={net.mode: new_net},
@@ -805,7 +803,7 @@ def evaluate(
     edited = apply_edits(base, scenario.edits)
     engine = edited.engine()
     if engine_params is not None:
-        engine = Engine(edited.net, engine_params, weight=engine.weight, snap_index=engine.snap)
+        engine = engine.edited(edited.net, params=engine_params)
     params = CoverageParams(thresholds_min=scenario.thresholds_min)
     stations = edited.require("stations")
     villages = edited.require("villages")

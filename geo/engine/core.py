@@ -26,14 +26,18 @@ dark-road risk and the lamp spacing use it on the area's all-roads network, so
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import shapely
 from scipy.sparse import csgraph
 
+from geo.engine import cch
+from geo.engine.cch import CCHMetric
 from geo.engine.graph import bounded_reach, bridge_cut, cheapest, csr, root_facility, super_search
 from geo.engine.results import (
     BEYOND,
@@ -53,6 +57,8 @@ from geo.errors import EngineError
 from geo.network import ACCESS_KMH, RoadNetwork, SnapIndex, SnapResult, edge_twins
 
 __all__ = ["Engine"]
+
+_log = logging.getLogger("pingan.engine")
 
 #: Upper bound on the dense distance block held at once (rows x nodes x 8 bytes).
 _BLOCK_BYTES = 256 * 2**20
@@ -80,6 +86,16 @@ class Engine:
     undirected
         Search every edge both ways at its cost, ignoring one-way rules (walkers,
         distances along roads).
+    backend
+        What answers :meth:`matrix`: ``"dijkstra"`` (one search per origin anchor on the
+        CSR), ``"cch"`` (customizable contraction hierarchies, :mod:`geo.engine.cch`) or
+        ``"auto"``: the CCH from :data:`~geo.engine.cch.CCH_MIN_NODES` nodes up where
+        RoutingKit is installed. :attr:`matrix_backend` says which one it is. One-to-all,
+        reach, isochrones and nearest facility stay on Dijkstra, where one search
+        answers them.
+    order_dir
+        Folder where the CCH's graph order is saved and looked for (the network cache
+        folder); the order is also shared in memory by every engine of the same graph.
     """
 
     net: RoadNetwork
@@ -87,6 +103,8 @@ class Engine:
     weight: str = "travel_time_s"
     snap_index: SnapIndex | None = None
     undirected: bool = False
+    backend: str = "auto"
+    order_dir: Path | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -117,6 +135,8 @@ class Engine:
         else:
             self.graph = csr(self.u[o], self.v[o], self.time[o], self.n_nodes)
         self.twin = edge_twins(self.net)
+        self.matrix_backend = self._pick_backend()
+        self._cch: CCHMetric | None = None
         # The off-road leg costs its length in metres on a length engine, and its access
         # time on a time engine.
         kmh = self.params.offroad_kmh
@@ -129,6 +149,75 @@ class Engine:
             self.offroad_per_m = 1.0
         else:
             self.offroad_per_m = 3.6 / self.offroad_kmh
+
+    def _pick_backend(self) -> str:
+        if self.backend not in ("auto", "cch", "dijkstra"):
+            msg = f"backend must be 'auto', 'cch' or 'dijkstra', got {self.backend!r}"
+            raise EngineError(msg)
+        if self.backend == "cch" and not cch.available():
+            msg = "backend 'cch' needs the RoutingKit bindings: pip install pyroutingkit"
+            raise EngineError(msg)
+        if self.backend == "auto":
+            big = self.n_nodes >= cch.CCH_MIN_NODES
+            return "cch" if big and cch.available() else "dijkstra"
+        return self.backend
+
+    def _metric(self) -> CCHMetric:
+        """Return the CCH customised with this engine's costs, built on first use."""
+        if self._cch is None:
+            with self._lock:
+                if self._cch is None:
+                    if self.undirected:
+                        tail = np.concatenate([self.u, self.v])
+                        head = np.concatenate([self.v, self.u])
+                        cost = np.concatenate([self.time, self.time])
+                    else:
+                        tail, head, cost = self.u, self.v, self.time
+                    nodes = self.net.nodes
+                    order = cch.order_for(
+                        tail,
+                        head,
+                        nodes["lat"].to_numpy(),
+                        nodes["lon"].to_numpy(),
+                        folder=self.order_dir,
+                        progress=_log.info,
+                    )
+                    self._cch = CCHMetric(order, cost)
+        return self._cch
+
+    def node_matrix(self, src: np.ndarray, dst: np.ndarray, limit: float = np.inf) -> np.ndarray:
+        """Return seconds between node rows (inf where no route), on :attr:`matrix_backend`."""
+        src = np.asarray(src, dtype=np.int64)
+        dst = np.asarray(dst, dtype=np.int64)
+        if self.matrix_backend == "cch":
+            sub = self._metric().many_to_many(src, dst)
+            if np.isfinite(limit):
+                sub[sub > limit] = np.inf
+            return sub
+        rows = max(1, _BLOCK_BYTES // (8 * max(self.n_nodes, 1)))
+        sub = np.empty((len(src), len(dst)))
+        for start in range(0, len(src), rows):
+            block = csgraph.dijkstra(self.graph, indices=src[start : start + rows], limit=limit)
+            sub[start : start + rows] = np.asarray(block)[:, dst]
+        return sub
+
+    def edited(
+        self, net: RoadNetwork, *, weight: str | None = None, params: EngineParams | None = None
+    ) -> Engine:
+        """Return an engine on an edited copy of this network (same geometry, new costs).
+
+        It shares the snap index, the backend and, on a CCH, the graph order, so a
+        scenario's closed road or new speed costs one customisation, not a new order.
+        """
+        return Engine(
+            net,
+            params or self.params,
+            weight=weight or self.weight,
+            snap_index=self.snap,
+            undirected=self.undirected,
+            backend=self.backend,
+            order_dir=self.order_dir,
+        )
 
     @property
     def snap(self) -> SnapIndex:
@@ -143,6 +232,7 @@ class Engine:
         # A lock does not pickle; a Dask worker gets the engine with a lock of its own.
         state = self.__dict__.copy()
         del state["_lock"]
+        state["_cch"] = None
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
@@ -288,8 +378,10 @@ class Engine:
     ) -> TravelTimes:
         """Return travel times (seconds) from every origin to every destination.
 
-        One Dijkstra per distinct origin anchor node, run in blocks so memory stays
-        bounded, then a vectorised min over the anchor combinations.
+        The distinct anchor nodes of the origins and of the destinations go to
+        :meth:`node_matrix` once (the CCH on a large graph, else one Dijkstra per origin
+        anchor node, in blocks so memory stays bounded); then a vectorised min over the
+        anchor combinations.
         """
         o = self._as_located(origins, "origins")
         d = self._as_located(destinations, "destinations")
@@ -301,11 +393,7 @@ class Engine:
         if len(src) and len(dst):
             src_pos = np.searchsorted(src, np.maximum(o.out_node, 0))
             dst_pos = np.searchsorted(dst, np.maximum(d.in_node, 0))
-            rows = max(1, _BLOCK_BYTES // (8 * max(self.n_nodes, 1)))
-            sub = np.empty((len(src), len(dst)))
-            for start in range(0, len(src), rows):
-                block = csgraph.dijkstra(self.graph, indices=src[start : start + rows], limit=lim)
-                sub[start : start + rows] = np.asarray(block)[:, dst]
+            sub = self.node_matrix(src, dst, lim)
             for a in range(2):
                 for b in range(2):
                     cand = (
@@ -402,7 +490,8 @@ class Engine:
         if m.empty:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
         edge = m["edge"].to_numpy() % n_edges
-        t = (m["frac_d"].to_numpy() - m["frac_o"].to_numpy()) * self.time[edge]
+        # A closed edge carries no trip along it, but two points at one spot are 0 s apart.
+        t = _part(m["frac_d"].to_numpy() - m["frac_o"].to_numpy(), self.time[edge])
         i = m["i_o"].to_numpy()
         j = m["i_d"].to_numpy()
         walk_o = _walk(o, self.offroad_per_m, i)

@@ -343,7 +343,7 @@ def build_instance(
             msg = "cost_weight must hold one factor >= 1 per routing edge"
             raise PatrolError(msg)
         edges = engine.net.edges.assign(_pen=engine.net.edges[engine.weight].to_numpy() * w)
-        pen = Engine(replace(engine.net, edges=edges), engine.params, "_pen", engine.snap)
+        pen = engine.edited(replace(engine.net, edges=edges), weight="_pen")
         pc = pen.matrix(places.leave(pen), places.arrive(pen))  # type: ignore[arg-type]
         cost = np.where(np.isfinite(dur), np.nan_to_num(pc.seconds, nan=0.0), np.inf)
         cost = np.where(np.isfinite(dur), np.maximum(cost, dur), cost)
