@@ -197,3 +197,24 @@ def test_backend_choice_and_pickling(sample_net):
     again = pickle.loads(pickle.dumps(eng))
     assert again.matrix_backend == "cch"
     assert np.array_equal(again.matrix(nodes, nodes).seconds, before, equal_nan=True)
+
+
+def test_paths_through_the_cch_are_fastest_and_their_time_is_their_arcs(sample_net):
+    rng = np.random.default_rng(5)
+    dj, ch = engines(sample_net)
+    nodes = sample_net.nodes
+    x = rng.uniform(nodes["x"].min(), nodes["x"].max(), 40)
+    y = rng.uniform(nodes["y"].min(), nodes["y"].max(), 40)
+    for i in range(0, 40, 2):
+        o, d = dj.locate(x[[i]], y[[i]]), dj.locate(x[[i + 1]], y[[i + 1]])
+        ra, rb = dj.path(o, d), ch.path(o, d)
+        assert ra.status == rb.status
+        if not rb.found:
+            continue
+        assert abs(ra.seconds - rb.seconds) <= ch.rounding_s(len(rb.edges))
+        if len(rb.edges):
+            # Consecutive arcs, from the first node to the last.
+            assert (ch.v[rb.edges[:-1]] == ch.u[rb.edges[1:]]).all()
+            assert ch.u[rb.edges[0]] == rb.nodes[0] and ch.v[rb.edges[-1]] == rb.nodes[-1]
+            inner = ch.time[rb.edges].sum()
+            assert inner <= rb.seconds + 1e-9

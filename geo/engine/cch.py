@@ -225,3 +225,12 @@ class CCHMetric:
         out = raw.astype(float) / SCALE
         out[raw >= self._inf] = np.inf
         return out.reshape(len(src), len(dst))
+
+    def route(self, source: int, target: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return the node rows and arc rows of the fastest route between two nodes."""
+        with self._lock:
+            _dist, nodes, arcs = self._metric.query(int(source), int(target))
+        nodes_a = np.asarray(nodes, dtype=np.int64)
+        if len(nodes_a) == 0:
+            nodes_a = np.array([source], dtype=np.int64)
+        return nodes_a, np.asarray(arcs, dtype=np.int64)

@@ -201,6 +201,16 @@ class Engine:
             sub[start : start + rows] = np.asarray(block)[:, dst]
         return sub
 
+    def rounding_s(self, n_arcs: int) -> float:
+        """Return how far a :meth:`matrix` entry over ``n_arcs`` arcs may be from exact.
+
+        0 on Dijkstra; on the CCH, half an integer unit per arc (and per partial edge
+        at either end), see :mod:`geo.engine.cch`.
+        """
+        if self.matrix_backend != "cch":
+            return 0.0
+        return (n_arcs + 2) * 0.5 / cch.SCALE
+
     def edited(
         self, net: RoadNetwork, *, weight: str | None = None, params: EngineParams | None = None
     ) -> Engine:
@@ -619,11 +629,7 @@ class Engine:
             return Route(empty, empty, np.nan, np.nan, None, "origin_off_network")
         if d.off_network[0]:
             return Route(empty, empty, np.nan, np.nan, None, "destination_off_network")
-        n = self.n_nodes
-        dist, pred = super_search(self.graph, *cheapest(o.out_node[0], o.out_cost[0]), np.inf)
-        via = np.where(d.in_node[0] >= 0, dist[np.maximum(d.in_node[0], 0)] + d.in_cost[0], np.inf)
-        b = int(np.argmin(via))
-        total = float(via[b])
+        total, b, nodes, edges = self._node_route(o, d)
         direct = self._direct_leg(o, d)
         across = self._across(o, d)
         if across is not None and np.isfinite(across[0, 0]):
@@ -642,12 +648,6 @@ class Engine:
             return Route(empty, np.array([e]), t, length, along, "ok")
         if not np.isfinite(total):
             return Route(empty, empty, np.nan, np.nan, None, "no_route")
-        end = int(d.in_node[0, b])
-        chain = [end]
-        while pred[chain[-1]] != n and pred[chain[-1]] >= 0:
-            chain.append(int(pred[chain[-1]]))
-        nodes = np.array(chain[::-1], dtype=np.int64)
-        edges = self._edges_between(nodes[:-1], nodes[1:])
         parts: list[np.ndarray] = []
         length = float(self.length[edges].sum()) if len(edges) else 0.0
         # Leg from the origin point to its first node, along its edge.
@@ -716,6 +716,38 @@ class Engine:
         has = tw >= 0
         out_b[tw[has]], out_c[tw[has]] = is_bridge[has], cut[has]
         return out_b, out_c
+
+    def _node_route(self, o: Located, d: Located) -> tuple[float, int, np.ndarray, np.ndarray]:
+        """Return (seconds, destination anchor, nodes, edges) of the fastest route via nodes.
+
+        On the CCH the anchor pair is chosen on its (rounded) costs and the route's
+        seconds are then summed exactly along its arcs; on Dijkstra, one search.
+        """
+        empty = np.zeros(0, np.int64)
+        if self.matrix_backend == "cch":
+            outs, ins = o.out_node[0], d.in_node[0]
+            sub = self._metric().many_to_many(np.maximum(outs, 0), np.maximum(ins, 0))
+            cand = o.out_cost[0][:, None] + sub + d.in_cost[0][None, :]
+            cand[outs < 0, :] = np.inf
+            cand[:, ins < 0] = np.inf
+            a, b = (int(k) for k in np.unravel_index(int(np.argmin(cand)), cand.shape))
+            if not np.isfinite(cand[a, b]):
+                return np.inf, b, empty, empty
+            nodes, edges = self._metric().route(int(outs[a]), int(ins[b]))
+            exact = o.out_cost[0, a] + self.time[edges].sum() + d.in_cost[0, b]
+            return float(exact), b, nodes, edges
+        n = self.n_nodes
+        dist, pred = super_search(self.graph, *cheapest(o.out_node[0], o.out_cost[0]), np.inf)
+        via = np.where(d.in_node[0] >= 0, dist[np.maximum(d.in_node[0], 0)] + d.in_cost[0], np.inf)
+        b = int(np.argmin(via))
+        total = float(via[b])
+        if not np.isfinite(total):
+            return total, b, empty, empty
+        chain = [int(d.in_node[0, b])]
+        while pred[chain[-1]] != n and pred[chain[-1]] >= 0:
+            chain.append(int(pred[chain[-1]]))
+        nodes = np.array(chain[::-1], dtype=np.int64)
+        return total, b, nodes, self._edges_between(nodes[:-1], nodes[1:])
 
     def _direct_leg(self, o: Located, d: Located) -> tuple[float, int, float, float] | None:
         """Return (seconds, edge, from, to) for a trip along one road, if there is one."""
