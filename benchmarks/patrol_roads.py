@@ -444,6 +444,11 @@ def part_city(folder: Path, log: Callable[[str], None]) -> bool:
     t0 = time.perf_counter()
     plan = plan_patrols(area, units, targets, params)
     warm = time.perf_counter() - t0
+    # The same engine again, as the service's next request meets it: its snap index
+    # and customised metric are built.
+    t1 = time.perf_counter()
+    again = plan_patrols(area, units, targets, params)
+    t_again = time.perf_counter() - t1
     inst = build_instance(area, units, targets)
     e2 = inst.engine
     t1 = time.perf_counter()
@@ -451,9 +456,11 @@ def part_city(folder: Path, log: Callable[[str], None]) -> bool:
     t_matrix = time.perf_counter() - t1
     ok = warm <= TARGET_CITY_S
     log(
-        f"city first feasible plan, order cached: {warm:.2f} s (of it a matrix alone "
-        f"{t_matrix:.2f} s), prize {plan.prize:.0f} of {plan.prize_available:.0f}; "
-        f"ratio to {TARGET_CITY_S:g} s {warm / TARGET_CITY_S:.3f} (target <= 1): {verdict(ok)}"
+        f"city first feasible plan, order cached: {warm:.2f} s (snap index, customisation, "
+        f"matrix, solve, legs), prize {plan.prize:.0f} of {plan.prize_available:.0f}; the "
+        f"next plan on the warm engine {t_again:.2f} s (prize {again.prize:.0f}), of it the "
+        f"{len(inst.problem.duration)}-place matrix {t_matrix:.2f} s; ratio to "
+        f"{TARGET_CITY_S:g} s {warm / TARGET_CITY_S:.3f} (target <= 1): {verdict(ok)}"
     )
     return ok
 

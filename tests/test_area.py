@@ -139,7 +139,7 @@ def test_missing_or_broken_files_are_named(sample_files, tmp_path):
 def test_an_area_is_shared_safely_by_threads_and_crosses_to_workers(area):
     """Nothing is filled in lazily: threads agree, and a pickled copy answers the same."""
     engine = area.engine()
-    snap_arrays = (engine.snap.owner, engine.snap.roads.edge, area.roads.geometry)
+    snap_arrays = (engine.snap.roads.edge, area.roads.geometry)
     assert not any(a.flags.writeable for a in snap_arrays)
 
     def run(_):

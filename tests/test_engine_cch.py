@@ -218,3 +218,57 @@ def test_paths_through_the_cch_are_fastest_and_their_time_is_their_arcs(sample_n
             assert ch.u[rb.edges[0]] == rb.nodes[0] and ch.v[rb.edges[-1]] == rb.nodes[-1]
             inner = ch.time[rb.edges].sum()
             assert inner <= rb.seconds + 1e-9
+
+
+def test_copies_answer_one_block_together_and_concurrent_callers_alike(monkeypatch):
+    """A metric of 3 copies answers a block cut into chunks exactly as one copy does,
+    while 6 threads ask at once; a copy failing mid-block fails the call, not the pool."""
+    import threading
+
+    rng = np.random.default_rng(11)
+    xy, tail, head, w = random_graph(rng, n=500, m=2200)
+    order = cch.order_for(tail, head, xy[:, 1], xy[:, 0])
+    one = cch.CCHMetric(order, w, threads=1)
+    three = cch.CCHMetric(order, w, threads=3)
+    monkeypatch.setattr(cch, "_PARALLEL_PAIRS", 1)
+    ref = scipy_all(500, tail, head, w)
+    asks = [rng.choice(500, size=(int(rng.integers(1, 120)), 2)) for _ in range(12)]
+    got: dict[int, np.ndarray] = {}
+
+    def ask(i):
+        src, dst = asks[i][:, 0], asks[i][:, 1]
+        got[i] = three.many_to_many(src, dst)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(asks))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, a in enumerate(asks):
+        src, dst = a[:, 0], a[:, 1]
+        assert np.array_equal(got[i], one.many_to_many(src, dst))
+        sub = ref[np.ix_(src, dst)]
+        fin = np.isfinite(sub)
+        assert np.array_equal(np.isinf(got[i]), ~fin)
+        assert np.abs(got[i][fin] - sub[fin]).max(initial=0) < 1e-9
+    # Every copy is back in the pool, and one that raises mid-block fails the call.
+    assert three._idle.qsize() == 3
+    copies = [three._idle.get() for _ in range(3)]
+
+    class Broken:
+        def distances_many_to_many(self, s, d):
+            raise RuntimeError("copy broke")
+
+    for c in [Broken(), *copies[1:]]:
+        three._idle.put(c)
+    with pytest.raises(RuntimeError, match="copy broke"):
+        three.many_to_many(np.arange(200), np.arange(200))
+    assert three._idle.qsize() == 3
+
+
+def test_a_bad_thread_count_is_named(monkeypatch):
+    monkeypatch.setenv("PINGAN_CCH_THREADS", "two")
+    with pytest.raises(EngineError, match="PINGAN_CCH_THREADS"):
+        cch.default_threads()
+    monkeypatch.setenv("PINGAN_CCH_THREADS", "3")
+    assert cch.default_threads() == 3

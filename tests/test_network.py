@@ -381,32 +381,35 @@ def test_snap_matches_brute_force(write_osm):
     assert (res.node_distance_m <= length / 2 + 1e-9).all()
 
 
-def test_the_snap_index_samples_the_same_points_in_blocks(write_osm, monkeypatch):
-    """Roads sampled a few segments at a time give the index sampled in one go: the same
-    points in the same order, each owned by its road, none farther than half the spacing
-    from the next along its segment."""
-    import geo.network.snap as snap_module
+def test_equally_near_roads_go_to_the_lowest_road_whatever_the_order_asked(write_osm):
+    """A point nearest a crossing is equally near every road meeting there: it goes to
+    the lowest-numbered of them (brute force), the same asked alone or among others."""
     from geo.network import Roads, SnapIndex
 
-    rng = np.random.default_rng(3)
-    nodes = {i + 1: (float(x), float(y)) for i, (x, y) in enumerate(rng.uniform(0, 900, (30, 2)))}
-    ways = [(i, [i, i + 1, i + 2], {"highway": "residential"}) for i in range(1, 29, 2)]
+    # A plus-shaped crossing at node 1, and a few unrelated roads around it.
+    nodes = {1: (0.0, 0.0), 2: (500.0, 0.0), 3: (-500.0, 0.0), 4: (0.0, 500.0), 5: (0.0, -500.0)}
+    nodes |= {6: (2000.0, 2000.0), 7: (2600.0, 2000.0), 8: (2600.0, 2700.0)}
+    ways = [(1, [2, 1], {"highway": "residential"}), (2, [1, 3], {"highway": "residential"})]
+    ways += [(3, [4, 1], {"highway": "residential"}), (4, [1, 5], {"highway": "residential"})]
+    ways += [(5, [6, 7, 8], {"highway": "residential"})]
     net = build_network(write_osm(nodes, ways), BuildOptions(simplify=False))
-    whole = SnapIndex.of(net)
-    monkeypatch.setattr(snap_module, "_SAMPLE_BLOCK", 3)
-    blocks = SnapIndex.of(net)
-    np.testing.assert_array_equal(blocks.tree.data, whole.tree.data)
-    np.testing.assert_array_equal(blocks.owner, whole.owner)
+    index = SnapIndex.of(net)
     roads = Roads.of(net)
-    d = shapely.distance(roads.geometry[whole.owner], shapely.points(whole.tree.data))
-    assert d.max() < 1e-6  # every sample lies on the road that owns it
-    # Along each road the samples are at most SNAP_SAMPLE_M apart (a road's samples
-    # come in order, then its last vertex among the ends).
-    n_ends = len(roads)
-    body, own = whole.tree.data[:-n_ends], whole.owner[:-n_ends]
-    same = own[1:] == own[:-1]
-    gaps = np.hypot(*(body[1:] - body[:-1]).T)[same]
-    assert gaps.max() <= snap_module.SNAP_SAMPLE_M + 1e-9
+    x0, y0 = net.nodes.loc[net.nodes["osmid"] == 1, ["x", "y"]].to_numpy()[0]
+    rng = np.random.default_rng(5)
+    # Exactly on the crossing (equally near all four roads), then anywhere.
+    px = np.r_[x0, rng.uniform(x0 - 900, x0 + 2900, 200)]
+    py = np.r_[y0, rng.uniform(y0 - 900, y0 + 2900, 200)]
+    d = shapely.distance(roads.geometry[None, :], shapely.points(px, py)[:, None])
+    best = d.min(axis=1)
+    lowest = np.argmax(d <= best[:, None] + 1e-9, axis=1)
+    res = index.snap(px, py, max_distance_m=np.inf)
+    np.testing.assert_array_equal(res.road, lowest)
+    np.testing.assert_allclose(res.distance_m, best, atol=1e-9)
+    assert np.count_nonzero(d[0] <= best[0] + 1e-9) == 4
+    for i in (0, 1, 2, 150):
+        one = index.snap(px[i : i + 1], py[i : i + 1], max_distance_m=np.inf)
+        assert one.road[0] == lowest[i]
 
 
 def test_snap_geometries_handles_missing_and_polygons(write_osm):

@@ -21,9 +21,12 @@ order and a scenario reopens them by customising again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
+import queue
 import shutil
 import tempfile
 import threading
@@ -37,18 +40,38 @@ import numpy as np
 
 from geo.errors import EngineError
 
-__all__ = ["CCH_MIN_NODES", "SCALE", "CCHMetric", "available", "order_for"]
+__all__ = ["CCH_MIN_NODES", "SCALE", "default_threads", "CCHMetric", "available", "order_for"]
 
 #: Integer units per second (or per metre) of the arc weights: milliseconds.
 SCALE = 1000.0
 #: From this many nodes up, ``backend="auto"`` answers matrices through a CCH
 #: (benchmarks/engine.py --curve measures where the two backends cross).
 CCH_MIN_NODES = 20_000
+
+
+# Customised copies of each metric answering one block together: the machine's cores,
+# at most 4; PINGAN_CCH_THREADS overrides (1 for one core).
+def default_threads() -> int:
+    """Return the customised copies a metric keeps (see :class:`CCHMetric`)."""
+    raw = os.environ.get("PINGAN_CCH_THREADS", "").strip()
+    if not raw:
+        return max(1, min(4, len(os.sched_getaffinity(0))))
+    if not raw.isdigit() or int(raw) < 1:
+        msg = f"PINGAN_CCH_THREADS must be a whole number of at least 1, got {raw!r}"
+        raise EngineError(msg)
+    return int(raw)
+
+
+#: Below this many pairs a block is answered by one copy: threads would cost more.
+_PARALLEL_PAIRS = 4_096
+_MIN_CHUNK = 4
+_POLL_S = 0.02
 #: Orders kept in memory at once (one per distinct graph shape: routing, all roads...).
 _MEMO_SIZE = 4
 _FORMAT = 1
 
 ProgressFn = Callable[[str], None]
+_log = logging.getLogger(__name__)
 
 
 def available() -> bool:
@@ -193,43 +216,118 @@ class CCHMetric:
     """One metric (arc costs) customised on an order; answers many-to-many blocks.
 
     ``cost`` is per arc in seconds (or metres); inf or NaN closes the arc.
+
+    A RoutingKit metric carries one query state, so it answers one call at a time. The
+    metric is therefore held as a small pool of customised copies, ``threads`` of them:
+    the first is customised before the constructor returns, the others in the
+    background; a large block is cut into row chunks that every idle copy works on at
+    once (the bindings release the GIL), and concurrent callers (the service's
+    requests) each take an idle copy instead of queueing behind one.
     """
 
     order: _Order
     cost: np.ndarray
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    threads: int = field(default_factory=default_threads)
+    _idle: queue.SimpleQueue[Any] = field(default_factory=queue.SimpleQueue, init=False)
 
     def __post_init__(self) -> None:
         from pyroutingkit import INF_WEIGHT
-        from pyroutingkit import CCHMetric as _Metric
 
         if len(self.cost) != self.order.n_arcs:
             msg = f"{len(self.cost)} arc costs for an order of {self.order.n_arcs} arcs"
+            raise EngineError(msg)
+        if self.threads < 1:
+            msg = f"threads must be at least 1, got {self.threads}"
             raise EngineError(msg)
         c = np.asarray(self.cost, dtype=float)
         finite = np.isfinite(c)
         if finite.any() and c[finite].max() * SCALE >= INF_WEIGHT:
             msg = f"an arc cost of {c[finite].max():.0f} is beyond the CCH's integer range"
             raise EngineError(msg)
-        units = np.where(finite, np.rint(c * SCALE), INF_WEIGHT)
+        units = np.where(finite, np.rint(c * SCALE), INF_WEIGHT).astype(np.uint32)
         self._inf = int(INF_WEIGHT)
-        self._metric = _Metric(self.order.topology)
-        self._metric.customize(units.astype(np.uint32))
+        self._idle.put(self._customised(units))
+        for _ in range(self.threads - 1):
+            threading.Thread(target=self._grow, args=(units,), daemon=True).start()
+
+    def _customised(self, units: np.ndarray) -> Any:
+        from pyroutingkit import CCHMetric as _Metric
+
+        metric = _Metric(self.order.topology)
+        metric.customize(units)
+        return metric
+
+    def _grow(self, units: np.ndarray) -> None:
+        # A copy that fails to customise (memory) only leaves the pool smaller.
+        try:
+            self._idle.put(self._customised(units))
+        except (MemoryError, RuntimeError) as exc:
+            _log.warning("a parallel copy of the CCH metric could not be made: %s", exc)
 
     def many_to_many(self, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Return costs (float, inf where no route) from each source to each target node."""
         src = np.ascontiguousarray(sources, dtype=np.uint32)
         dst = np.ascontiguousarray(targets, dtype=np.uint32)
-        with self._lock:
-            raw = np.asarray(self._metric.distances_many_to_many(src, dst))
+        raw = np.empty((len(src), len(dst)), dtype=np.uint32)
+        if len(src) and len(dst):
+            helpers = 0 if len(src) * len(dst) < _PARALLEL_PAIRS else self.threads - 1
+            step = max(_MIN_CHUNK, -(-len(src) // (4 * (helpers + 1))))
+            self._share(raw, src, dst, step, helpers)
         out = raw.astype(float) / SCALE
         out[raw >= self._inf] = np.inf
-        return out.reshape(len(src), len(dst))
+        return out
+
+    def _share(self, raw: np.ndarray, src: np.ndarray, dst: np.ndarray, step: int, k: int) -> None:
+        """Fill ``raw`` chunk by chunk, on this thread and ``k`` helpers."""
+        starts = list(range(0, len(src), step))
+        lock = threading.Lock()
+        errors: list[BaseException] = []
+
+        def take() -> int | None:
+            with lock:
+                return starts.pop(0) if starts and not errors else None
+
+        def left() -> bool:
+            with lock:
+                return bool(starts) and not errors
+
+        def work(metric: Any) -> None:
+            try:
+                while metric is None and left():
+                    # Helpers poll, so a copy still customising (or busy with another
+                    # request) joins in when it can.
+                    with contextlib.suppress(queue.Empty):
+                        metric = self._idle.get(timeout=_POLL_S)
+                if metric is None:
+                    return
+                try:
+                    while (lo := take()) is not None:
+                        block = metric.distances_many_to_many(src[lo : lo + step], dst)
+                        raw[lo : lo + step] = np.asarray(block).reshape(-1, len(dst))
+                finally:
+                    self._idle.put(metric)
+            except BaseException as exc:  # re-raised on the caller's thread
+                with lock:
+                    errors.append(exc)
+
+        # The caller takes a copy before any helper can, so it never waits on one.
+        mine = self._idle.get()
+        pool = [threading.Thread(target=work, args=(None,), daemon=True) for _ in range(k)]
+        for t in pool:
+            t.start()
+        work(mine)
+        for t in pool:
+            t.join()
+        if errors:
+            raise errors[0]
 
     def route(self, source: int, target: int) -> tuple[np.ndarray, np.ndarray]:
         """Return the node rows and arc rows of the fastest route between two nodes."""
-        with self._lock:
-            _dist, nodes, arcs = self._metric.query(int(source), int(target))
+        metric = self._idle.get()
+        try:
+            _dist, nodes, arcs = metric.query(int(source), int(target))
+        finally:
+            self._idle.put(metric)
         nodes_a = np.asarray(nodes, dtype=np.int64)
         if len(nodes_a) == 0:
             nodes_a = np.array([source], dtype=np.int64)

@@ -36,7 +36,7 @@ from geo.network.model import (
     road_edges,
 )
 from geo.network.roads import Roads
-from geo.network.snap import SNAP_SAMPLE_M, SnapIndex, SnapResult, snap_geometries, snap_points
+from geo.network.snap import SnapIndex, SnapResult, snap_geometries, snap_points
 from geo.network.tags import (
     ACCESS_KMH,
     DARK_CLASSES,
@@ -62,7 +62,6 @@ __all__ = [
     "LIT_CLASSES",
     "MODES",
     "SIMPLIFY_ATTRS_DIFFER",
-    "SNAP_SAMPLE_M",
     "ACCESS_KMH",
     "SPEEDS_KMH",
     "BuildOptions",

@@ -1,11 +1,14 @@
 """Snapping points to roads: the product's one snapper.
 
-A KD-tree over points sampled along every road proposes candidate roads, the exact
-point-to-line distance picks among them, and where the candidates might miss a nearer
-road an STR-tree answers exactly, so the answer is always the true nearest road. A point
-farther than the limit is *flagged*: it is reported, never silently routed from or
-counted on a road. The index (:class:`SnapIndex`) is built explicitly, once, by whoever
-owns the network (the :class:`~geo.area.Area` through its engines), and never changes.
+An STR-tree over the road lines (GEOS's, through shapely) answers the true nearest road
+of every point, exactly. It replaced a KD-tree over points sampled every 50 m along the
+roads: on the 250k-node grid that tree held 6.4M samples (100 MB) and took longer to
+build (1.1-2.9 s) than the STR-tree takes (0.1 s), for queries no faster (50,000 points
+in 1.0 s either way; on the real Guixi and Optics Valley extracts the STR-tree answered
+in half the time, having no unsure candidates to settle). A point farther than the
+limit is *flagged*: it is reported, never silently routed from or counted on a road.
+The index (:class:`SnapIndex`) is built explicitly, once, by whoever owns the network
+(the :class:`~geo.area.Area` through its engines), and never changes.
 """
 
 from __future__ import annotations
@@ -17,18 +20,13 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from scipy.spatial import cKDTree
 
 from geo.errors import NetworkError
 from geo.network.model import RoadNetwork
 from geo.network.roads import Roads
 from geo.results import Result
 
-__all__ = ["SNAP_SAMPLE_M", "SnapIndex", "SnapResult", "snap_geometries", "snap_points"]
-
-#: Spacing of the sample points the KD-tree indexes along every road.
-SNAP_SAMPLE_M = 50.0
-_SAMPLE_BLOCK = 262_144  # segments sampled at a time
+__all__ = ["SnapIndex", "SnapResult", "snap_geometries", "snap_points"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,8 +108,6 @@ class SnapIndex:
     """
 
     roads: Roads
-    tree: cKDTree
-    owner: np.ndarray  # road of each KD-tree sample point
     strtree: shapely.STRtree
 
     @classmethod
@@ -121,37 +117,7 @@ class SnapIndex:
         if len(roads) == 0:
             msg = "cannot snap to an empty network"
             raise NetworkError(msg)
-        net = roads.net
-        # Sample every road at its vertices and at most SNAP_SAMPLE_M apart, so the nearest
-        # sample is never more than SNAP_SAMPLE_M / 2 farther than the nearest road point.
-        edges = roads.edge
-        c, owner_of_coord = net.edge_coords(edges)
-        counts = np.bincount(owner_of_coord, minlength=len(edges))
-        seg_road = owner_of_coord.astype(np.int32)
-        same = np.flatnonzero(seg_road[:-1] == seg_road[1:])
-        a, b = c[same], c[same + 1]
-        k = np.maximum(1, np.ceil(np.hypot(*(b - a).T) / SNAP_SAMPLE_M).astype(np.int64))
-        first = np.cumsum(k) - k
-        n_samples = int(k.sum())
-        pts = np.empty((n_samples + len(edges), 2))
-        owner = np.empty(n_samples + len(edges), dtype=np.int32)
-        # Segment by segment in blocks: a province has millions of samples, and whole-array
-        # arithmetic held five temporaries of them at once (300 MB beside a 90 MB index).
-        for lo in range(0, len(a), _SAMPLE_BLOCK):
-            hi = min(lo + _SAMPLE_BLOCK, len(a))
-            kk = k[lo:hi]
-            rep = np.repeat(np.arange(lo, hi), kk)
-            t = (np.arange(len(rep)) - np.repeat(first[lo:hi] - first[lo], kk)) / np.repeat(kk, kk)
-            at = slice(first[lo], first[lo] + len(rep))
-            pts[at] = a[rep] + (b[rep] - a[rep]) * t[:, None]
-            owner[at] = seg_road[same[rep]]
-        ends = np.cumsum(counts) - 1
-        pts[n_samples:] = c[ends]
-        owner[n_samples:] = np.arange(len(edges), dtype=np.int32)
-        owner.setflags(write=False)
-        return cls(
-            roads=roads, tree=cKDTree(pts), owner=owner, strtree=shapely.STRtree(roads.geometry)
-        )
+        return cls(roads=roads, strtree=shapely.STRtree(roads.geometry))
 
     @property
     def net(self) -> RoadNetwork:
@@ -170,8 +136,6 @@ class SnapIndex:
             raise NetworkError(msg)
         return SnapIndex(
             roads=self.roads.with_network(net),
-            tree=self.tree,
-            owner=self.owner,
             strtree=self.strtree,
         )
 
@@ -181,15 +145,8 @@ class SnapIndex:
         y: np.ndarray,
         *,
         max_distance_m: float = 500.0,
-        candidates: int = 8,
     ) -> SnapResult:
-        """Snap points (in the network's CRS) to the nearest road.
-
-        A KD-tree over points sampled along the roads finds candidate roads; the exact
-        point-to-line distance picks among them. Where the candidates might miss a nearer
-        road (a sparse area, where the k-th sample is still within reach), those points
-        are resolved exactly with the STR-tree, so the answer is always the true nearest.
-        """
+        """Snap points (in the network's CRS) to the nearest road, exactly."""
         # inf is allowed: "the nearest road, however far" (flagging nothing).
         if not max_distance_m > 0:
             msg = f"max_distance_m must be positive, got {max_distance_m}"
@@ -202,26 +159,18 @@ class SnapIndex:
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
             msg = "cannot snap points with missing or non-finite coordinates"
             raise NetworkError(msg)
-        roads, tree, geoms = self.roads, self.tree, self.roads.geometry
+        roads, geoms = self.roads, self.roads.geometry
         n = len(x)
         pts = np.asarray(shapely.points(x, y), dtype=object)
-        k = int(min(candidates, tree.n))
-        d_s, i_s = tree.query(np.column_stack([x, y]), k=k)
-        d_s = d_s.reshape(n, k)
-        i_s = i_s.reshape(n, k)
-        cand = self.owner[i_s]
-        dist = shapely.distance(geoms[cand], pts[:, None])
-        best = np.argmin(dist, axis=1) if n else np.zeros(0, np.int64)
-        road = cand[np.arange(n), best].astype(np.int64)
-        dmin = dist[np.arange(n), best]
-        unsure = d_s[:, -1] < dmin + SNAP_SAMPLE_M / 2
-        if unsure.any() and k < tree.n:
-            idx = np.flatnonzero(unsure)
-            pairs, dd = self.strtree.query_nearest(  # type: ignore[attr-defined]
-                pts[idx], return_distance=True, all_matches=False
-            )
-            road[idx[pairs[0]]] = pairs[1]
-            dmin[idx[pairs[0]]] = dd
+        hit, dist = self.strtree.query_nearest(pts, return_distance=True, all_matches=True)
+        # Equally near roads (a point nearest a crossing) go to the lowest-numbered one,
+        # so the answer does not depend on the tree's layout.
+        order = np.lexsort((hit[1], hit[0]))
+        first = order[np.unique(hit[0][order], return_index=True)[1]]
+        road = np.zeros(n, dtype=np.int64)
+        dmin = np.full(n, np.inf)
+        road[hit[0][first]] = hit[1][first]
+        dmin[hit[0][first]] = dist[first]
         g = geoms[road]
         along = shapely.line_locate_point(g, pts)
         snapped = shapely.line_interpolate_point(g, along)
@@ -302,14 +251,13 @@ def snap_points(
     y: np.ndarray,
     *,
     max_distance_m: float = 500.0,
-    candidates: int = 8,
 ) -> SnapResult:
     """Snap points to ``net`` with a one-off index (see :meth:`SnapIndex.snap`).
 
     Building the index costs more than a snap; callers that snap repeatedly keep a
     :class:`SnapIndex` (an :class:`~geo.engine.Engine` owns one).
     """
-    return SnapIndex.of(net).snap(x, y, max_distance_m=max_distance_m, candidates=candidates)
+    return SnapIndex.of(net).snap(x, y, max_distance_m=max_distance_m)
 
 
 def snap_geometries(
