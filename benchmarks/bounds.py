@@ -126,10 +126,17 @@ def main() -> int:
     args = ap.parse_args()
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    if args.work is None:
+        # A throw-away folder (300 MB of OSM and incidents) goes when the run ends.
+        with tempfile.TemporaryDirectory(prefix="pingan-bounds-") as tmp:
+            return _measure(args, Path(tmp))
+    args.work.mkdir(parents=True, exist_ok=True)
+    return _measure(args, args.work)
+
+
+def _measure(args: argparse.Namespace, work: Path) -> int:
     from benchmarks.roadlike import write_roadlike_osm
 
-    work = args.work or Path(tempfile.mkdtemp(prefix="pingan-bounds-"))
-    work.mkdir(parents=True, exist_ok=True)
     osm, inc, cache = work / "big.osm", work / "incidents.csv", work / "cache"
     t0 = time.perf_counter()
     if not osm.exists():

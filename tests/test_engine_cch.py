@@ -272,3 +272,16 @@ def test_a_bad_thread_count_is_named(monkeypatch):
         cch.default_threads()
     monkeypatch.setenv("PINGAN_CCH_THREADS", "3")
     assert cch.default_threads() == 3
+
+
+def test_the_backend_is_reported_in_the_result_and_the_log(sample_net, caplog):
+    import logging
+
+    dj, ch = engines(sample_net)
+    rng = np.random.default_rng(4)
+    pts = located(dj, rng, 5)
+    assert dj.matrix(pts, pts).to_dict()["backend"] == "dijkstra"
+    with caplog.at_level(logging.INFO, logger="pingan.engine"):
+        res = ch.matrix(pts, pts)
+    assert res.backend == "cch" and res.to_dict()["backend"] == "cch"
+    assert any("through the CCH" in r.getMessage() for r in caplog.records)

@@ -183,6 +183,12 @@ class Engine:
                         progress=_log.info,
                     )
                     self._cch = CCHMetric(order, cost)
+                    _log.info(
+                        "matrices and paths on this %s-node graph through the CCH "
+                        "(%d customised copies)",
+                        f"{self.n_nodes:,}",
+                        self._cch.threads,
+                    )
         return self._cch
 
     def node_matrix(self, src: np.ndarray, dst: np.ndarray, limit: float = np.inf) -> np.ndarray:
@@ -425,7 +431,7 @@ class Engine:
         status[:, d.off_network] = DEST_OFF
         status[o.off_network, :] = ORIGIN_OFF
         seconds = np.where(status == OK, best, np.nan)
-        return TravelTimes(seconds=seconds, status=status)
+        return TravelTimes(seconds=seconds, status=status, backend=self.matrix_backend)
 
     def _points(self, loc: Located) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """Return (x, y, gap to the road) of snapped points, or None for node rows."""

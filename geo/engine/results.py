@@ -101,11 +101,13 @@ class TravelTimes(Result):
     """An origins x destinations travel-time table.
 
     ``seconds`` is NaN wherever ``status`` is not ``"ok"``; ``status`` holds codes into
-    :data:`STATUS`.
+    :data:`STATUS`. ``backend`` says what answered: ``"dijkstra"`` (exact float times) or
+    ``"cch"`` (integer milliseconds, see :meth:`Engine.rounding_s`).
     """
 
     seconds: np.ndarray
     status: np.ndarray
+    backend: str = "dijkstra"
     STATUS: ClassVar[tuple[str, ...]] = STATUS
 
     def _check(self) -> None:
