@@ -266,12 +266,15 @@ def test_copies_answer_one_block_together_and_concurrent_callers_alike(monkeypat
     assert three._idle.qsize() == 3
 
 
-def test_a_bad_thread_count_is_named(monkeypatch):
-    monkeypatch.setenv("PINGAN_CCH_THREADS", "two")
-    with pytest.raises(EngineError, match="PINGAN_CCH_THREADS"):
-        cch.default_threads()
-    monkeypatch.setenv("PINGAN_CCH_THREADS", "3")
-    assert cch.default_threads() == 3
+def test_the_number_of_copies_is_a_parameter_and_a_bad_one_is_named(sample_net):
+    from geo.engine import EngineParams
+
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(EngineError, match="cch_copies"):
+            EngineParams(cch_copies=bad)
+    eng = Engine(sample_net, EngineParams(cch_copies=3), backend="cch")
+    assert eng._metric().threads == 3
+    assert Engine(sample_net, backend="cch")._metric().threads == cch.default_threads()
 
 
 def test_the_backend_is_reported_in_the_result_and_the_log(sample_net, caplog):

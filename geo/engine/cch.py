@@ -49,17 +49,9 @@ SCALE = 1000.0
 CCH_MIN_NODES = 20_000
 
 
-# Customised copies of each metric answering one block together: the machine's cores,
-# at most 4; PINGAN_CCH_THREADS overrides (1 for one core).
 def default_threads() -> int:
-    """Return the customised copies a metric keeps (see :class:`CCHMetric`)."""
-    raw = os.environ.get("PINGAN_CCH_THREADS", "").strip()
-    if not raw:
-        return max(1, min(4, len(os.sched_getaffinity(0))))
-    if not raw.isdigit() or int(raw) < 1:
-        msg = f"PINGAN_CCH_THREADS must be a whole number of at least 1, got {raw!r}"
-        raise EngineError(msg)
-    return int(raw)
+    """Return the customised copies a metric keeps: one per core, at most 4."""
+    return max(1, min(4, len(os.sched_getaffinity(0))))
 
 
 #: Below this many pairs a block is answered by one copy: threads would cost more.

@@ -182,7 +182,8 @@ class Engine:
                         folder=self.order_dir,
                         progress=_log.info,
                     )
-                    self._cch = CCHMetric(order, cost)
+                    copies = self.params.cch_copies or cch.default_threads()
+                    self._cch = CCHMetric(order, cost, threads=copies)
                     _log.info(
                         "matrices and paths on this %s-node graph through the CCH "
                         "(%d customised copies)",
