@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from geo.errors import EngineError
+from geo.network.build import file_sha256
 
 __all__ = ["CCH_MIN_NODES", "SCALE", "default_threads", "CCHMetric", "available", "order_for"]
 
@@ -150,14 +151,6 @@ def forget_orders() -> None:
         _memo.clear()
 
 
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _save(topo: Any, where: Path, key: str, n: int, m: int, say: ProgressFn) -> None:
     # Saved beside, then renamed into place: a reader sees a whole order or none.
     tmp: Path | None = None
@@ -168,7 +161,7 @@ def _save(topo: Any, where: Path, key: str, n: int, m: int, say: ProgressFn) -> 
         body.mkdir()
         topo.save(str(body))
         files = {
-            str(p.relative_to(tmp)): _digest(p) for p in sorted(body.rglob("*")) if p.is_file()
+            str(p.relative_to(tmp)): file_sha256(p) for p in sorted(body.rglob("*")) if p.is_file()
         }
         manifest = {"format": _FORMAT, "key": key, "nodes": n, "arcs": m, "files": files}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
@@ -189,7 +182,7 @@ def _load(where: Path, key: str, n: int, m: int, say: ProgressFn) -> Any | None:
         same = (manifest.get("format"), manifest.get("key")) == (_FORMAT, key)
         same = same and (manifest.get("nodes"), manifest.get("arcs")) == (n, m)
         files = manifest.get("files") or {}
-        intact = bool(files) and all(_digest(where / name) == d for name, d in files.items())
+        intact = bool(files) and all(file_sha256(where / name) == d for name, d in files.items())
         if same and intact:
             topo = CCHTopology()
             topo.load(str(where / "topology"))
