@@ -513,44 +513,42 @@ def main(argv: list[str] | None = None) -> int:
     log(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
         f"on {os.cpu_count()} CPUs; budget {args.seconds:g} s per solve")  # fmt: skip
     failed = False
+
+    def attempt(label: str, part: Callable[[], object]) -> None:
+        # A crashed part fails the run and is reported; the other parts still run.
+        nonlocal failed
+        try:
+            part()
+        except Exception as exc:  # noqa: BLE001
+            failed = True
+            log(f"{label}: CRASHED: {type(exc).__name__}: {exc}")
+
     with tempfile.TemporaryDirectory(prefix="patrol_roads_") as tmp:
         folder = Path(tmp)
         names = [n for n in ("sample", "guixi", "optics") if args.only in (None, n)]
         if names:
             pool = make_pool(2)
             pool.submit(exec, "import geo.patrol.solve").result()  # warm: spawn + imports
+
+            def quality(name: str) -> None:
+                case = sample_case(folder) if name == "sample" else road_case(name, folder)
+                part_quality(name, build_instance(*case), args.seconds, pool, log)
+
             try:
                 for name in names:
-                    try:
-                        area, units, targets = (
-                            sample_case(folder) if name == "sample" else road_case(name, folder)
-                        )
-                        inst = build_instance(area, units, targets)
-                        part_quality(name, inst, args.seconds, pool, log)
-                    except Exception as exc:  # noqa: BLE001 - a crashed part fails the run
-                        failed = True
-                        log(f"{name}: CRASHED: {type(exc).__name__}: {exc}")
+                    attempt(name, lambda name=name: quality(name))
             finally:
                 pool.shutdown()
         if args.only in (None, "variants"):
             for name in ("guixi", "optics"):
-                try:
-                    part_variants(name, folder, args.seconds, log)
-                except Exception as exc:  # noqa: BLE001
-                    failed = True
-                    log(f"variants {name}: CRASHED: {type(exc).__name__}: {exc}")
+                attempt(
+                    f"variants {name}",
+                    lambda name=name: part_variants(name, folder, args.seconds, log),
+                )
         if args.only in (None, "first"):
-            try:
-                part_first(folder, log)
-            except Exception as exc:  # noqa: BLE001
-                failed = True
-                log(f"first: CRASHED: {type(exc).__name__}: {exc}")
+            attempt("first", lambda: part_first(folder, log))
         if args.only in (None, "city"):
-            try:
-                part_city(folder, log)
-            except Exception as exc:  # noqa: BLE001
-                failed = True
-                log(f"city: CRASHED: {type(exc).__name__}: {exc}")
+            attempt("city", lambda: part_city(folder, log))
     log(f"load: {os.getloadavg()[0]:.2f}; total wall time {time.perf_counter() - t0:.1f} s")
     return 1 if failed else 0
 

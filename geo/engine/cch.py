@@ -46,7 +46,7 @@ __all__ = ["CCH_MIN_NODES", "SCALE", "default_threads", "CCHMetric", "available"
 #: Integer units per second (or per metre) of the arc weights: milliseconds.
 SCALE = 1000.0
 #: From this many nodes up, ``backend="auto"`` answers matrices through a CCH
-#: (benchmarks/engine.py --curve measures where the two backends cross).
+#: (benchmarks/engine_cch.py measures where the two backends cross).
 CCH_MIN_NODES = 20_000
 
 

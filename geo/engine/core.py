@@ -733,14 +733,15 @@ class Engine:
         empty = np.zeros(0, np.int64)
         if self.matrix_backend == "cch":
             outs, ins = o.out_node[0], d.in_node[0]
-            sub = self._metric().many_to_many(np.maximum(outs, 0), np.maximum(ins, 0))
+            metric = self._metric()
+            sub = metric.many_to_many(np.maximum(outs, 0), np.maximum(ins, 0))
             cand = o.out_cost[0][:, None] + sub + d.in_cost[0][None, :]
             cand[outs < 0, :] = np.inf
             cand[:, ins < 0] = np.inf
             a, b = (int(k) for k in np.unravel_index(int(np.argmin(cand)), cand.shape))
             if not np.isfinite(cand[a, b]):
                 return np.inf, b, empty, empty
-            nodes, edges = self._metric().route(int(outs[a]), int(ins[b]))
+            nodes, edges = metric.route(int(outs[a]), int(ins[b]))
             exact = o.out_cost[0, a] + self.time[edges].sum() + d.in_cost[0, b]
             return float(exact), b, nodes, edges
         n = self.n_nodes
