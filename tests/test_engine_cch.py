@@ -16,8 +16,9 @@ import pytest
 from scipy.sparse import csgraph, csr_matrix
 
 from geo.engine import Engine, EngineError, cch
+from geo.network.build import file_sha256
 
-pytest.importorskip("pyroutingkit")
+pytest.importorskip("routingkit_cch")
 
 HALF_UNIT = 0.5 / cch.SCALE
 
@@ -168,7 +169,7 @@ def test_the_order_is_saved_and_a_damaged_or_stale_one_rebuilt(sample_net, tmp_p
     assert np.array_equal(load_again(msgs), first, equal_nan=True)
     assert not any("ordering" in m for m in msgs)  # loaded, not built
     # Damage one saved file: detected by its checksum, rebuilt, saved again.
-    victim = next(p for p in (saved / "topology").rglob("*") if p.is_file())
+    victim = saved / "order.npy"
     data = bytearray(victim.read_bytes())
     data[len(data) // 2] ^= 0xFF
     victim.write_bytes(bytes(data))
@@ -178,6 +179,17 @@ def test_the_order_is_saved_and_a_damaged_or_stale_one_rebuilt(sample_net, tmp_p
     # A manifest saved for another graph shape is stale.
     manifest = json.loads((saved / "manifest.json").read_text())
     manifest["arcs"] += 1
+    (saved / "manifest.json").write_text(json.dumps(manifest))
+    msgs = []
+    assert np.array_equal(load_again(msgs), first, equal_nan=True)
+    assert any("damaged or stale" in m for m in msgs)
+    # An order that is no permutation of the nodes, under a matching checksum, is
+    # caught before RoutingKit reads it.
+    rank = np.load(victim)
+    rank[0] = rank[1]
+    np.save(victim, rank)
+    manifest = json.loads((saved / "manifest.json").read_text())
+    manifest["files"]["order.npy"] = file_sha256(victim)
     (saved / "manifest.json").write_text(json.dumps(manifest))
     msgs = []
     assert np.array_equal(load_again(msgs), first, equal_nan=True)
@@ -220,10 +232,12 @@ def test_paths_through_the_cch_are_fastest_and_their_time_is_their_arcs(sample_n
             assert inner <= rb.seconds + 1e-9
 
 
-def test_copies_answer_one_block_together_and_concurrent_callers_alike(monkeypatch):
-    """A metric of 3 copies answers a block cut into chunks exactly as one copy does,
-    while 6 threads ask at once; a copy failing mid-block fails the call, not the pool."""
+def test_threads_answer_one_block_together_and_concurrent_callers_alike(monkeypatch):
+    """A block cut into chunks over 3 threads equals one thread's answer and scipy's,
+    while 12 callers ask at once; a search failing mid-block fails that call alone."""
     import threading
+
+    import routingkit_cch
 
     rng = np.random.default_rng(11)
     xy, tail, head, w = random_graph(rng, n=500, m=2200)
@@ -251,28 +265,64 @@ def test_copies_answer_one_block_together_and_concurrent_callers_alike(monkeypat
         fin = np.isfinite(sub)
         assert np.array_equal(np.isinf(got[i]), ~fin)
         assert np.abs(got[i][fin] - sub[fin]).max(initial=0) < 1e-9
-    # Every copy is back in the pool, and one that raises mid-block fails the call.
-    assert three._idle.qsize() == 3
-    copies = [three._idle.get() for _ in range(3)]
 
-    class Broken:
-        def distances_many_to_many(self, s, d):
-            raise RuntimeError("copy broke")
+    real = routingkit_cch.CCHOneToMany
+    calls = {"n": 0}
 
-    for c in [Broken(), *copies[1:]]:
-        three._idle.put(c)
-    with pytest.raises(RuntimeError, match="copy broke"):
+    class Breaks:
+        def __init__(self, metric, targets):
+            self.q = real(metric, targets)
+
+        def distances_from_multi(self, starts):
+            calls["n"] += 1
+            if calls["n"] == 37:
+                raise RuntimeError("search broke")
+            return self.q.distances_from_multi(starts)
+
+    monkeypatch.setattr(routingkit_cch, "CCHOneToMany", Breaks)
+    with pytest.raises(RuntimeError, match="search broke"):
         three.many_to_many(np.arange(200), np.arange(200))
-    assert three._idle.qsize() == 3
+    # The metric is untouched by the failure: the next call is whole and right.
+    assert np.array_equal(
+        three.many_to_many(np.arange(50), np.arange(50)),
+        one.many_to_many(np.arange(50), np.arange(50)),
+    )
 
 
-def test_the_number_of_copies_is_a_parameter_and_a_bad_one_is_named(sample_net):
+def test_located_rows_start_from_both_anchors_at_once(sample_net, monkeypatch):
+    """On the CCH a located matrix makes one search per point (not per anchor node),
+    and equals the anchor-node answer within the rounding."""
+    dj, ch = engines(sample_net)
+    rng = np.random.default_rng(8)
+    pts = located(dj, rng, 40)
+    metric = ch._metric()
+    seen = {"points": 0, "nodes": 0}
+    real_points, real_nodes = metric.from_points, metric.many_to_many
+
+    def points(n, c, t):
+        seen["points"] += len(n)
+        return real_points(n, c, t)
+
+    def nodes(s, t):
+        seen["nodes"] += len(s)
+        return real_nodes(s, t)
+
+    monkeypatch.setattr(metric, "from_points", points)
+    monkeypatch.setattr(metric, "many_to_many", nodes)
+    got = ch.matrix(pts, pts).seconds
+    assert seen == {"points": 40, "nodes": 0}
+    ref = dj.matrix(pts, pts).seconds
+    assert np.array_equal(np.isnan(got), np.isnan(ref))
+    assert np.nanmax(np.abs(got - ref)) <= ch.rounding_s(400)
+
+
+def test_the_number_of_threads_is_a_parameter_and_a_bad_one_is_named(sample_net):
     from geo.engine import EngineParams
 
     for bad in (0, -1, 1.5, True, "2"):
-        with pytest.raises(EngineError, match="cch_copies"):
-            EngineParams(cch_copies=bad)
-    eng = Engine(sample_net, EngineParams(cch_copies=3), backend="cch")
+        with pytest.raises(EngineError, match="cch_threads"):
+            EngineParams(cch_threads=bad)
+    eng = Engine(sample_net, EngineParams(cch_threads=3), backend="cch")
     assert eng._metric().threads == 3
     assert Engine(sample_net, backend="cch")._metric().threads == cch.default_threads()
 

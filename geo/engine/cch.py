@@ -1,16 +1,20 @@
-"""Customizable contraction hierarchies (RoutingKit, through ``pyroutingkit``).
+"""Customizable contraction hierarchies (RoutingKit, through ``routingkit_cch``).
 
 On a city-sized graph a matrix of a few hundred rows costs one full Dijkstra per row;
 a CCH answers the same pairs from two small upward searches each. The work splits in
 two, and that split is what makes it fit a planning tool:
 
 - the **order** (nested dissection, RoutingKit's inertial flow) depends only on the
-  graph's shape — nodes, arcs and coordinates — and takes about a minute on 250k nodes.
-  It is keyed by a hash of exactly that shape, kept in memory for every engine of the
-  same graph (a scenario's edited network shares it) and saved in the network cache
-  folder, so it runs once per OSM file, not per run, request or scenario;
+  graph's shape — nodes, arcs and coordinates — and takes about half a minute on 250k
+  nodes. It is keyed by a hash of exactly that shape, kept in memory for every engine
+  of the same graph (a scenario's edited network shares it) and saved in the network
+  cache folder, so it runs once per OSM file, not per run, request or scenario;
 - the **customisation** puts one metric (a mode's times, a closed road, a lit road's
-  walking penalty) on the order in a second or two.
+  walking penalty) on the order in under a second.
+
+A located point starts one search from both its anchors at once, each with its partial
+edge as a head start (``distances_from_multi``), so a matrix of 200 points costs 200
+rows, not the 400 of its anchor nodes.
 
 RoutingKit weighs arcs in unsigned 32-bit integers, so costs are rounded to
 :data:`SCALE` units per second (per metre on a length engine): each arc is off by at
@@ -21,15 +25,14 @@ order and a scenario reopens them by customising again.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
-import queue
 import shutil
 import tempfile
 import threading
+import traceback
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,29 +51,38 @@ SCALE = 1000.0
 #: From this many nodes up, ``backend="auto"`` answers matrices through a CCH
 #: (benchmarks/engine_cch.py measures where the two backends cross).
 CCH_MIN_NODES = 20_000
+#: RoutingKit's infinite weight (INT_MAX): at or above it an arc is closed. Sums are
+#: saturated there, so a route through a closed arc is never mistaken for a short one.
+INF_WEIGHT = 2**31 - 1
 
 
 def default_threads() -> int:
-    """Return the customised copies a metric keeps: one per core, at most 4."""
+    """Return the threads a large matrix is answered on: one per core, at most 4."""
     return max(1, min(4, len(os.sched_getaffinity(0))))
 
 
-#: Below this many pairs a block is answered by one copy: threads would cost more.
+#: Below this many pairs a block is answered on the caller's thread alone.
 _PARALLEL_PAIRS = 4_096
 _MIN_CHUNK = 4
-_POLL_S = 0.02
 #: Orders kept in memory at once (one per distinct graph shape: routing, all roads...).
 _MEMO_SIZE = 4
-_FORMAT = 1
+_FORMAT = 2
 
 ProgressFn = Callable[[str], None]
 _log = logging.getLogger(__name__)
 
 
+def _rk() -> Any:
+    # Typed loosely: its stubs ask for lists, and it takes numpy arrays as well (faster).
+    import routingkit_cch
+
+    return routingkit_cch
+
+
 def available() -> bool:
     """Return whether the RoutingKit bindings are installed."""
     try:
-        import pyroutingkit  # noqa: F401
+        import routingkit_cch  # noqa: F401
     except ImportError:
         return False
     return True
@@ -89,7 +101,10 @@ def shape_key(tail: np.ndarray, head: np.ndarray, lat: np.ndarray, lon: np.ndarr
 @dataclass(eq=False)
 class _Order:
     key: str
-    topology: Any
+    #: The node order (a permutation of the nodes), what is saved.
+    rank: np.ndarray
+    #: The contracted graph built on it from the arcs; metrics customise this.
+    cch: Any
     n_nodes: int
     n_arcs: int
 
@@ -112,7 +127,7 @@ def order_for(
     A saved order whose files fail their checksums, or that was saved for another
     shape, is removed and built again (and saved again when ``folder`` is writable).
     """
-    from pyroutingkit import CCHTopology
+    rk = _rk()
 
     say = progress or (lambda _m: None)
     key = shape_key(tail, head, lat, lon)
@@ -122,23 +137,28 @@ def order_for(
             _memo.move_to_end(key)
             return hit
         n, m = len(lat), len(tail)
-        topo = None
+        t = np.ascontiguousarray(tail, dtype=np.uint32)
+        h = np.ascontiguousarray(head, dtype=np.uint32)
+        rank = None
         where = None if folder is None else Path(folder) / f"cch-{key}"
         if where is not None and where.is_dir():
-            topo = _load(where, key, n, m, say)
-        if topo is None:
+            rank = _load(where, key, n, m, say)
+        if rank is None:
             say(f"ordering the road graph for fast matrices ({n:,} nodes, once per network)")
-            topo = CCHTopology()
-            topo.build(
-                np.ascontiguousarray(tail, dtype=np.uint32),
-                np.ascontiguousarray(head, dtype=np.uint32),
-                np.ascontiguousarray(lat, dtype=np.float32),
-                np.ascontiguousarray(lon, dtype=np.float32),
-                n,
+            rank = np.asarray(
+                rk.compute_order_inertial(
+                    n,
+                    t,
+                    h,
+                    np.ascontiguousarray(lat, dtype=np.float32),
+                    np.ascontiguousarray(lon, dtype=np.float32),
+                ),
+                dtype=np.uint32,
             )
             if where is not None:
-                _save(topo, where, key, n, m, say)
-        order = _Order(key=key, topology=topo, n_nodes=n, n_arcs=m)
+                _save(rank, where, key, n, m, say)
+        # Closed arcs stay in (False): a later customisation may open them again.
+        order = _Order(key=key, rank=rank, cch=rk.CCH(rank, t, h, False), n_nodes=n, n_arcs=m)
         _memo[key] = order
         while len(_memo) > _MEMO_SIZE:
             _memo.popitem(last=False)
@@ -151,32 +171,26 @@ def forget_orders() -> None:
         _memo.clear()
 
 
-def _save(topo: Any, where: Path, key: str, n: int, m: int, say: ProgressFn) -> None:
+def _save(rank: np.ndarray, where: Path, key: str, n: int, m: int, say: ProgressFn) -> None:
     # Saved beside, then renamed into place: a reader sees a whole order or none.
     tmp: Path | None = None
     try:
         where.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{where.name}.", dir=where.parent))
-        body = tmp / "topology"
-        body.mkdir()
-        topo.save(str(body))
-        files = {
-            str(p.relative_to(tmp)): file_sha256(p) for p in sorted(body.rglob("*")) if p.is_file()
-        }
+        np.save(tmp / "order.npy", rank, allow_pickle=False)
+        files = {"order.npy": file_sha256(tmp / "order.npy")}
         manifest = {"format": _FORMAT, "key": key, "nodes": n, "arcs": m, "files": files}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
         if where.exists():
             shutil.rmtree(where, ignore_errors=True)
         os.replace(tmp, where)
-    except (OSError, RuntimeError) as exc:
+    except OSError as exc:
         say(f"could not save the graph order in {where.parent}: {exc}")
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _load(where: Path, key: str, n: int, m: int, say: ProgressFn) -> Any | None:
-    from pyroutingkit import CCHTopology
-
+def _load(where: Path, key: str, n: int, m: int, say: ProgressFn) -> np.ndarray | None:
     try:
         manifest = json.loads((where / "manifest.json").read_text())
         same = (manifest.get("format"), manifest.get("key")) == (_FORMAT, key)
@@ -184,11 +198,11 @@ def _load(where: Path, key: str, n: int, m: int, say: ProgressFn) -> Any | None:
         files = manifest.get("files") or {}
         intact = bool(files) and all(file_sha256(where / name) == d for name, d in files.items())
         if same and intact:
-            topo = CCHTopology()
-            topo.load(str(where / "topology"))
-            if (topo.node_count, topo.arc_count) == (n, m):
-                return topo
-    except (OSError, ValueError, RuntimeError) as exc:
+            rank = np.load(where / "order.npy", allow_pickle=False)
+            # A permutation of the nodes, or RoutingKit would read out of bounds.
+            if rank.shape == (n,) and np.array_equal(np.sort(rank), np.arange(n)):
+                return rank.astype(np.uint32, copy=False)
+    except (OSError, ValueError) as exc:
         say(f"saved graph order {where.name} unreadable ({exc}); ordering again")
     else:
         say(f"saved graph order {where.name} is damaged or stale; ordering again")
@@ -202,27 +216,25 @@ class CCHMetric:
 
     ``cost`` is per arc in seconds (or metres); inf or NaN closes the arc.
 
-    A RoutingKit metric carries one query state, so it answers one call at a time. The
-    metric is therefore held as a small pool of customised copies, ``threads`` of them:
-    the first is customised before the constructor returns, the others in the
-    background; a large block is cut into row chunks that every idle copy works on at
-    once (the bindings release the GIL), and concurrent callers (the service's
-    requests) each take an idle copy instead of queueing behind one.
+    The customised metric is read-only, so any number of queries share it. RoutingKit's
+    query objects are bound to the thread that made them, so each call makes its own:
+    concurrent callers (the service's requests) never wait for each other, and a large
+    block is cut into row chunks that ``threads`` threads answer at once (the bindings
+    release the GIL while they search).
     """
 
     order: _Order
     cost: np.ndarray
     threads: int = field(default_factory=default_threads)
-    _idle: queue.SimpleQueue[Any] = field(default_factory=queue.SimpleQueue, init=False)
 
     def __post_init__(self) -> None:
-        from pyroutingkit import INF_WEIGHT
+        rk = _rk()
 
         if len(self.cost) != self.order.n_arcs:
             msg = f"{len(self.cost)} arc costs for an order of {self.order.n_arcs} arcs"
             raise EngineError(msg)
-        if self.threads < 1:
-            msg = f"threads must be at least 1, got {self.threads}"
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
+            msg = f"threads must be a whole number of at least 1, got {self.threads!r}"
             raise EngineError(msg)
         c = np.asarray(self.cost, dtype=float)
         finite = np.isfinite(c)
@@ -230,90 +242,85 @@ class CCHMetric:
             msg = f"an arc cost of {c[finite].max():.0f} is beyond the CCH's integer range"
             raise EngineError(msg)
         units = np.where(finite, np.rint(c * SCALE), INF_WEIGHT).astype(np.uint32)
-        self._inf = int(INF_WEIGHT)
-        self._idle.put(self._customised(units))
-        for _ in range(self.threads - 1):
-            threading.Thread(target=self._grow, args=(units,), daemon=True).start()
-
-    def _customised(self, units: np.ndarray) -> Any:
-        from pyroutingkit import CCHMetric as _Metric
-
-        metric = _Metric(self.order.topology)
-        metric.customize(units)
-        return metric
-
-    def _grow(self, units: np.ndarray) -> None:
-        # A copy that fails to customise (memory) only leaves the pool smaller.
-        try:
-            self._idle.put(self._customised(units))
-        except (MemoryError, RuntimeError) as exc:
-            _log.warning("a parallel copy of the CCH metric could not be made: %s", exc)
+        self._metric = rk.CCHMetric(self.order.cch, units)
 
     def many_to_many(self, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Return costs (float, inf where no route) from each source to each target node."""
-        src = np.ascontiguousarray(sources, dtype=np.uint32)
-        dst = np.ascontiguousarray(targets, dtype=np.uint32)
-        raw = np.empty((len(src), len(dst)), dtype=np.uint32)
-        if len(src) and len(dst):
-            helpers = 0 if len(src) * len(dst) < _PARALLEL_PAIRS else self.threads - 1
-            step = max(_MIN_CHUNK, -(-len(src) // (4 * (helpers + 1))))
-            self._share(raw, src, dst, step, helpers)
-        out = raw.astype(float) / SCALE
-        out[raw >= self._inf] = np.inf
-        return out
+        src = np.asarray(sources, dtype=np.int64).reshape(-1, 1)
+        return self.from_points(src, np.zeros(src.shape), targets)
 
-    def _share(self, raw: np.ndarray, src: np.ndarray, dst: np.ndarray, step: int, k: int) -> None:
-        """Fill ``raw`` chunk by chunk, on this thread and ``k`` helpers."""
-        starts = list(range(0, len(src), step))
+    def from_points(
+        self, nodes: np.ndarray, head_start: np.ndarray, targets: np.ndarray
+    ) -> np.ndarray:
+        """Return costs from each row's best start to each target node (inf: no route).
+
+        Row ``i`` starts at every node ``nodes[i, k] >= 0`` at once, already
+        ``head_start[i, k]`` in (a located point's partial edge to each anchor); a row
+        with no start node is all inf.
+        """
+        nodes = np.asarray(nodes, dtype=np.int64)
+        c = np.asarray(head_start, dtype=float)
+        nodes = np.where(np.isfinite(c), nodes, -1)
+        units = np.rint(np.where(nodes >= 0, c, 0.0) * SCALE).astype(np.int64)
+        dst = np.asarray(targets, dtype=np.int64)
+        out = np.full((len(nodes), len(dst)), np.inf)
+        rows = np.flatnonzero((nodes >= 0).any(axis=1))
+        if len(rows) == 0 or len(dst) == 0:
+            return out
+        starts = [
+            [(int(v), int(c)) for v, c in zip(nodes[i], units[i], strict=True) if v >= 0]
+            for i in rows
+        ]
+        k = 1 if len(rows) * len(dst) < _PARALLEL_PAIRS else min(self.threads, len(rows))
+        step = max(_MIN_CHUNK, -(-len(rows) // (4 * k)))
+        chunks = list(range(0, len(rows), step))
         lock = threading.Lock()
         errors: list[BaseException] = []
+        raw = np.empty((len(rows), len(dst)))
 
-        def take() -> int | None:
-            with lock:
-                return starts.pop(0) if starts and not errors else None
+        def work() -> None:
+            rk = _rk()
 
-        def left() -> bool:
-            with lock:
-                return bool(starts) and not errors
-
-        def work(metric: Any) -> None:
             try:
-                while metric is None and left():
-                    # Helpers poll, so a copy still customising (or busy with another
-                    # request) joins in when it can.
-                    with contextlib.suppress(queue.Empty):
-                        metric = self._idle.get(timeout=_POLL_S)
-                if metric is None:
-                    return
+                query = rk.CCHOneToMany(self._metric, dst)
                 try:
-                    while (lo := take()) is not None:
-                        block = metric.distances_many_to_many(src[lo : lo + step], dst)
-                        raw[lo : lo + step] = np.asarray(block).reshape(-1, len(dst))
+                    while True:
+                        with lock:
+                            if not chunks or errors:
+                                return
+                            lo = chunks.pop(0)
+                        for r in range(lo, min(lo + step, len(rows))):
+                            # None (no route) becomes NaN here.
+                            raw[r] = np.asarray(query.distances_from_multi(starts[r]), float)
                 finally:
-                    self._idle.put(metric)
+                    del query  # on the thread that made it, as RoutingKit requires
             except BaseException as exc:  # re-raised on the caller's thread
+                # Its frames' locals go here: a query they hold must die on this thread.
+                traceback.clear_frames(exc.__traceback__)
                 with lock:
                     errors.append(exc)
 
-        # The caller takes a copy before any helper can, so it never waits on one.
-        mine = self._idle.get()
-        pool = [threading.Thread(target=work, args=(None,), daemon=True) for _ in range(k)]
+        pool = [threading.Thread(target=work, daemon=True) for _ in range(k - 1)]
         for t in pool:
             t.start()
-        work(mine)
+        work()
         for t in pool:
             t.join()
         if errors:
             raise errors[0]
+        raw[~(raw < INF_WEIGHT)] = np.inf
+        out[rows] = raw / SCALE
+        return out
 
     def route(self, source: int, target: int) -> tuple[np.ndarray, np.ndarray]:
         """Return the node rows and arc rows of the fastest route between two nodes."""
-        metric = self._idle.get()
-        try:
-            _dist, nodes, arcs = metric.query(int(source), int(target))
-        finally:
-            self._idle.put(metric)
-        nodes_a = np.asarray(nodes, dtype=np.int64)
-        if len(nodes_a) == 0:
-            nodes_a = np.array([source], dtype=np.int64)
-        return nodes_a, np.asarray(arcs, dtype=np.int64)
+        rk = _rk()
+
+        query = rk.CCHQuery(self._metric)
+        found = query.run(int(source), int(target))
+        nodes = np.asarray(found.node_path, dtype=np.int64)
+        arcs = np.asarray(found.arc_path, dtype=np.int64)
+        del found, query  # a query's result must go before the query does
+        if len(nodes) == 0:
+            nodes = np.array([source], dtype=np.int64)
+        return nodes, arcs

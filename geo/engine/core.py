@@ -155,7 +155,7 @@ class Engine:
             msg = f"backend must be 'auto', 'cch' or 'dijkstra', got {self.backend!r}"
             raise EngineError(msg)
         if self.backend == "cch" and not cch.available():
-            msg = "backend 'cch' needs the RoutingKit bindings: pip install pyroutingkit"
+            msg = "backend 'cch' needs the RoutingKit bindings: pip install routingkit_cch"
             raise EngineError(msg)
         if self.backend == "auto":
             big = self.n_nodes >= cch.CCH_MIN_NODES
@@ -182,11 +182,11 @@ class Engine:
                         folder=self.order_dir,
                         progress=_log.info,
                     )
-                    copies = self.params.cch_copies or cch.default_threads()
-                    self._cch = CCHMetric(order, cost, threads=copies)
+                    threads = self.params.cch_threads or cch.default_threads()
+                    self._cch = CCHMetric(order, cost, threads=threads)
                     _log.info(
                         "matrices and paths on this %s-node graph through the CCH "
-                        "(%d customised copies)",
+                        "(%d threads per matrix)",
                         f"{self.n_nodes:,}",
                         self._cch.threads,
                     )
@@ -410,15 +410,22 @@ class Engine:
         if len(src) and len(dst):
             src_pos = np.searchsorted(src, np.maximum(o.out_node, 0))
             dst_pos = np.searchsorted(dst, np.maximum(d.in_node, 0))
-            sub = self.node_matrix(src, dst, lim)
-            for a in range(2):
+            if self.matrix_backend == "cch" and n_o < len(src):
+                # One search per origin from both its anchors at once (fewer rows than
+                # one per anchor node); ``from_point`` rows are already the best start.
+                rows = self._metric().from_points(o.out_node, o.out_cost, dst)
                 for b in range(2):
-                    cand = (
-                        o.out_cost[:, a, None]
-                        + sub[src_pos[:, a]][:, dst_pos[:, b]]
-                        + d.in_cost[None, :, b]
-                    )
-                    np.minimum(best, cand, out=best)
+                    np.minimum(best, rows[:, dst_pos[:, b]] + d.in_cost[None, :, b], out=best)
+            else:
+                sub = self.node_matrix(src, dst, lim)
+                for a in range(2):
+                    for b in range(2):
+                        cand = (
+                            o.out_cost[:, a, None]
+                            + sub[src_pos[:, a]][:, dst_pos[:, b]]
+                            + d.in_cost[None, :, b]
+                        )
+                        np.minimum(best, cand, out=best)
         direct_i, direct_j, direct_t = self._same_edge(o, d)
         if len(direct_i):
             best[direct_i, direct_j] = np.minimum(best[direct_i, direct_j], direct_t)

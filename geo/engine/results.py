@@ -52,14 +52,14 @@ class EngineParams:
     access speed from :data:`geo.network.ACCESS_KMH` (a car creeping up an unmapped
     drive or yard at 15 km/h, a motorbike at 12, a walker at 4.5), a number fixes it for
     every mode, ``None`` leaves the leg out. ``max_snap_m`` is the snapping threshold
-    beyond which a point is off-network. ``cch_copies`` is how many customised copies
-    of a CCH metric answer one large matrix together (``None``: one per core, at most
-    4; see :class:`geo.engine.cch.CCHMetric`).
+    beyond which a point is off-network. ``cch_threads`` is how many threads answer one
+    large CCH matrix together (``None``: one per core, at most 4; see
+    :class:`geo.engine.cch.CCHMetric`).
     """
 
     max_snap_m: float = 500.0
     offroad_kmh: float | str | None = "mode"
-    cch_copies: int | None = None
+    cch_threads: int | None = None
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.max_snap_m) and self.max_snap_m > 0):
@@ -73,9 +73,9 @@ class EngineParams:
         elif kmh is not None and (isinstance(kmh, bool) or not (np.isfinite(kmh) and kmh > 0)):
             msg = f"offroad_kmh must be a positive number, 'mode' or None, got {kmh}"
             raise EngineError(msg)
-        c = self.cch_copies
+        c = self.cch_threads
         if c is not None and (isinstance(c, bool) or not isinstance(c, int) or c < 1):
-            msg = f"cch_copies must be a whole number of at least 1 or None, got {c!r}"
+            msg = f"cch_threads must be a whole number of at least 1 or None, got {c!r}"
             raise EngineError(msg)
 
 
