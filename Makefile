@@ -7,7 +7,7 @@ SERVICE := $(VENV)/.installed-service
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo serve test test-store lint lock lock-check bench bench-patrol bounds browser clean
+.PHONY: demo serve test test-store lint lock lock-check bench bench-patrol bench-sweep bounds browser clean
 
 # Each set installs from the lock (uv.lock; .ci/locks/*.txt for pip), once per change
 # of the lock; `.ci/install` says what it is doing.
@@ -32,7 +32,7 @@ serve: $(SERVICE)
 # the tests, even when they fail; where it cannot, the PostGIS tests skip and say why.
 # A PINGAN_TEST_DATABASE_URL already set, or a PostGIS .ci/postgis already runs, is used
 # (and left running) instead.
-test: lint lock-check browser $(SERVICE)
+test: lint lock-check browser $(SERVICE) $(VENV)/.installed-dask
 	@$(WITH_POSTGIS) $(BIN)/python -m pytest -q
 
 # Only the storage tests (both backends, the crash test): a quick check of service/store.
@@ -88,6 +88,12 @@ bench: $(STAMP)
 bench-patrol: $(STAMP)
 	$(BIN)/python benchmarks/patrol_roads.py
 	$(BIN)/python benchmarks/patrol_top.py
+
+# A province sweep (100 scenarios, 10 districts) on 2 Dask workers against the same
+# sweep run serially (about 15 minutes the first time: the province is written and its
+# networks cached in out/bench).
+bench-sweep: $(STAMP) $(VENV)/.installed-dask
+	$(BIN)/python -m benchmarks.sweep
 
 # Whole commands on a 180k-node area against issue 9's time and memory bounds (~20 min).
 bounds: $(STAMP)

@@ -864,8 +864,10 @@ def load_area(
         Called with a short message as each step starts.
     read_layers
         Layers of this spec already read with :meth:`AreaSpec.read_layer` (a command
-        that checked its incidents before loading the roads): used as they are when in
-        the roads' CRS, so a large table is not read twice.
+        that checked its incidents before loading the roads, a province's district
+        that keeps its own villages): used as they are, reprojected to the roads' CRS
+        when in another, so a large table is not read twice. (Incidents to be held
+        to ``incident_hours`` are read again in another CRS: the read filters them.)
     incident_hours
         Hold only the incidents at these local hours, e.g. ``(19, 6)`` (every row is
         still read and checked): for a command that uses the night ones alone, as
@@ -903,6 +905,11 @@ def load_area(
             read[name] = None
             continue
         gdf = (read_layers or {}).get(name)
+        # A layer read (and perhaps filtered: a province's district) in another CRS is
+        # reprojected; incidents held to an hour window are read again, filtered.
+        refilter = name == "incidents" and incident_hours is not None
+        if gdf is not None and gdf.crs is not None and gdf.crs != primary.crs and not refilter:
+            gdf = gdf.to_crs(primary.crs)
         if gdf is None or gdf.crs != primary.crs:
             say(f"reading {name} from {Path(src.path).name}")
             gdf = _read(spec, name, primary.crs, incident_hours)

@@ -1046,9 +1046,11 @@ def build_parser() -> argparse.ArgumentParser:
     pat.set_defaults(func=cmd_patrol)
 
     from service.serve_cli import add_serve_parsers
+    from service.sweep_cli import add_sweep_parsers
     from service.teams_cli import add_teams_parser
 
     add_teams_parser(sub)
+    add_sweep_parsers(sub)
     add_map_parser(sub)
     add_serve_parsers(sub)
 

@@ -227,15 +227,23 @@ def test_missing_households_are_estimated_from_population_and_said(sample_files,
 
 
 def test_a_layer_already_read_is_used_not_read_again(sample_files):
-    """load_area takes a layer a command read first, when it is in the roads' CRS."""
+    """load_area takes a layer a command read first: as it is in the roads' CRS,
+    reprojected from another (a province's district hands over its own villages); one
+    to be held to an hour window is read again, as the read filters it."""
     spec = AreaSpec(osm=str(sample_files.roads), incidents=str(sample_files.incidents))
     first = spec.read_layer("incidents")
     area = load_area(spec, read_layers={"incidents": first})
     assert area.incidents is first
-    other = first.to_crs(4326)
+    other = first.to_crs(4326).iloc[::2]
     again = load_area(spec, read_layers={"incidents": other})
-    assert again.incidents is not other and again.incidents.crs == again.crs
-    pd.testing.assert_frame_equal(again.incidents, first)
+    assert again.incidents.crs == again.crs
+    assert len(again.incidents) == len(other)  # the frame given, not the file
+    pd.testing.assert_frame_equal(
+        again.incidents.drop(columns="geometry"), first.iloc[::2].drop(columns="geometry")
+    )
+    assert again.incidents.geometry.distance(first.geometry.iloc[::2]).max() < 1e-6
+    night = load_area(spec, read_layers={"incidents": other}, incident_hours=(19, 6))
+    assert len(night.incidents) < len(first) and len(night.incidents) != len(other)
 
 
 def test_village_cells_hold_every_village_area_at_once(area, sample_full_area):

@@ -1,0 +1,315 @@
+"""Province sweeps on Dask (``dask.distributed``), or serially in this process.
+
+The engine's unit of work is :class:`geo.province.SweepTask`: a few picklable fields
+naming a province file, a district and a scenario. This module only schedules them:
+
+- on a local cluster of ``workers`` processes (loopback only), or on an existing
+  scheduler (``tcp://host:8786``) whose workers see the same files and network cache
+  at the same paths;
+- each district's tasks go to one worker by preference, so that worker loads the
+  district once and keeps it warm (any worker may take them if that one is gone);
+- a task that raises is retried ``retries`` times; a worker that dies has its tasks
+  moved to the others by the scheduler; a task that still fails is reported by
+  district and scenario, and the sweep goes on;
+- what finished is written, with a manifest saying what did not (:func:`write_sweep`).
+
+Serial runs call the same :func:`geo.province.run_task` in this process: the
+baseline of ``benchmarks/sweep.py`` and of the equality tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from geo.atomic import write_text
+from geo.errors import PinganError
+from geo.province import BASE, SweepTask, TaskRows, run_task
+
+__all__ = [
+    "Failure",
+    "SweepOutcome",
+    "district_homes",
+    "local_cluster_config",
+    "prepare_worker",
+    "run_sweep",
+    "write_sweep",
+]
+
+ProgressFn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A task that did not finish: where, what, and the error it ended with."""
+
+    district: str
+    scenario: str
+    error: str
+
+
+@dataclass
+class SweepOutcome:
+    """The rows of every finished task, in task order, and the failures."""
+
+    tasks: list[SweepTask]
+    rows: dict[str, TaskRows] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+    seconds: float = 0.0
+    where: str = "serial"
+    worker_memory_mb: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per finished task: the comparison table of the sweep."""
+        recs = [self.rows[t.key].summary for t in self.tasks if t.key in self.rows]
+        return pd.DataFrame(recs)
+
+    def villages(self, *, base: bool) -> pd.DataFrame:
+        """Return the province's coverage (``base``), or every scenario's changed villages."""
+        parts = [
+            self.rows[t.key].villages
+            for t in self.tasks
+            if t.key in self.rows and (t.scenario == BASE) == base
+        ]
+        parts = [p for p in parts if len(p)]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _task(task: SweepTask) -> TaskRows:
+    # Module-level, so Dask pickles a reference, not a closure.
+    return run_task(task)
+
+
+def run_sweep(
+    tasks: Sequence[SweepTask],
+    *,
+    workers: int = 2,
+    scheduler: str | None = None,
+    serial: bool = False,
+    retries: int = 2,
+    progress: ProgressFn | None = None,
+    client: Any = None,
+) -> SweepOutcome:
+    """Run every task and return what finished and what failed.
+
+    ``serial`` runs them here, one by one; else on ``client`` (a connected
+    ``distributed.Client``) or ``scheduler`` when given, or on a local cluster of
+    ``workers`` single-threaded worker processes, started for this sweep.
+    """
+    say = progress or (lambda _m: None)
+    out = SweepOutcome(tasks=list(tasks))
+    t0 = time.perf_counter()
+    if serial:
+        for i, t in enumerate(tasks, start=1):
+            ts = time.perf_counter()
+            try:
+                out.rows[t.key] = run_task(t)
+            except PinganError as exc:
+                out.failures.append(Failure(t.district, t.scenario, str(exc)))
+                say(f"task {i}/{len(tasks)} {t.key} failed: {exc}")
+                continue
+            say(f"task {i}/{len(tasks)} {t.key} done in {time.perf_counter() - ts:.1f} s")
+        out.seconds = time.perf_counter() - t0
+        return out
+    if client is not None:
+        out.where = "the given Dask client"
+        _distributed(client, out, retries, say)
+        out.worker_memory_mb = _worker_memory(client)
+        out.seconds = time.perf_counter() - t0
+        return out
+    _check_workers(workers)
+    try:
+        import dask
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        msg = (
+            "a distributed sweep needs Dask: install the dask set (make .venv/.installed-dask) "
+            "or run with --serial"
+        )
+        raise PinganError(msg) from exc
+    cluster = None
+    try:
+        if scheduler is None:
+            say(f"starting a local Dask cluster of {workers} workers on 127.0.0.1")
+            with dask.config.set(local_cluster_config()):
+                cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    silence_logs=40,
+                )
+            client = Client(cluster)
+            out.where = f"local cluster, {workers} workers"
+        else:
+            say(f"connecting to the Dask scheduler at {scheduler}")
+            try:
+                client = Client(scheduler, timeout="20s")
+            except (OSError, TimeoutError) as exc:
+                msg = f"cannot reach the Dask scheduler at {scheduler}: {exc}"
+                raise PinganError(msg) from exc
+            out.where = f"scheduler {scheduler}"
+        with client:
+            _distributed(client, out, retries, say)
+            out.worker_memory_mb = _worker_memory(client)
+    finally:
+        if cluster is not None:
+            cluster.close()
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def local_cluster_config() -> dict[str, Any]:
+    """Return the Dask settings of the local clusters a sweep starts.
+
+    - No work stealing: a task moved off its district's worker would make another
+      worker load that district too, which costs more than the task.
+    - The workers keep glibc's adaptive malloc: Dask's default ``MALLOC_TRIM_THRESHOLD_``
+      (64 KiB) fixes the trim threshold, which turns off glibc's adaptation of its
+      mmap threshold; a sweep's table copies then map and unmap memory at every step,
+      measured 33 % slower per task. The workers fix the mmap threshold as the
+      ``pingan`` command does for itself (:func:`service.memory.return_large_blocks`).
+    - No sampling profiler and no GIL monitor on the workers (below).
+    """
+    import dask
+
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return {
+        "distributed.scheduler.work-stealing": False,
+        "distributed.nanny.pre-spawn-environ": environ,
+        # The workers' sampling profiler takes the GIL every 10 ms from the task it
+        # samples; a sweep's tasks are many and short, and nobody reads the profile.
+        "distributed.worker.profile.enabled": False,
+        # Nor the GIL monitor, which knocks on the GIL every millisecond.
+        "distributed.admin.system-monitor.gil.enabled": False,
+    }
+
+
+def prepare_worker() -> None:
+    """Set up a worker process for sweeps: glibc's mmap threshold, the engine imported."""
+    from service.memory import return_large_blocks
+
+    return_large_blocks()
+    import geo.province  # noqa: F401  (the engine, imported once per worker)
+
+
+def _check_workers(workers: int) -> None:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        msg = f"--workers must be a whole number of at least 1, got {workers!r}"
+        raise PinganError(msg)
+
+
+def _distributed(client: Any, out: SweepOutcome, retries: int, say: ProgressFn) -> None:
+    from distributed import as_completed
+
+    addrs = sorted(client.scheduler_info()["workers"])
+    if not addrs:
+        client.wait_for_workers(1, timeout=60)
+        addrs = sorted(client.scheduler_info()["workers"])
+    client.run(prepare_worker)
+    home = district_homes(out.tasks, addrs)
+    futures = {}
+    for i, t in enumerate(out.tasks):
+        f = client.submit(
+            _task,
+            t,
+            key=f"sweep-{i:05d}-{t.key}",
+            retries=retries,
+            workers=[home[t.district]],
+            allow_other_workers=True,
+            pure=False,
+        )
+        futures[f] = t
+    n = len(futures)
+    t0 = time.perf_counter()
+    # Results come with their futures, in batches: no round trip per task.
+    finished = as_completed(futures, with_results=True, raise_errors=False)
+    for done, (f, result) in enumerate(finished, start=1):
+        t = futures[f]
+        if f.status == "finished":
+            out.rows[t.key] = result
+            what = "done"
+        else:
+            exc = f.exception()
+            out.failures.append(Failure(t.district, t.scenario, f"{type(exc).__name__}: {exc}"))
+            what = f"failed ({type(exc).__name__}: {exc})"
+        el = time.perf_counter() - t0
+        eta = el / done * (n - done)
+        say(f"task {done}/{n} {t.key} {what} [{el:.0f} s, about {eta:.0f} s left]")
+
+
+#: A district's load costs about as much as this many of its tasks.
+_LOAD_IN_TASKS = 8
+
+
+def district_homes(tasks: Sequence[SweepTask], workers: Sequence[str]) -> dict[str, str]:
+    """Return the worker each district's tasks go to, deterministically.
+
+    The busiest districts first, each to the worker with the least work so far; a
+    district's load counts as :data:`_LOAD_IN_TASKS` tasks.
+    """
+    counts: dict[str, int] = {}
+    for t in tasks:
+        counts[t.district] = counts.get(t.district, 0) + 1
+    load = dict.fromkeys(workers, 0)
+    home = {}
+    for d in sorted(counts, key=lambda c: (-counts[c], c)):
+        w = min(workers, key=lambda a: (load[a], a))
+        home[d] = w
+        load[w] += counts[d] + _LOAD_IN_TASKS
+    return home
+
+
+def _worker_memory(client: Any) -> dict[str, float]:
+    def rss() -> float:
+        import psutil
+
+        return psutil.Process(os.getpid()).memory_info().rss / 2**20
+
+    try:
+        return {k: round(float(v), 1) for k, v in client.run(rss).items()}
+    except Exception:  # noqa: BLE001 - memory is a report, never a reason to fail
+        return {}
+
+
+def write_sweep(outcome: SweepOutcome, folder: str | Path, meta: dict[str, Any]) -> list[Path]:
+    """Write the sweep's tables and its manifest into ``folder``; return the paths.
+
+    ``summary.csv`` (one row per finished scenario and district), ``coverage.csv`` (the
+    province's villages, each from its own district), ``changes.csv`` (every village a
+    scenario changed) and ``manifest.json`` (what ran, where, what finished, what
+    failed and why). Each file is written whole or not at all.
+    """
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in (
+        ("summary.csv", outcome.summary()),
+        ("coverage.csv", outcome.villages(base=True)),
+        ("changes.csv", outcome.villages(base=False)),
+    ):
+        written.append(write_text(out / name, frame.to_csv(index=False)))
+    manifest = {
+        **meta,
+        "where": outcome.where,
+        "seconds": round(outcome.seconds, 2),
+        "tasks": len(outcome.tasks),
+        "finished": len(outcome.rows),
+        "failed": [f.__dict__ for f in outcome.failures],
+        "not_finished": [t.key for t in outcome.tasks if t.key not in outcome.rows],
+        "worker_memory_mb": outcome.worker_memory_mb,
+        "files": [p.name for p in written],
+    }
+    written.append(
+        write_text(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
+    )
+    return written

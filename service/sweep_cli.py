@@ -1,0 +1,111 @@
+"""``pingan sweep`` and ``pingan province``: province-scale runs.
+
+``pingan sweep SCENARIOS --area province.toml`` runs every scenario of a sweep file in
+every district it concerns, on a local Dask cluster (``--workers``), an existing one
+(``--scheduler``) or in this process (``--serial``), and writes one comparison table
+(:func:`service.batch.write_sweep`). ``pingan province`` writes the synthetic province.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["add_sweep_parsers"]
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run a sweep and write its tables; status 1 when some tasks failed."""
+    from geo.province import ProvinceSpec, load_sweep, plan_sweep
+    from service.batch import run_sweep, write_sweep
+    from service.cli import Progress
+    from service.options import default_cache_dir
+
+    progress = Progress(args.quiet)
+    spec = ProvinceSpec.from_file(args.area)
+    thresholds, scenarios = load_sweep(args.scenarios)
+    cache = None if args.no_cache else Path(args.cache_dir or default_cache_dir()).resolve()
+    tasks = plan_sweep(spec, scenarios, thresholds, cache_dir=cache)
+    n_sc = len(scenarios)
+    progress(
+        f"{n_sc} scenarios over {len(spec.districts)} districts of {spec.name}: {len(tasks)} "
+        f"tasks, of which {len(spec.districts)} the districts' own coverage"
+    )
+    t0 = time.perf_counter()
+    outcome = run_sweep(
+        tasks,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        serial=args.serial,
+        retries=args.retries,
+        progress=progress,
+    )
+    meta = {
+        "province": spec.path,
+        "sweep": str(Path(args.scenarios).resolve()),
+        "thresholds_min": list(thresholds),
+        "scenarios": n_sc,
+        "districts": [d.code for d in spec.districts],
+        "buffer_km": spec.buffer_km,
+        "cache_dir": None if cache is None else str(cache),
+    }
+    written = write_sweep(outcome, args.out, meta)
+    done, n = len(outcome.rows), len(tasks)
+    print(
+        f"sweep: {done} of {n} tasks finished in {time.perf_counter() - t0:.1f} s "
+        f"({outcome.where}); tables in {Path(args.out)}: {', '.join(p.name for p in written)}"
+    )
+    for f in outcome.failures:
+        print(
+            f"  failed: district {f.district}, scenario {f.scenario!r}: {f.error}", file=sys.stderr
+        )
+    return 1 if outcome.failures else 0
+
+
+def cmd_province(args: argparse.Namespace) -> int:
+    """Write the synthetic province."""
+    from geo.sample.province import ensure_province
+    from service.cli import Progress
+
+    files = ensure_province(
+        args.out,
+        seed=args.seed,
+        districts=args.districts,
+        tiles=(args.tiles[0], args.tiles[1]),
+        per_row=args.per_row,
+        n_villages=args.villages,
+        progress=Progress(args.quiet),
+    )
+    print(f"synthetic province in {files.folder}: area file {files.province.name}")
+    return 0
+
+
+def add_sweep_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``sweep`` and ``province``."""
+    sw = sub.add_parser(
+        "sweep", help="run a sweep of scenarios over a province's districts (Dask or serial)"
+    )
+    sw.add_argument("scenarios", help="sweep file (JSON: thresholds_min, scenarios)")
+    sw.add_argument("--area", required=True, help="province file (TOML), e.g. province.toml")
+    sw.add_argument("--out", default="out/sweep", help="folder for the tables and manifest")
+    where = sw.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=2, help="local cluster size (default 2)")
+    where.add_argument("--scheduler", help="an existing Dask scheduler, e.g. tcp://host:8786")
+    where.add_argument("--serial", action="store_true", help="run here, one task at a time")
+    sw.add_argument("--retries", type=int, default=2, help="retries of a failing task")
+    sw.add_argument("--cache-dir", help="network cache (shared by every worker)")
+    sw.add_argument("--no-cache", action="store_true", help="build networks, keep nothing")
+    sw.add_argument("-q", "--quiet", action="store_true")
+    sw.set_defaults(func=cmd_sweep)
+
+    pv = sub.add_parser("province", help="write the synthetic province (districts of sample tiles)")
+    pv.add_argument("--out", default="out/province")
+    pv.add_argument("--seed", type=int, default=2024)
+    pv.add_argument("--districts", type=int, default=10)
+    pv.add_argument("--tiles", type=int, nargs=2, default=[3, 2], metavar=("COLS", "ROWS"))
+    pv.add_argument("--per-row", type=int, default=5, help="districts per row")
+    pv.add_argument("--villages", type=int, default=36, help="villages per tile")
+    pv.add_argument("-q", "--quiet", action="store_true")
+    pv.set_defaults(func=cmd_province)
