@@ -38,9 +38,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo.area import Area, AreaSpec, load_area
 from geo.errors import AreaError, PinganError, ScenarioError
+from geo.hotspots.evidence import ROLES
 from geo.network import ACCESS_KMH
 from geo.scenarios import Edit, Scenario, compare, evaluate
 
@@ -53,12 +55,15 @@ __all__ = [
     "TaskRows",
     "border_exact",
     "district_area",
+    "hotspot_rows",
     "load_sweep",
     "plan_sweep",
     "run_task",
 ]
 
 ProgressFn = Callable[[str], None]
+#: The role of a hot spot that is hot on its own incidents (geo.hotspots' ranking).
+CORE = ROLES[0]
 #: The scenario name of a district's own coverage (no edits): the province's report.
 BASE = "base"
 _M_PER_DEG = 111_320.0
@@ -342,11 +347,14 @@ class SweepTask:
     edits: str  # the edits as JSON, so a task pickles to a few hundred bytes
     thresholds_min: tuple[float, ...]
     cache_dir: str | None = None
+    #: ``"scenario"`` (a scenario, or :data:`BASE`: the district's own coverage) or
+    #: ``"hotspots"`` (the district's hot spots, for the province's report).
+    kind: str = "scenario"
 
     @property
     def key(self) -> str:
         """The task's name in progress lines and in the manifest."""
-        return f"{self.district}/{self.scenario}"
+        return f"{self.district}/{self.scenario if self.kind == 'scenario' else self.kind}"
 
 
 def load_sweep(path: str | Path) -> tuple[tuple[float, ...], tuple[SweepScenario, ...]]:
@@ -428,11 +436,13 @@ def plan_sweep(
     thresholds_min: Sequence[float],
     *,
     cache_dir: str | Path | None = None,
+    hotspots: bool = False,
 ) -> list[SweepTask]:
     """Return the tasks of a sweep: each scenario in each district it concerns.
 
     The first tasks are one per district without edits (:data:`BASE`): the
-    province's coverage report, district by district. A scenario runs in the
+    province's coverage report, district by district; with ``hotspots``, one more per
+    district for its hot spots (:func:`hotspot_rows`). A scenario runs in the
     districts it lists; else in every district whose window
     holds one of its stations or teams (a post near a border changes both sides). A
     road edit names OSM ways, which the planner cannot place without the roads, so a
@@ -443,6 +453,14 @@ def plan_sweep(
     # Every district's own coverage first: together they are the province's report,
     # and each is the base its district's scenarios are compared with.
     tasks = [SweepTask(spec.path, d.code, BASE, "[]", thresholds, cache) for d in spec.districts]
+    if hotspots:
+        if spec.area.incidents is None:
+            msg = f"{spec.path}: a hot spot report needs 'incidents' in the province file"
+            raise ProvinceError(msg)
+        tasks += [
+            SweepTask(spec.path, d.code, "", "[]", thresholds, cache, kind="hotspots")
+            for d in spec.districts
+        ]
     for sc in scenarios:
         if sc.districts:
             for c in sc.districts:
@@ -505,6 +523,11 @@ def run_task(task: SweepTask, progress: ProgressFn | None = None) -> TaskRows:
     warm area.
     """
     spec = _spec(task.province)
+    if task.kind == "hotspots":
+        return hotspot_rows(spec, task, progress)
+    if task.kind != "scenario":
+        msg = f"task {task.key}: unknown kind {task.kind!r} (scenario or hotspots)"
+        raise ProvinceError(msg)
     area = district_area(spec, task.district, cache_dir=task.cache_dir, progress=progress)
     d = spec.district(task.district)
     window = spec.window(task.district)
@@ -623,6 +646,82 @@ def _base_rows(
     for row in base.stations.summary.to_dict("records"):
         summary[f"covered_{row['threshold_min']:g}_base"] = int(row["villages_covered"])
     return TaskRows(key=task.key, summary=summary, villages=rows.reset_index(drop=True))
+
+
+def hotspot_rows(
+    spec: ProvinceSpec, task: SweepTask, progress: ProgressFn | None = None
+) -> TaskRows:
+    """Return the district's hot spot cores, cells and road pieces, one row each.
+
+    The district's own incidents (inside its border) are analysed on the roads of its
+    window, with the Gi* cells laid over the district's box: each district's hot spots
+    are measured against its own incidents, as a district's police read them, and the
+    province's report is their union, each row saying its district and place.
+    """
+    from geo.errors import HotspotError
+    from geo.hotspots.pipeline import analyse_hotspots
+
+    d = spec.district(task.district)
+    area = district_area(
+        spec,
+        task.district,
+        cache_dir=task.cache_dir,
+        layers=("villages", "stations", "incidents"),
+        progress=progress,
+    )
+    inc = area.incidents
+    assert inc is not None
+    box = gpd.GeoSeries([shapely.box(*d.bounds)], crs="EPSG:4326").to_crs(area.crs).total_bounds
+    summary: dict[str, Any] = {
+        "district": task.district,
+        "district_name": d.name,
+        "incidents": len(inc),
+    }
+    try:
+        res = analyse_hotspots(inc, roads=area.roads, bounds=tuple(box.tolist()))
+    except HotspotError as exc:
+        summary["note"] = str(exc)
+        return TaskRows(key=task.key, summary=summary)
+    # The rows to act on are the cores, each hot on its own incidents; the cells and
+    # road pieces around them that are hot only as part of the area are counted.
+    parts = []
+    cells = res.ranked_cells()
+    roads = res.ranked_roads()
+    for kind, t in (("cell", cells), ("road", roads)):
+        if t is None:
+            continue
+        core = t[t["role"] == CORE]
+        summary[f"hot_{kind}s"] = len(core)
+        summary[f"{kind}s_in_hot_areas"] = int((t["role"] == ROLES[1]).sum())
+        if len(core):
+            at = (
+                core.geometry.centroid
+                if kind == "cell"
+                else core.geometry.interpolate(0.5, normalized=True)
+            )
+            parts.append(_hot_table(task.district, kind, core, at, area.crs))
+    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return TaskRows(key=task.key, summary=summary, villages=rows)
+
+
+def _hot_table(district: str, kind: str, t: pd.DataFrame, at: Any, crs: Any) -> pd.DataFrame:
+    ll = gpd.GeoSeries(at, crs=crs).to_crs("EPSG:4326")
+    names = t["name"].fillna("").astype(str) if "name" in t.columns else ""
+    return pd.DataFrame(
+        {
+            "district": district,
+            "kind": kind,
+            "rank": t["rank"].to_numpy(),
+            "name": names,
+            "incidents": t["count"].to_numpy(),
+            "z": t["z"].round(3).to_numpy(),
+            "p_fdr": t["p_fdr"].to_numpy(),
+            "class": t["class"].to_numpy(),
+            "role": t["role"].to_numpy(),
+            "lon": ll.x.round(6).to_numpy(),
+            "lat": ll.y.round(6).to_numpy(),
+        }
+    )
 
 
 def _mean(s: pd.Series) -> float | None:

@@ -66,18 +66,27 @@ class SweepOutcome:
     where: str = "serial"
     worker_memory_mb: dict[str, float] = field(default_factory=dict)
 
-    def summary(self) -> pd.DataFrame:
-        """One row per finished task: the comparison table of the sweep."""
-        recs = [self.rows[t.key].summary for t in self.tasks if t.key in self.rows]
+    def summary(self, kind: str = "scenario") -> pd.DataFrame:
+        """Return one row per finished task of ``kind``.
+
+        That is the sweep's comparison table, or (``"hotspots"``) each district's
+        incidents and hot spot counts.
+        """
+        recs = [
+            self.rows[t.key].summary for t in self.tasks if t.key in self.rows and t.kind == kind
+        ]
         return pd.DataFrame(recs)
 
     def villages(self, *, base: bool) -> pd.DataFrame:
         """Return the province's coverage (``base``), or every scenario's changed villages."""
-        parts = [
-            self.rows[t.key].villages
-            for t in self.tasks
-            if t.key in self.rows and (t.scenario == BASE) == base
-        ]
+        return self._rows(lambda t: t.kind == "scenario" and (t.scenario == BASE) == base)
+
+    def hotspots(self) -> pd.DataFrame:
+        """Return every district's hot cells and road pieces."""
+        return self._rows(lambda t: t.kind == "hotspots")
+
+    def _rows(self, which: Callable[[SweepTask], bool]) -> pd.DataFrame:
+        parts = [self.rows[t.key].villages for t in self.tasks if t.key in self.rows and which(t)]
         parts = [p for p in parts if len(p)]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
@@ -286,17 +295,25 @@ def write_sweep(outcome: SweepOutcome, folder: str | Path, meta: dict[str, Any])
 
     ``summary.csv`` (one row per finished scenario and district), ``coverage.csv`` (the
     province's villages, each from its own district), ``changes.csv`` (every village a
-    scenario changed) and ``manifest.json`` (what ran, where, what finished, what
-    failed and why). Each file is written whole or not at all.
+    scenario changed), with a hot spot report ``hotspots.csv`` (every district's hot
+    cells and road pieces) and ``hotspots_summary.csv``, and ``manifest.json`` (what
+    ran, where, what finished, what failed and why). Each file is written whole or not
+    at all.
     """
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, frame in (
+    tables = [
         ("summary.csv", outcome.summary()),
         ("coverage.csv", outcome.villages(base=True)),
         ("changes.csv", outcome.villages(base=False)),
-    ):
+    ]
+    if any(t.kind == "hotspots" for t in outcome.tasks):
+        tables += [
+            ("hotspots.csv", outcome.hotspots()),
+            ("hotspots_summary.csv", outcome.summary("hotspots")),
+        ]
+    for name, frame in tables:
         written.append(write_text(out / name, frame.to_csv(index=False)))
     manifest = {
         **meta,

@@ -1,7 +1,8 @@
 """``pingan sweep`` and ``pingan province``: province-scale runs.
 
-``pingan sweep SCENARIOS --area province.toml`` runs every scenario of a sweep file in
-every district it concerns, on a local Dask cluster (``--workers``), an existing one
+``pingan sweep [SCENARIOS] --area province.toml [--hotspots]`` runs every scenario of a
+sweep file in every district it concerns (and each district's coverage and, asked for,
+hot spots: the province's report), on a local Dask cluster (``--workers``), an existing one
 (``--scheduler``) or in this process (``--serial``), and writes one comparison table
 (:func:`service.batch.write_sweep`). ``pingan province`` writes the synthetic province.
 """
@@ -18,20 +19,27 @@ __all__ = ["add_sweep_parsers"]
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep and write its tables; status 1 when some tasks failed."""
-    from geo.province import ProvinceSpec, load_sweep, plan_sweep
+    from geo.province import ProvinceSpec, SweepScenario, load_sweep, plan_sweep
     from service.batch import run_sweep, write_sweep
     from service.cli import Progress
     from service.options import default_cache_dir
 
     progress = Progress(args.quiet)
     spec = ProvinceSpec.from_file(args.area)
-    thresholds, scenarios = load_sweep(args.scenarios)
+    scenarios: tuple[SweepScenario, ...] = ()
+    if args.scenarios is None:
+        from geo.coverage import CoverageParams
+
+        thresholds = CoverageParams().thresholds_min
+    else:
+        thresholds, scenarios = load_sweep(args.scenarios)
     cache = None if args.no_cache else Path(args.cache_dir or default_cache_dir()).resolve()
-    tasks = plan_sweep(spec, scenarios, thresholds, cache_dir=cache)
+    tasks = plan_sweep(spec, scenarios, thresholds, cache_dir=cache, hotspots=args.hotspots)
     n_sc = len(scenarios)
     progress(
         f"{n_sc} scenarios over {len(spec.districts)} districts of {spec.name}: {len(tasks)} "
         f"tasks, of which {len(spec.districts)} the districts' own coverage"
+        + (f" and {len(spec.districts)} their hot spots" if args.hotspots else "")
     )
     t0 = time.perf_counter()
     outcome = run_sweep(
@@ -44,7 +52,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     )
     meta = {
         "province": spec.path,
-        "sweep": str(Path(args.scenarios).resolve()),
+        "sweep": None if args.scenarios is None else str(Path(args.scenarios).resolve()),
         "thresholds_min": list(thresholds),
         "scenarios": n_sc,
         "districts": [d.code for d in spec.districts],
@@ -87,7 +95,15 @@ def add_sweep_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     sw = sub.add_parser(
         "sweep", help="run a sweep of scenarios over a province's districts (Dask or serial)"
     )
-    sw.add_argument("scenarios", help="sweep file (JSON: thresholds_min, scenarios)")
+    sw.add_argument(
+        "scenarios",
+        nargs="?",
+        help="sweep file (JSON: thresholds_min, scenarios); without it, the province's "
+        "coverage report alone",
+    )
+    sw.add_argument(
+        "--hotspots", action="store_true", help="add every district's hot spots to the report"
+    )
     sw.add_argument("--area", required=True, help="province file (TOML), e.g. province.toml")
     sw.add_argument("--out", default="out/sweep", help="folder for the tables and manifest")
     where = sw.add_mutually_exclusive_group()

@@ -100,14 +100,22 @@ def _imports(paths) -> set[str]:
 SERVICE_CODE = ("service/api", "service/store", "service/serve_cli.py")
 
 
-def _is_service(path) -> bool:
+# Province sweeps on Dask run on the `dask` set.
+DASK_CODE = ("service/batch.py",)
+
+
+def _is_in(path, where) -> bool:
     rel = path.relative_to(ROOT).as_posix()
-    return any(rel == s or rel.startswith(s + "/") for s in SERVICE_CODE)
+    return any(rel == s or rel.startswith(s + "/") for s in where)
+
+
+def _is_service(path) -> bool:
+    return _is_in(path, SERVICE_CODE)
 
 
 def test_the_core_declares_what_the_code_imports():
     """Every third-party module geo/, service/ and maps/ import is a core dependency;
-    the service's own code may also use the `service` set."""
+    the service's own code may also use the `service` set, the Dask runner the `dask` set."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
     declared = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
     service = declared | {
@@ -116,7 +124,13 @@ def test_the_core_declares_what_the_code_imports():
     # FastAPI's own API is built on these two: its models and responses are theirs.
     service |= {"pydantic", "starlette"}
     files = [p for folder in ("geo", "service", "maps") for p in (ROOT / folder).rglob("*.py")]
-    used = _imports(p for p in files if not _is_service(p))
+    dask = declared | {
+        canonicalize_name(Requirement(r).name) for r in project["optional-dependencies"]["dask"]
+    }
+    core = [p for p in files if not _is_service(p) and not _is_in(p, DASK_CODE)]
+    used = _imports(core)
     assert used <= declared, f"imported but not declared: {sorted(used - declared)}"
     used = _imports(p for p in files if _is_service(p))
     assert used <= service, f"the service imports undeclared: {sorted(used - service)}"
+    used = _imports(p for p in files if _is_in(p, DASK_CODE))
+    assert used <= dask, f"the Dask runner imports undeclared: {sorted(used - dask)}"

@@ -356,3 +356,29 @@ def test_the_area_spec_of_a_district_is_the_window(spec):
     w = spec.window(d.code)
     assert w[0] < d.bounds[0] and w[2] > d.bounds[2] and w[1] < d.bounds[1] and w[3] > d.bounds[3]
     assert isinstance(spec.area, AreaSpec)
+
+
+def test_the_hotspot_report_is_every_district_on_its_own_incidents(spec, province, tmp_path, cache):
+    """`pingan sweep --hotspots` with no sweep file: the coverage report and each
+    district's hot spots, each row inside its own district, each incident counted once."""
+    from service.cli import main
+
+    out = tmp_path / "report"
+    rc = main(["sweep", "--area", str(province.province), "--serial", "--hotspots", "-q",
+               "--out", str(out), "--cache-dir", str(cache)])  # fmt: skip
+    assert rc == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["tasks"] == 2 * len(spec.districts) and m["finished"] == m["tasks"]
+    per = pd.read_csv(out / "hotspots_summary.csv", dtype={"district": str}).set_index("district")
+    inc = pd.read_csv(province.incidents, dtype={"district_code": str})
+    assert per["incidents"].to_dict() == inc["district_code"].value_counts().to_dict()
+    hot = pd.read_csv(out / "hotspots.csv", dtype={"district": str})
+    assert len(hot) and set(hot["kind"]) <= {"cell", "road"}
+    for d in spec.districts:
+        mine = hot[hot["district"] == d.code]
+        w, s, e, n = d.bounds
+        assert ((mine["lon"] >= w - 0.01) & (mine["lon"] <= e + 0.01)).all()
+        assert ((mine["lat"] >= s - 0.01) & (mine["lat"] <= n + 0.01)).all()
+        assert (mine["incidents"] <= per.loc[d.code, "incidents"]).all()
+    cov = pd.read_csv(out / "coverage.csv", dtype={"code": str})
+    assert len(cov) == len(pd.read_csv(province.villages))
