@@ -44,7 +44,7 @@ from geo.area import Area, AreaSpec, load_area
 from geo.errors import AreaError, PinganError, ScenarioError
 from geo.hotspots.evidence import ROLES
 from geo.network import ACCESS_KMH
-from geo.scenarios import Edit, Scenario, compare, evaluate
+from geo.scenarios import Edit, Scenario, compare, evaluate, parse_edits
 
 __all__ = [
     "District",
@@ -408,16 +408,10 @@ def load_sweep(path: str | Path) -> tuple[tuple[float, ...], tuple[SweepScenario
         if not isinstance(edits, list):
             msg = f"{where}: 'edits' must be a list"
             raise ProvinceError(msg)
-        parsed = []
-        for j, raw in enumerate(edits):
-            if not isinstance(raw, Mapping) or "op" not in raw:
-                msg = f"{where}: edit {j} must be an object with an 'op'"
-                raise ProvinceError(msg)
-            try:
-                parsed.append(Edit(raw["op"], {k: v for k, v in raw.items() if k != "op"}))
-            except ScenarioError as exc:
-                msg = f"{where}: edit {j}: {exc}"
-                raise ProvinceError(msg) from exc
+        try:
+            parsed = parse_edits(edits, f"{where}: ")
+        except ScenarioError as exc:
+            raise ProvinceError(str(exc)) from exc
         districts = sc.get("districts", [])
         if not isinstance(districts, list) or not all(isinstance(c, str) for c in districts):
             msg = f"{where}: 'districts' must be a list of district codes"
@@ -546,9 +540,7 @@ def run_task(task: SweepTask, progress: ProgressFn | None = None) -> TaskRows:
     lon, lat = ll.x.to_numpy(), ll.y.to_numpy()
     if task.scenario == BASE:
         return _base_rows(task, d, area, window, base_res, lon, lat)
-    edits = tuple(
-        Edit(e["op"], {k: v for k, v in e.items() if k != "op"}) for e in json.loads(task.edits)
-    )
+    edits = parse_edits(json.loads(task.edits))
     try:
         res = evaluate(
             Scenario(

@@ -76,6 +76,7 @@ __all__ = [
     "lit_km",
     "load_inputs",
     "load_scenario",
+    "parse_edits",
     "propose_post_and_lamps",
     "save_scenario",
     "scenario_from_dict",
@@ -321,16 +322,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, folder: str = ".", source: st
     if not isinstance(raw_edits, list):
         msg = f"{where}'edits' must be a list of edits, got {type(raw_edits).__name__}"
         raise ScenarioError(msg)
-    edits = []
-    for i, raw in enumerate(raw_edits):
-        if not isinstance(raw, Mapping) or "op" not in raw:
-            msg = f"{where}edit {i} must be an object with an 'op'"
-            raise ScenarioError(msg)
-        try:
-            edits.append(Edit(raw["op"], {k: v for k, v in raw.items() if k != "op"}))
-        except ScenarioError as exc:
-            msg = f"{where}edit {i}: {exc}"
-            raise ScenarioError(msg) from exc
+    edits = parse_edits(raw_edits, where)
     given = data.get("thresholds_min", list(CoverageParams().thresholds_min))
     if not isinstance(given, list) or not all(_is_number(t) for t in given):
         msg = f"{where}'thresholds_min' must be a list of minutes, got {given!r}"
@@ -353,6 +345,21 @@ def scenario_from_dict(data: Mapping[str, Any], *, folder: str = ".", source: st
         description=data.get("description", ""),
         folder=folder,
     )
+
+
+def parse_edits(raw_edits: Sequence[Any], where: str = "") -> tuple[Edit, ...]:
+    """Return the edits of a parsed JSON list; errors start with ``where`` and the edit."""
+    edits = []
+    for i, raw in enumerate(raw_edits):
+        if not isinstance(raw, Mapping) or "op" not in raw:
+            msg = f"{where}edit {i} must be an object with an 'op'"
+            raise ScenarioError(msg)
+        try:
+            edits.append(Edit(raw["op"], {k: v for k, v in raw.items() if k != "op"}))
+        except ScenarioError as exc:
+            msg = f"{where}edit {i}: {exc}"
+            raise ScenarioError(msg) from exc
+    return tuple(edits)
 
 
 def load_scenario(path: str | Path) -> Scenario:
