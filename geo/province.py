@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import threading
 import tomllib
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -501,7 +502,8 @@ class TaskRows:
 
 
 _specs: dict[str, ProvinceSpec] = {}
-_bases: dict[tuple[str, str, str | None, tuple[float, ...]], Any] = {}
+#: Each warm district's base coverage, by thresholds; it goes when its area is evicted.
+_bases: weakref.WeakKeyDictionary[Area, dict[tuple[float, ...], Any]] = weakref.WeakKeyDictionary()
 
 
 def _spec(path: str) -> ProvinceSpec:
@@ -525,15 +527,13 @@ def run_task(task: SweepTask, progress: ProgressFn | None = None) -> TaskRows:
     area = district_area(spec, task.district, cache_dir=task.cache_dir, progress=progress)
     d = spec.district(task.district)
     window = spec.window(task.district)
-    bkey = (task.province, task.district, task.cache_dir, task.thresholds_min)
-    base = _bases.get(bkey)
-    if base is None or base[0] is not area:
-        res = evaluate(
+    per_area = _bases.setdefault(area, {})
+    base_res = per_area.get(task.thresholds_min)
+    if base_res is None:
+        base_res = evaluate(
             Scenario(name="base", base=area.spec, thresholds_min=task.thresholds_min), area=area
         )
-        base = (area, res)
-        _bases[bkey] = base
-    base_res = base[1]
+        per_area[task.thresholds_min] = base_res
     villages = area.villages
     assert villages is not None
     ll = villages.geometry.to_crs("EPSG:4326")

@@ -382,3 +382,23 @@ def test_the_hotspot_report_is_every_district_on_its_own_incidents(spec, provinc
         assert (mine["incidents"] <= per.loc[d.code, "incidents"]).all()
     cov = pd.read_csv(out / "coverage.csv", dtype={"code": str})
     assert len(cov) == len(pd.read_csv(province.villages))
+
+
+def test_a_worker_lets_go_of_the_districts_it_no_longer_keeps_warm(spec, cache, monkeypatch):
+    """Only the last WARM_DISTRICTS areas (and their base coverage) stay in memory, so a
+    worker's memory is bounded however many districts pass through it."""
+    import gc
+    import weakref
+
+    import geo.province as gp
+
+    forget_districts()
+    monkeypatch.setattr(gp, "WARM_DISTRICTS", 1)
+    first, second = (d.code for d in spec.districts[:2])
+    task = next(t for t in plan_sweep(spec, (), THRESHOLDS, cache_dir=cache) if t.district == first)
+    run_task(task)
+    gone = weakref.ref(district_area(spec, first, cache_dir=cache))
+    assert len(gp._bases) == 1
+    district_area(spec, second, cache_dir=cache)
+    gc.collect()
+    assert gone() is None and len(gp._bases) == 0
