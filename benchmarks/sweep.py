@@ -39,7 +39,7 @@ import pandas as pd
 from geo.network import BuildOptions, load_network
 from geo.province import ProvinceSpec, district_area, forget_districts, load_sweep, plan_sweep
 from geo.sample.province import ensure_province
-from service.batch import local_cluster_config, prepare_worker, run_sweep
+from service.batch import local_cluster, prepare_worker, run_sweep
 from service.memory import return_large_blocks
 
 HUBEI_VILLAGES = 25_000
@@ -131,18 +131,10 @@ def main() -> int:
     tasks = plan_sweep(spec, sc, th, cache_dir=cache)
     print(f"sweep: {len(sc)} scenarios -> {len(tasks)} tasks", flush=True)
 
-    import dask
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     t0 = time.perf_counter()
-    with dask.config.set(local_cluster_config()):
-        cluster = LocalCluster(
-            n_workers=args.workers,
-            threads_per_worker=1,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=40,
-        )
+    cluster = local_cluster(args.workers)
     client = Client(cluster)
     client.run(prepare_worker)
     t_start = time.perf_counter() - t0

@@ -728,24 +728,11 @@ def apply_edits(area: Area, edits: Sequence[Edit]) -> Area:
     """
     if not edits:
         return area
-    if not any(e.op in _ROAD_OPS for e in edits):
-        # Stations and teams only: the roads, their engines and snap indexes stay.
-        stations, teams = area.stations, area.teams
-        for i, edit in enumerate(edits):
-            if edit.op.endswith("_station"):
-                stations = _edit_points(stations, edit, i, "station", area.crs)
-            else:
-                teams = _edit_points(teams, edit, i, "team", area.crs)
-        mode = area.net.mode
-        return replace(
-            area,
-            networks={mode: area.net},
-            engines={mode: area.engine()},
-            stations=stations,
-            teams=teams,
-        )
     net, full = area.net, area.roads.net
-    edges, full_edges = net.edges.copy(), full.edges.copy()
+    roads_edited = any(e.op in _ROAD_OPS for e in edits)
+    # Stations and teams alone leave the roads, their engines and snap indexes as they are.
+    if roads_edited:
+        edges, full_edges = net.edges.copy(), full.edges.copy()
     stations, teams = area.stations, area.teams
     for i, edit in enumerate(edits):
         if edit.op == "mark_lit" and "stretches" in edit.fields:
@@ -758,6 +745,14 @@ def apply_edits(area: Area, edits: Sequence[Edit]) -> Area:
             stations = _edit_points(stations, edit, i, "station", area.crs)
         else:
             teams = _edit_points(teams, edit, i, "team", area.crs)
+    if not roads_edited:
+        return replace(
+            area,
+            networks={net.mode: net},
+            engines={net.mode: area.engine()},
+            stations=stations,
+            teams=teams,
+        )
     new_net = replace(net, edges=edges)
     new_full = replace(full, edges=full_edges) if full is not net else new_net
     engine = area.engine()

@@ -37,6 +37,7 @@ __all__ = [
     "Failure",
     "SweepOutcome",
     "district_homes",
+    "local_cluster",
     "local_cluster_config",
     "prepare_worker",
     "run_sweep",
@@ -116,27 +117,35 @@ def run_sweep(
     out = SweepOutcome(tasks=list(tasks))
     t0 = time.perf_counter()
     if serial:
-        for i, t in enumerate(tasks, start=1):
-            ts = time.perf_counter()
-            try:
-                out.rows[t.key] = run_task(t)
-            except PinganError as exc:
-                out.failures.append(Failure(t.district, t.scenario, str(exc)))
-                say(f"task {i}/{len(tasks)} {t.key} failed: {exc}")
-                continue
-            say(f"task {i}/{len(tasks)} {t.key} done in {time.perf_counter() - ts:.1f} s")
-        out.seconds = time.perf_counter() - t0
-        return out
-    if client is not None:
+        _serial(out, say)
+    elif client is not None:
         out.where = "the given Dask client"
         _distributed(client, out, retries, say)
-        out.worker_memory_mb = _worker_memory(client)
-        out.seconds = time.perf_counter() - t0
-        return out
-    _check_workers(workers)
+    else:
+        _on_new_client(out, workers, scheduler, retries, say)
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def _serial(out: SweepOutcome, say: ProgressFn) -> None:
+    n = len(out.tasks)
+    for i, t in enumerate(out.tasks, start=1):
+        ts = time.perf_counter()
+        try:
+            out.rows[t.key] = run_task(t)
+        except PinganError as exc:
+            out.failures.append(Failure(t.district, t.scenario, str(exc)))
+            say(f"task {i}/{n} {t.key} failed: {exc}")
+            continue
+        say(f"task {i}/{n} {t.key} done in {time.perf_counter() - ts:.1f} s")
+
+
+def _on_new_client(
+    out: SweepOutcome, workers: int, scheduler: str | None, retries: int, say: ProgressFn
+) -> None:
+    """Run on ``scheduler``, or on a local cluster started (and closed) for the sweep."""
     try:
-        import dask
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError as exc:
         msg = (
             "a distributed sweep needs Dask: install the dask set (make .venv/.installed-dask) "
@@ -147,15 +156,7 @@ def run_sweep(
     try:
         if scheduler is None:
             say(f"starting a local Dask cluster of {workers} workers on 127.0.0.1")
-            with dask.config.set(local_cluster_config()):
-                cluster = LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    silence_logs=40,
-                )
+            cluster = local_cluster(workers)
             client = Client(cluster)
             out.where = f"local cluster, {workers} workers"
         else:
@@ -168,12 +169,29 @@ def run_sweep(
             out.where = f"scheduler {scheduler}"
         with client:
             _distributed(client, out, retries, say)
-            out.worker_memory_mb = _worker_memory(client)
     finally:
         if cluster is not None:
             cluster.close()
-    out.seconds = time.perf_counter() - t0
-    return out
+
+
+def local_cluster(workers: int) -> Any:
+    """Start a local cluster of ``workers`` single-threaded processes on loopback.
+
+    It is set up as :func:`local_cluster_config` says.
+    """
+    _check_workers(workers)
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set(local_cluster_config()):
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=40,
+        )
 
 
 def local_cluster_config() -> dict[str, Any]:
@@ -254,6 +272,7 @@ def _distributed(client: Any, out: SweepOutcome, retries: int, say: ProgressFn) 
         el = time.perf_counter() - t0
         eta = el / done * (n - done)
         say(f"task {done}/{n} {t.key} {what} [{el:.0f} s, about {eta:.0f} s left]")
+    out.worker_memory_mb = _worker_memory(client)
 
 
 #: A district's load costs about as much as this many of its tasks.

@@ -261,18 +261,12 @@ def test_killing_a_worker_mid_sweep_still_completes_it(serial_rows, monkeypatch)
     """A worker killed (SIGKILL) while tasks run: the scheduler moves its tasks, and
     the sweep's rows equal the serial run's."""
     pytest.importorskip("distributed")
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    from service.batch import run_sweep
+    from service.batch import local_cluster, run_sweep
 
     tasks, serial = serial_rows
-    cluster = LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=50,
-    )
+    cluster = local_cluster(2)  # as `pingan sweep --workers 2` starts it
     killed = {}
 
     def states(dask_scheduler):

@@ -101,9 +101,7 @@ def shape_key(tail: np.ndarray, head: np.ndarray, lat: np.ndarray, lon: np.ndarr
 @dataclass(eq=False)
 class _Order:
     key: str
-    #: The node order (a permutation of the nodes), what is saved.
-    rank: np.ndarray
-    #: The contracted graph built on it from the arcs; metrics customise this.
+    #: The contracted graph built on the node order from the arcs; metrics customise it.
     cch: Any
     n_nodes: int
     n_arcs: int
@@ -158,7 +156,7 @@ def order_for(
             if where is not None:
                 _save(rank, where, key, n, m, say)
         # Closed arcs stay in (False): a later customisation may open them again.
-        order = _Order(key=key, rank=rank, cch=rk.CCH(rank, t, h, False), n_nodes=n, n_arcs=m)
+        order = _Order(key=key, cch=rk.CCH(rank, t, h, False), n_nodes=n, n_arcs=m)
         _memo[key] = order
         while len(_memo) > _MEMO_SIZE:
             _memo.popitem(last=False)
@@ -268,7 +266,7 @@ class CCHMetric:
         if len(rows) == 0 or len(dst) == 0:
             return out
         starts = [
-            [(int(v), int(c)) for v, c in zip(nodes[i], units[i], strict=True) if v >= 0]
+            [(int(v), int(u)) for v, u in zip(nodes[i], units[i], strict=True) if v >= 0]
             for i in rows
         ]
         k = 1 if len(rows) * len(dst) < _PARALLEL_PAIRS else min(self.threads, len(rows))

@@ -408,15 +408,15 @@ class Engine:
         dst = np.unique(d.in_node[d.in_node >= 0])
         best = np.full((n_o, n_d), np.inf)
         if len(src) and len(dst):
-            src_pos = np.searchsorted(src, np.maximum(o.out_node, 0))
             dst_pos = np.searchsorted(dst, np.maximum(d.in_node, 0))
             if self.matrix_backend == "cch" and n_o < len(src):
                 # One search per origin from both its anchors at once (fewer rows than
-                # one per anchor node); ``from_point`` rows are already the best start.
+                # one per anchor node); ``from_points`` rows are already the best start.
                 rows = self._metric().from_points(o.out_node, o.out_cost, dst)
                 for b in range(2):
                     np.minimum(best, rows[:, dst_pos[:, b]] + d.in_cost[None, :, b], out=best)
             else:
+                src_pos = np.searchsorted(src, np.maximum(o.out_node, 0))
                 sub = self.node_matrix(src, dst, lim)
                 for a in range(2):
                     for b in range(2):
