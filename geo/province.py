@@ -56,9 +56,11 @@ __all__ = [
     "TaskRows",
     "border_exact",
     "district_area",
+    "district_of",
     "hotspot_rows",
     "load_sweep",
     "plan_sweep",
+    "province_layer",
     "run_task",
 ]
 
@@ -212,7 +214,9 @@ _warm: OrderedDict[tuple[str, str, str | None], Area] = OrderedDict()
 _warm_lock = threading.Lock()
 
 
-def _layer(spec: ProvinceSpec, name: str) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
+def province_layer(
+    spec: ProvinceSpec, name: str
+) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
     """Return a province layer (in its own UTM zone) and its lon/lat, read once per process."""
     key = (spec.path, name)
     if key not in _layers:
@@ -222,7 +226,8 @@ def _layer(spec: ProvinceSpec, name: str) -> tuple[gpd.GeoDataFrame, np.ndarray,
     return _layers[key]
 
 
-def _district_of(spec: ProvinceSpec, villages: gpd.GeoDataFrame) -> pd.Series:
+def district_of(spec: ProvinceSpec, villages: gpd.GeoDataFrame) -> pd.Series:
+    """Return each village's district code (see :class:`ProvinceSpec`)."""
     if spec.district_column in villages.columns:
         return villages[spec.district_column].astype(str).str.strip()
     return villages["code"].astype(str).str[:6]
@@ -253,9 +258,9 @@ def district_area(
     w, s, e, n = spec.window(code)
     read: dict[str, gpd.GeoDataFrame] = {}
     for name in layers:
-        gdf, x, y = _layer(spec, name)
+        gdf, x, y = province_layer(spec, name)
         if name == "villages":
-            keep = (_district_of(spec, gdf) == code).to_numpy()
+            keep = (district_of(spec, gdf) == code).to_numpy()
             if not keep.any():
                 msg = f"{spec.path}: district {code} ({d.name}) has no village in its table"
                 raise ProvinceError(msg)
@@ -346,9 +351,12 @@ class SweepTask:
     edits: str  # the edits as JSON, so a task pickles to a few hundred bytes
     thresholds_min: tuple[float, ...]
     cache_dir: str | None = None
-    #: ``"scenario"`` (a scenario, or :data:`BASE`: the district's own coverage) or
-    #: ``"hotspots"`` (the district's hot spots, for the province's report).
+    #: ``"scenario"`` (a scenario, or :data:`BASE`: the district's own coverage),
+    #: ``"hotspots"`` (the district's hot spots, for the province's report), or a
+    #: step of the province's team assignment (:mod:`geo.province_teams`).
     kind: str = "scenario"
+    #: A team step's options, as JSON.
+    payload: str = ""
 
     @property
     def key(self) -> str:
@@ -519,8 +527,17 @@ def run_task(task: SweepTask, progress: ProgressFn | None = None) -> TaskRows:
     spec = _spec(task.province)
     if task.kind == "hotspots":
         return hotspot_rows(spec, task, progress)
+    if task.kind in ("team_measures", "team_assign"):
+        from geo import province_teams
+
+        step = (
+            province_teams.measure_rows
+            if task.kind == province_teams.TEAM_MEASURES
+            else province_teams.assign_rows
+        )
+        return step(spec, task, progress)
     if task.kind != "scenario":
-        msg = f"task {task.key}: unknown kind {task.kind!r} (scenario or hotspots)"
+        msg = f"task {task.key}: unknown kind {task.kind!r} (scenario, hotspots or a team step)"
         raise ProvinceError(msg)
     area = district_area(spec, task.district, cache_dir=task.cache_dir, progress=progress)
     d = spec.district(task.district)

@@ -22,7 +22,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ __all__ = [
     "local_cluster_config",
     "prepare_worker",
     "run_sweep",
+    "sweep_session",
     "write_sweep",
 ]
 
@@ -66,6 +68,15 @@ class SweepOutcome:
     seconds: float = 0.0
     where: str = "serial"
     worker_memory_mb: dict[str, float] = field(default_factory=dict)
+
+    def merge(self, other: SweepOutcome) -> None:
+        """Add a later step's tasks, rows and failures (the same sweep, run on)."""
+        self.tasks += other.tasks
+        self.rows.update(other.rows)
+        self.failures += other.failures
+        self.seconds += other.seconds
+        for w, mb in other.worker_memory_mb.items():
+            self.worker_memory_mb[w] = max(mb, self.worker_memory_mb.get(w, 0.0))
 
     def summary(self, kind: str = "scenario") -> pd.DataFrame:
         """Return one row per finished task of ``kind``.
@@ -113,18 +124,55 @@ def run_sweep(
     ``distributed.Client``) or ``scheduler`` when given, or on a local cluster of
     ``workers`` single-threaded worker processes, started for this sweep.
     """
+    with sweep_session(
+        workers=workers,
+        scheduler=scheduler,
+        serial=serial,
+        retries=retries,
+        progress=progress,
+        client=client,
+    ) as run:
+        return run(tasks)
+
+
+Runner = Callable[[Sequence[SweepTask]], SweepOutcome]
+
+
+@contextmanager
+def sweep_session(
+    *,
+    workers: int = 2,
+    scheduler: str | None = None,
+    serial: bool = False,
+    retries: int = 2,
+    progress: ProgressFn | None = None,
+    client: Any = None,
+) -> Iterator[Runner]:
+    """Yield a function that runs a list of tasks, as :func:`run_sweep` does.
+
+    One cluster serves every call: a job whose second step depends on the first
+    (the province's team match on its measures) runs both on the same workers, whose
+    districts are then still warm.
+    """
     say = progress or (lambda _m: None)
-    out = SweepOutcome(tasks=list(tasks))
-    t0 = time.perf_counter()
+
+    def runner(where: str, run: Callable[[SweepOutcome], None]) -> Runner:
+        def go(tasks: Sequence[SweepTask]) -> SweepOutcome:
+            out = SweepOutcome(tasks=list(tasks), where=where)
+            t0 = time.perf_counter()
+            run(out)
+            out.seconds = time.perf_counter() - t0
+            return out
+
+        return go
+
     if serial:
-        _serial(out, say)
+        yield runner("serial", lambda out: _serial(out, say))
     elif client is not None:
-        out.where = "the given Dask client"
-        _distributed(client, out, retries, say)
+        yield runner("the given Dask client", lambda out: _distributed(client, out, retries, say))
     else:
-        _on_new_client(out, workers, scheduler, retries, say)
-    out.seconds = time.perf_counter() - t0
-    return out
+        with _new_client(workers, scheduler, say) as (new, where):
+            yield runner(where, lambda out: _distributed(new, out, retries, say))
 
 
 def _serial(out: SweepOutcome, say: ProgressFn) -> None:
@@ -134,16 +182,15 @@ def _serial(out: SweepOutcome, say: ProgressFn) -> None:
         try:
             out.rows[t.key] = run_task(t)
         except PinganError as exc:
-            out.failures.append(Failure(t.district, t.scenario, str(exc)))
+            out.failures.append(Failure(t.district, t.scenario or t.kind, str(exc)))
             say(f"task {i}/{n} {t.key} failed: {exc}")
             continue
         say(f"task {i}/{n} {t.key} done in {time.perf_counter() - ts:.1f} s")
 
 
-def _on_new_client(
-    out: SweepOutcome, workers: int, scheduler: str | None, retries: int, say: ProgressFn
-) -> None:
-    """Run on ``scheduler``, or on a local cluster started (and closed) for the sweep."""
+@contextmanager
+def _new_client(workers: int, scheduler: str | None, say: ProgressFn) -> Iterator[tuple[Any, str]]:
+    """Connect to ``scheduler``, or start (and at the end close) a local cluster."""
     try:
         from distributed import Client
     except ImportError as exc:
@@ -158,7 +205,7 @@ def _on_new_client(
             say(f"starting a local Dask cluster of {workers} workers on 127.0.0.1")
             cluster = local_cluster(workers)
             client = Client(cluster)
-            out.where = f"local cluster, {workers} workers"
+            where = f"local cluster, {workers} workers"
         else:
             say(f"connecting to the Dask scheduler at {scheduler}")
             try:
@@ -166,9 +213,9 @@ def _on_new_client(
             except (OSError, TimeoutError) as exc:
                 msg = f"cannot reach the Dask scheduler at {scheduler}: {exc}"
                 raise PinganError(msg) from exc
-            out.where = f"scheduler {scheduler}"
+            where = f"scheduler {scheduler}"
         with client:
-            _distributed(client, out, retries, say)
+            yield client, where
     finally:
         if cluster is not None:
             cluster.close()
@@ -267,7 +314,9 @@ def _distributed(client: Any, out: SweepOutcome, retries: int, say: ProgressFn) 
             what = "done"
         else:
             exc = f.exception()
-            out.failures.append(Failure(t.district, t.scenario, f"{type(exc).__name__}: {exc}"))
+            out.failures.append(
+                Failure(t.district, t.scenario or t.kind, f"{type(exc).__name__}: {exc}")
+            )
             what = f"failed ({type(exc).__name__}: {exc})"
         el = time.perf_counter() - t0
         eta = el / done * (n - done)
@@ -309,14 +358,20 @@ def _worker_memory(client: Any) -> dict[str, float]:
         return {}
 
 
-def write_sweep(outcome: SweepOutcome, folder: str | Path, meta: dict[str, Any]) -> list[Path]:
+def write_sweep(
+    outcome: SweepOutcome,
+    folder: str | Path,
+    meta: dict[str, Any],
+    also: Sequence[Path] = (),
+) -> list[Path]:
     """Write the sweep's tables and its manifest into ``folder``; return the paths.
 
     ``summary.csv`` (one row per finished scenario and district), ``coverage.csv`` (the
     province's villages, each from its own district), ``changes.csv`` (every village a
     scenario changed), with a hot spot report ``hotspots.csv`` (every district's hot
     cells and road pieces) and ``hotspots_summary.csv``, and ``manifest.json`` (what
-    ran, where, what finished, what failed and why). Each file is written whole or not
+    ran, where, what finished, what failed and why, and every file of the sweep:
+    these and ``also``, written by another writer). Each file is written whole or not
     at all.
     """
     out = Path(folder)
@@ -343,7 +398,7 @@ def write_sweep(outcome: SweepOutcome, folder: str | Path, meta: dict[str, Any])
         "failed": [f.__dict__ for f in outcome.failures],
         "not_finished": [t.key for t in outcome.tasks if t.key not in outcome.rows],
         "worker_memory_mb": outcome.worker_memory_mb,
-        "files": [p.name for p in written],
+        "files": [p.name for p in [*written, *also]],
     }
     written.append(
         write_text(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")

@@ -13,6 +13,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 __all__ = ["add_sweep_parsers"]
 
@@ -20,7 +21,7 @@ __all__ = ["add_sweep_parsers"]
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep and write its tables; status 1 when some tasks failed."""
     from geo.province import ProvinceSpec, SweepScenario, load_sweep, plan_sweep
-    from service.batch import run_sweep, write_sweep
+    from service.batch import sweep_session, write_sweep
     from service.cli import Progress
     from service.options import default_cache_dir
 
@@ -41,16 +42,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         f"tasks, of which {len(spec.districts)} the districts' own coverage"
         + (f" and {len(spec.districts)} their hot spots" if args.hotspots else "")
     )
+    team_steps = []
+    if args.teams:
+        from geo.province_teams import plan_team_measures
+        from service.teams_cli import team_options
+
+        options = team_options(args)
+        team_steps = plan_team_measures(
+            spec, options.measure, cache_dir=None if cache is None else str(cache)
+        )
+        progress(f"and the vanguard teams: {len(team_steps)} districts measured, then one match")
     t0 = time.perf_counter()
-    outcome = run_sweep(
-        tasks,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        serial=args.serial,
-        retries=args.retries,
-        progress=progress,
-    )
-    meta = {
+    meta: dict[str, Any] = {
         "province": spec.path,
         "sweep": None if args.scenarios is None else str(Path(args.scenarios).resolve()),
         "thresholds_min": list(thresholds),
@@ -59,8 +62,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         "buffer_km": spec.buffer_km,
         "cache_dir": None if cache is None else str(cache),
     }
-    written = write_sweep(outcome, args.out, meta)
-    done, n = len(outcome.rows), len(tasks)
+    also: list[Path] = []
+    with sweep_session(
+        workers=args.workers,
+        scheduler=args.scheduler,
+        serial=args.serial,
+        retries=args.retries,
+        progress=progress,
+    ) as run:
+        outcome = run([*tasks, *team_steps])
+        if args.teams:
+            meta["teams"], also = _teams(spec, outcome, run, options, cache, args)
+    written = [*write_sweep(outcome, args.out, meta, also), *also]
+    done, n = len(outcome.rows), len(outcome.tasks)
     print(
         f"sweep: {done} of {n} tasks finished in {time.perf_counter() - t0:.1f} s "
         f"({outcome.where}); tables in {Path(args.out)}: {', '.join(p.name for p in written)}"
@@ -69,7 +83,31 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(
             f"  failed: district {f.district}, scenario {f.scenario!r}: {f.error}", file=sys.stderr
         )
-    return 1 if outcome.failures else 0
+    team_error = meta.get("teams", {}).get("error")
+    if team_error:
+        print(f"  {team_error}", file=sys.stderr)
+    return 1 if outcome.failures or team_error else 0
+
+
+def _teams(
+    spec: Any, outcome: Any, run: Any, options: Any, cache: Path | None, args: argparse.Namespace
+) -> tuple[dict[str, Any], list[Path]]:
+    """Assign the province's teams; return what the manifest says and the files written."""
+    from geo.errors import PinganError
+    from service.output import Output
+    from service.province_teams import province_teams
+    from service.teams import teams_markdown, write_teams_outputs
+
+    try:
+        report = province_teams(
+            spec, outcome, run, options, cache_dir=None if cache is None else str(cache)
+        )
+    except PinganError as exc:
+        return {"error": str(exc)}, []
+    out = Output(args.out)
+    facts = write_teams_outputs(out, report, lang=args.lang)
+    print(teams_markdown(report))
+    return facts, list(out.written)
 
 
 def cmd_province(args: argparse.Namespace) -> int:
@@ -104,6 +142,13 @@ def add_sweep_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     sw.add_argument(
         "--hotspots", action="store_true", help="add every district's hot spots to the report"
     )
+    sw.add_argument(
+        "--teams",
+        action="store_true",
+        help="assign the province's vanguard teams: every district's villages measured in "
+        "parallel, one match (the options below, as 'pingan teams assign' has them)",
+    )
+    sw.add_argument("--lang", choices=("zh", "en"), default="zh", help="team table headers (zh)")
     sw.add_argument("--area", required=True, help="province file (TOML), e.g. province.toml")
     sw.add_argument("--out", default="out/sweep", help="folder for the tables and manifest")
     where = sw.add_mutually_exclusive_group()
@@ -114,6 +159,9 @@ def add_sweep_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     sw.add_argument("--cache-dir", help="network cache (shared by every worker)")
     sw.add_argument("--no-cache", action="store_true", help="build networks, keep nothing")
     sw.add_argument("-q", "--quiet", action="store_true")
+    from service.teams_cli import add_choice_options
+
+    add_choice_options(sw)
     sw.set_defaults(func=cmd_sweep)
 
     pv = sub.add_parser("province", help="write the synthetic province (districts of sample tiles)")

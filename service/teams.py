@@ -32,6 +32,7 @@ __all__ = [
     "ASSIGNMENT_HEADERS",
     "OFFICER_HEADERS",
     "SCORE_HEADERS",
+    "TeamOptions",
     "TeamsReport",
     "briefing_markdown",
     "headed",
@@ -82,8 +83,21 @@ SCORE_HEADERS: Mapping[str, str] = {
     "residents": "人口",
     "rate": "每千人警情",
     "has_officer": "有辅警",
+    "border_exact": "边界缓冲内精确",
     "why": "评分说明",
+    "lon": "经度",
+    "lat": "纬度",
 }
+
+
+@dataclass(frozen=True)
+class TeamOptions:
+    """The choice, limits and scoring a teams job is given."""
+
+    select: SelectParams
+    team: TeamParams
+    measure: MeasureParams
+    weights: NeedWeights | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -216,7 +230,7 @@ def teams_markdown(report: TeamsReport) -> str:
             r.leader or "—",
             r.home_unit,
             f"{r.village} ({r.village_code})",
-            r.township,
+            _text(r.township) or "—",
             f"{r.minutes:.0f}",
             f"{r.km:.1f}",
             f"{r.score:.0f}",
@@ -232,7 +246,7 @@ def teams_markdown(report: TeamsReport) -> str:
     lines += ["## Why these villages", ""]
     why = report.scores.table.set_index(report.scores.table["code"].astype(str))["why"]
     for r in report.selection.chosen.itertuples():
-        lines.append(f"- **{r.name}** ({r.code}, {r.township}; {r.reason}): {why[str(r.code)]}")
+        lines.append(f"- **{r.name}** ({_place(r)}; {r.reason}): {why[str(r.code)]}")
     lines.append("")
     w = report.scores.weights
     lines += [
@@ -246,10 +260,19 @@ def teams_markdown(report: TeamsReport) -> str:
     if len(passed):
         lines += ["", "## Needier villages passed over", ""]
         lines += [
-            f"- {r.name} ({r.code}, {r.township}), need {r.score:.0f}: {r.reason}"
-            for r in passed.itertuples()
+            f"- {r.name} ({_place(r)}), need {r.score:.0f}: {r.reason}" for r in passed.itertuples()
         ]
     return "\n".join(lines) + "\n"
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def _place(r: Any) -> str:
+    """Return "code, township" of a village row, or the code where the township is unknown."""
+    town = _text(getattr(r, "township", None))
+    return f"{r.code}, {town}" if town else str(r.code)
 
 
 def write_briefing(

@@ -14,9 +14,9 @@ from service.options import add_area_options, area_from_args
 
 if TYPE_CHECKING:
     from geo.area import Area
-    from service.teams import TeamsReport
+    from service.teams import TeamOptions, TeamsReport
 
-__all__ = ["add_teams_parser"]
+__all__ = ["add_choice_options", "add_teams_parser", "team_options"]
 
 
 def _codes(values: list[str] | None) -> tuple[str, ...]:
@@ -45,12 +45,13 @@ def _needs(values: list[str] | None) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _job(args: argparse.Namespace, area: Area) -> TeamsReport:
+def team_options(args: argparse.Namespace) -> TeamOptions:
+    """Return the options of :func:`add_choice_options` as the engine's parameters."""
     from geo.teams.measures import MeasureParams
     from geo.teams.plan import TeamParams
     from geo.teams.score import NeedWeights
     from geo.teams.select import SelectParams
-    from service.teams import run_teams_job
+    from service.teams import TeamOptions
 
     select = SelectParams(
         n=args.select,
@@ -70,9 +71,14 @@ def _job(args: argparse.Namespace, area: Area) -> TeamsReport:
         mediation_at=args.mediation_at,
     )
     weights = NeedWeights.parse(args.weights) if args.weights else None
-    return run_teams_job(
-        area, select=select, team=team, measure=MeasureParams(days=args.days), weights=weights
-    )
+    return TeamOptions(select, team, MeasureParams(days=args.days), weights)
+
+
+def _job(args: argparse.Namespace, area: Area) -> TeamsReport:
+    from service.teams import run_teams_job
+
+    o = team_options(args)
+    return run_teams_job(area, select=o.select, team=o.team, measure=o.measure, weights=o.weights)
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
@@ -161,7 +167,8 @@ def cmd_briefing(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_choice_options(p: argparse.ArgumentParser) -> None:
+def add_choice_options(p: argparse.ArgumentParser) -> None:
+    """Add the options of :func:`team_options` (which villages, which limits) to ``p``."""
     g = p.add_argument_group("which villages, which limits")
     g.add_argument("--select", type=int, help="villages to choose (default: one per team)")
     g.add_argument("--villages-list", action="append", metavar="CODE,...", help="exactly these")
@@ -197,7 +204,7 @@ def add_teams_parser(sub: Any) -> None:
     teams_sub = teams.add_subparsers(dest="teams_command", required=True)
     a = teams_sub.add_parser("assign", help="score villages' need and send the teams")
     add_area_options(a)
-    _add_choice_options(a)
+    add_choice_options(a)
     a.add_argument("--lang", choices=("zh", "en"), default="zh", help="table headers and map (zh)")
     a.add_argument("--out", default="out", help="output folder (default: out)")
     add_map_flags(a)
@@ -215,7 +222,7 @@ def add_teams_parser(sub: Any) -> None:
     add_area_options(b)
     b.add_argument("--team", action="append", required=True, metavar="ID,...", help="team id")
     b.add_argument("--village", help="the village (default: the one the assignment gives)")
-    _add_choice_options(b)
+    add_choice_options(b)
     b.add_argument("--out", default="out", help="output folder (default: out)")
     add_map_flags(b)
     b.set_defaults(func=cmd_briefing)

@@ -30,6 +30,7 @@ from geo.atomic import write_text
 from geo.errors import SampleError
 from geo.sample.district import build_district
 from geo.sample.frame import SAMPLE_BOUNDS, SYNTHETIC_LABEL
+from geo.sample.units import city_team_rows
 from geo.sample.writers import SampleContents
 
 __all__ = ["ProvinceFiles", "ensure_province", "generate_province", "PROVINCE_CODE"]
@@ -64,6 +65,8 @@ class ProvinceFiles:
     stations: Path
     incidents: Path
     districts: Path
+    teams: Path
+    officers: Path
 
     @property
     def paths(self) -> tuple[Path, ...]:
@@ -75,6 +78,8 @@ class ProvinceFiles:
             self.stations,
             self.incidents,
             self.districts,
+            self.teams,
+            self.officers,
         )
 
 
@@ -87,6 +92,8 @@ def _files(out: Path) -> ProvinceFiles:
         stations=out / "stations.geojson",
         incidents=out / "incidents.csv",
         districts=out / "districts.geojson",
+        teams=out / "teams.csv",
+        officers=out / "officers.csv",
     )
 
 
@@ -100,6 +107,11 @@ def _check(name: str, value: object, low: int, high: int) -> int:
 def district_code(k: int) -> str:
     """Return the six-digit code of the province's district ``k`` (0-based)."""
     return f"{PROVINCE_CODE}{k + 1:04d}"
+
+
+def district_name(k: int) -> str:
+    """Return the name of the province's district ``k`` (0-based)."""
+    return f"合成{k + 1}区"
 
 
 def generate_province(
@@ -159,6 +171,8 @@ def generate_province(
     villages: list[list[str]] = []
     stations: list[dict[str, object]] = []
     incidents: list[list[str]] = []
+    teams: list[list[str]] = []
+    officers: list[list[str]] = []
     cell_of: dict[tuple[int, int], int] = {}
     for k, (d, t, gx, gy) in enumerate(tiles_xy):
         cell_of[(gx, gy)] = d
@@ -167,7 +181,7 @@ def generate_province(
                 say(f"drawing the city of district {district_code(d)}")
                 _add_city(
                     seed, d, cols, rows, per_row, n_incidents, osm_parts, ends, end_ids,
-                    villages, stations, incidents,
+                    villages, stations, incidents, teams,
                 )  # fmt: skip
             continue
         say(f"drawing tile {k + 1} of {n_tiles} (district {district_code(d)})")
@@ -180,6 +194,10 @@ def generate_province(
         code = district_code(d)
         villages += _move_villages(c.villages_csv, code, t, d, dlon, dlat)
         stations += _move_stations(c.stations_geojson, code, t, dlon, dlat)
+        # One team per tile (the sample's first, at its first station): about one team
+        # per 36 villages, Wuhan's 40 teams to 1,900 villages.
+        teams += _move_rows(c.teams_csv, code, t, dlon, dlat)[:1]
+        officers += _move_rows(c.officers_csv, code, t, dlon, dlat)
         inc = c.incidents
         for i in range(len(inc.id)):
             incidents.append(
@@ -212,7 +230,9 @@ def generate_province(
                 "name",
                 "kind",
                 "township_code",
+                "township",
                 "district_code",
+                "district",
                 "population",
                 "households",
                 "lon",
@@ -230,6 +250,12 @@ def generate_province(
             ["id", "time", "category", "severity", "lon", "lat", "district_code"], incidents
         ),
         files.districts: _districts_geojson(districts, per_row, cols, rows),
+        files.teams: _csv_text(
+            ["id", "name", "home_unit", "members", "skills", "leader", "lon", "lat"], teams
+        ),
+        files.officers: _csv_text(
+            ["id", "name", "village_code", "phone", "unit", "lon", "lat"], officers
+        ),
         files.province: _province_toml(seed, districts, buffer_km),
     }
     for path, text in texts.items():
@@ -267,6 +293,7 @@ def _add_city(
     villages: list[list[str]],
     stations: list[dict[str, object]],
     incidents: list[list[str]],
+    teams: list[list[str]],
 ) -> None:
     """Draw district ``d`` as a city over its whole box and add its parts."""
     from geo.sample.city import draw_city
@@ -284,7 +311,7 @@ def _add_city(
         first_node=offset,
         first_way=offset,
         n_incidents=n_incidents * cols * rows,
-        name=f"合成{d + 1}区",
+        name=district_name(d),
     )
     osm_parts.append("\n".join(city.node_lines + city.way_lines))
     # The lattice's nodes, by the tile cell they lie in, are what the joins reach.
@@ -296,7 +323,8 @@ def _add_city(
     for k, (name, lon, lat, pop) in enumerate(city.communities):
         t_code = f"{code}{100 + k // 99:03d}"
         villages.append(
-            [f"{t_code}{1 + k % 99:03d}", name, "community", t_code, code, str(pop),
+            [f"{t_code}{1 + k % 99:03d}", name, "community", t_code,
+             f"{district_name(d)}第{1 + k // 99}街道", code, district_name(d), str(pop),
              str(round(pop / 2.7)), f"{lon:.7f}", f"{lat:.7f}"]
         )  # fmt: skip
     for k, (name, lon, lat) in enumerate(city.stations):
@@ -313,6 +341,10 @@ def _add_city(
                 "geometry": {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]},
             }
         )
+    units = [
+        (f"{code}-C-PS-{k + 1:02d}", lon, lat) for k, (_, lon, lat) in enumerate(city.stations[:2])
+    ]
+    teams += city_team_rows(np.random.default_rng([seed, 3000 + d]), units, f"{code}-C-")
     rng = np.random.default_rng([seed, 2000 + d])
     cats = ("theft", "fraud", "dispute", "traffic")
     start = np.datetime64("2025-01-01T00:00:00")
@@ -337,7 +369,7 @@ def _draw_tile(seed: int, k: int, n_villages: int, n_incidents: int) -> SampleCo
         tile_seed = int(np.random.default_rng([seed, k, attempt]).integers(0, 2**31))
         try:
             return build_district(tile_seed, n_villages, n_incidents)
-        except (ValueError, IndexError, SampleError) as exc:
+        except (ValueError, IndexError, RuntimeError, SampleError) as exc:
             last = exc
     msg = f"tile {k} of the province could not be drawn in 8 attempts: {last}"
     raise SampleError(msg)
@@ -582,13 +614,42 @@ def _move_villages(
                 row["name"],
                 row["kind"],
                 t_code,
+                row["township"],
                 code,
+                district_name(district),
                 row["population"],
                 row["households"],
                 f"{float(row['lon']) + dlon:.7f}",
                 f"{float(row['lat']) + dlat:.7f}",
             ]
         )
+    return out
+
+
+def _moved_code(code: str, tile: int, old: str) -> str:
+    """Return a tile's 12-digit village (or 9-digit township) code in the province."""
+    if not old:
+        return ""
+    town = int(old[6:9]) - 100
+    return f"{code}{100 + 10 * tile + town:03d}{old[9:]}"
+
+
+def _move_rows(text: str, code: str, tile: int, dlon: float, dlat: float) -> list[list[str]]:
+    """Return a tile's teams.csv or officers.csv rows, moved and given province ids.
+
+    Ids and the units they name get the tile's prefix (as its stations' ids do), a
+    village code its province code.
+    """
+    out = []
+    for row in csv.DictReader(io.StringIO(text)):
+        for key in ("id", "home_unit", "unit"):
+            if key in row:
+                row[key] = f"{code}-{tile}-{row[key]}"
+        if "village_code" in row:
+            row["village_code"] = _moved_code(code, tile, row["village_code"])
+        row["lon"] = f"{float(row['lon']) + dlon:.7f}"
+        row["lat"] = f"{float(row['lat']) + dlat:.7f}"
+        out.append(list(row.values()))
     return out
 
 
@@ -630,7 +691,7 @@ def _districts_geojson(n: int, per_row: int, cols: int, rows: int) -> str:
         feats.append(
             {
                 "type": "Feature",
-                "properties": {"code": district_code(d), "name": f"合成{d + 1}区"},
+                "properties": {"code": district_code(d), "name": district_name(d)},
                 "geometry": {
                     "type": "Polygon",
                     "coordinates": [[[round(x, 7), round(y, 7)] for x, y in ring]],
@@ -655,6 +716,8 @@ def _province_toml(seed: int, districts: int, buffer_km: float) -> str:
         'villages = "villages.csv"\n'
         'stations = "stations.geojson"\n'
         'incidents = "incidents.csv"\n'
+        'teams = "teams.csv"\n'
+        'officers = "officers.csv"\n'
         'districts = "districts.geojson"\n'
         f"buffer_km = {buffer_km}\n"
         'mode = "car"\n'

@@ -10,7 +10,15 @@ from geo.sample.geometry import FloatArray, IntArray, direction
 from geo.sample.groups import Groups
 from geo.sample.places import SURNAMES, Places
 
-__all__ = ["Officers", "Stations", "Team", "make_officers", "make_stations", "make_teams"]
+__all__ = [
+    "Officers",
+    "Stations",
+    "Team",
+    "city_team_rows",
+    "make_officers",
+    "make_stations",
+    "make_teams",
+]
 
 _OFFICER_GIVEN = (
     "卫国", "建华", "志刚", "红梅", "海燕", "国庆", "建军", "秀英",
@@ -108,6 +116,27 @@ def make_teams(rng: np.random.Generator, stations: Stations) -> list[Team]:
             )
         )
     return teams
+
+
+def city_team_rows(
+    rng: np.random.Generator, units: list[tuple[str, float, float]], prefix: str
+) -> list[list[str]]:
+    """Return teams.csv rows of one team per city unit (id, lon, lat), as :func:`make_teams`'.
+
+    A city's police send vanguard teams to villages far outside it: these are the
+    teams whose trips cross district borders.
+    """
+    surnames = rng.choice(len(SURNAMES), len(units), replace=False)
+    given = rng.choice(len(_OFFICER_GIVEN), len(units), replace=False)
+    rows = []
+    for k, (unit, lon, lat) in enumerate(units):
+        extra = [s for s in _SKILLS[1:] if rng.random() < 0.45] or [_SKILLS[1]]
+        leader = f"{SURNAMES[surnames[k]]}{_OFFICER_GIVEN[given[k]]}"
+        rows.append(
+            [f"{prefix}VT-{k + 1:02d}", f"{leader}先锋队", unit, str(int(rng.integers(8, 13))),
+             ";".join([_SKILLS[0], *extra]), leader, f"{lon:.7f}", f"{lat:.7f}"]
+        )  # fmt: skip
+    return rows
 
 
 @dataclass(frozen=True)
