@@ -7,10 +7,12 @@ naming a province file, a district and a scenario. This module only schedules th
   scheduler (``tcp://host:8786``) whose workers see the same files and network cache
   at the same paths;
 - each district's tasks go to one worker by preference, so that worker loads the
-  district once and keeps it warm (any worker may take them if that one is gone);
-- a task that raises is retried ``retries`` times; a worker that dies has its tasks
-  moved to the others by the scheduler; a task that still fails is reported by
-  district and scenario, and the sweep goes on;
+  district once and keeps it warm (any worker may take them if that one is gone),
+  in runs of a few tasks each, one Dask task per run (:func:`service.dispatch.district_runs`);
+- a task that raises is retried ``retries`` times (an engine error, which would
+  fail again, is reported at once); a worker that dies has its runs moved to the
+  others by the scheduler; a task that still fails is reported by district and
+  scenario, and the sweep goes on;
 - what finished is written, with a manifest saying what did not (:func:`write_sweep`).
 
 Serial runs call the same :func:`geo.province.run_task` in this process: the
@@ -33,11 +35,11 @@ import pandas as pd
 from geo.atomic import write_text
 from geo.errors import PinganError
 from geo.province import BASE, SweepTask, TaskRows, run_task
+from service.dispatch import Dispatch, district_runs
 
 __all__ = [
     "Failure",
     "SweepOutcome",
-    "district_homes",
     "local_cluster",
     "local_cluster_config",
     "prepare_worker",
@@ -103,11 +105,6 @@ class SweepOutcome:
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def _task(task: SweepTask) -> TaskRows:
-    # Module-level, so Dask pickles a reference, not a closure.
-    return run_task(task)
-
-
 def run_sweep(
     tasks: Sequence[SweepTask],
     *,
@@ -117,12 +114,14 @@ def run_sweep(
     retries: int = 2,
     progress: ProgressFn | None = None,
     client: Any = None,
+    chunk: int = 8,
 ) -> SweepOutcome:
     """Run every task and return what finished and what failed.
 
     ``serial`` runs them here, one by one; else on ``client`` (a connected
     ``distributed.Client``) or ``scheduler`` when given, or on a local cluster of
-    ``workers`` single-threaded worker processes, started for this sweep.
+    ``workers`` single-threaded worker processes, started for this sweep. On Dask,
+    each district's tasks go in runs of at most ``chunk`` (:func:`service.dispatch.district_runs`).
     """
     with sweep_session(
         workers=workers,
@@ -131,6 +130,7 @@ def run_sweep(
         retries=retries,
         progress=progress,
         client=client,
+        chunk=chunk,
     ) as run:
         return run(tasks)
 
@@ -147,6 +147,7 @@ def sweep_session(
     retries: int = 2,
     progress: ProgressFn | None = None,
     client: Any = None,
+    chunk: int = 8,
 ) -> Iterator[Runner]:
     """Yield a function that runs a list of tasks, as :func:`run_sweep` does.
 
@@ -169,10 +170,12 @@ def sweep_session(
     if serial:
         yield runner("serial", lambda out: _serial(out, say))
     elif client is not None:
-        yield runner("the given Dask client", lambda out: _distributed(client, out, retries, say))
+        yield runner(
+            "the given Dask client", lambda out: _distributed(client, out, retries, chunk, say)
+        )
     else:
         with _new_client(workers, scheduler, say) as (new, where):
-            yield runner(where, lambda out: _distributed(new, out, retries, say))
+            yield runner(where, lambda out: _distributed(new, out, retries, chunk, say))
 
 
 def _serial(out: SweepOutcome, say: ProgressFn) -> None:
@@ -282,68 +285,109 @@ def _check_workers(workers: int) -> None:
         raise PinganError(msg)
 
 
-def _distributed(client: Any, out: SweepOutcome, retries: int, say: ProgressFn) -> None:
+#: Runs in flight on each worker: one running, one queued behind it, so a worker
+#: never waits for the planner's process to hand it the next.
+_DEPTH = 2
+
+
+def _distributed(client: Any, out: SweepOutcome, retries: int, chunk: int, say: ProgressFn) -> None:
     from distributed import as_completed
 
+    client.run(prepare_worker)
+    plan = Dispatch(district_runs(out.tasks, chunk))
+    parts: dict[Any, list[SweepTask]] = {}
+    slots: dict[Any, str] = {}  # each run's future -> the worker it was given to
+    finished = as_completed(with_results=True, raise_errors=False)
+
+    def fill() -> None:
+        live = _workers(client)
+        for gone in set(plan.held) - set(live):
+            plan.forget(gone)
+        for w in live:
+            while sum(v == w for v in slots.values()) < _DEPTH:
+                run = plan.next_for(w)
+                if run is None:
+                    break
+                first, part = run
+                f = client.submit(
+                    _run_chunk,
+                    part,
+                    retries,
+                    key=f"sweep-{first:05d}-{part[0].district}-{len(part)}",
+                    workers=[w],
+                    # Should w die, the scheduler runs its runs on another worker.
+                    allow_other_workers=True,
+                    pure=False,
+                )
+                parts[f], slots[f] = part, w
+                finished.add(f)
+
+    n = len(out.tasks)
+    done = 0
+    t0 = time.perf_counter()
+    fill()
+    for f, result in finished:
+        part = parts.pop(f)
+        slots.pop(f)
+        if f.status == "finished":
+            results = result
+        else:  # the run itself failed (it cannot be unpickled, say): all its tasks did
+            exc = f.exception()
+            results = [(t.key, None, f"{type(exc).__name__}: {exc}", 0.0) for t in part]
+        for t, (_key, rows, error, secs) in zip(part, results, strict=True):
+            done += 1
+            if rows is not None:
+                out.rows[t.key] = rows
+                what = f"done in {secs:.1f} s"
+            else:
+                out.failures.append(Failure(t.district, t.scenario or t.kind, error))
+                what = f"failed ({error})"
+            el = time.perf_counter() - t0
+            eta = el / done * (n - done)
+            say(f"task {done}/{n} {t.key} {what} [{el:.0f} s, about {eta:.0f} s left]")
+        if len(plan):
+            fill()
+    out.worker_memory_mb = _worker_memory(client)
+
+
+def _workers(client: Any) -> list[str]:
     addrs = sorted(client.scheduler_info()["workers"])
     if not addrs:
         client.wait_for_workers(1, timeout=60)
         addrs = sorted(client.scheduler_info()["workers"])
-    client.run(prepare_worker)
-    home = district_homes(out.tasks, addrs)
-    futures = {}
-    for i, t in enumerate(out.tasks):
-        f = client.submit(
-            _task,
-            t,
-            key=f"sweep-{i:05d}-{t.key}",
-            retries=retries,
-            workers=[home[t.district]],
-            allow_other_workers=True,
-            pure=False,
-        )
-        futures[f] = t
-    n = len(futures)
-    t0 = time.perf_counter()
-    # Results come with their futures, in batches: no round trip per task.
-    finished = as_completed(futures, with_results=True, raise_errors=False)
-    for done, (f, result) in enumerate(finished, start=1):
-        t = futures[f]
-        if f.status == "finished":
-            out.rows[t.key] = result
-            what = "done"
-        else:
-            exc = f.exception()
-            out.failures.append(
-                Failure(t.district, t.scenario or t.kind, f"{type(exc).__name__}: {exc}")
-            )
-            what = f"failed ({type(exc).__name__}: {exc})"
-        el = time.perf_counter() - t0
-        eta = el / done * (n - done)
-        say(f"task {done}/{n} {t.key} {what} [{el:.0f} s, about {eta:.0f} s left]")
-    out.worker_memory_mb = _worker_memory(client)
+    return addrs
 
 
-#: A district's load costs about as much as this many of its tasks.
-_LOAD_IN_TASKS = 8
+ChunkResult = list[tuple[str, "TaskRows | None", str, float]]
 
 
-def district_homes(tasks: Sequence[SweepTask], workers: Sequence[str]) -> dict[str, str]:
-    """Return the worker each district's tasks go to, deterministically.
+def _run_chunk(tasks: Sequence[SweepTask], retries: int) -> ChunkResult:
+    """Run one district's tasks in a row on this worker: (key, rows or None, error, s).
 
-    The busiest districts first, each to the worker with the least work so far; a
-    district's load counts as :data:`_LOAD_IN_TASKS` tasks.
+    Module-level, so Dask pickles a reference, not a closure. A :class:`PinganError`
+    is the task's own fault (an edit naming no station, say) and would fail again: it
+    is reported at once. Anything else is retried here ``retries`` times. A worker
+    that dies takes its chunk with it, and the scheduler runs the chunk again on
+    another worker (the district's other tasks are then rerun there too, with the
+    same rows: tasks are deterministic).
     """
-    counts: dict[str, int] = {}
+    results: ChunkResult = []
     for t in tasks:
-        counts[t.district] = counts.get(t.district, 0) + 1
-    load = dict.fromkeys(workers, 0)
-    home = {}
-    for d in sorted(counts, key=lambda c: (-counts[c], c)):
-        w = min(workers, key=lambda a: (load[a], a))
-        home[d] = w
-        load[w] += counts[d] + _LOAD_IN_TASKS
-    return home
+        ts = time.perf_counter()
+        for attempt in range(retries + 1):
+            try:
+                rows = run_task(t)
+            except PinganError as exc:
+                results.append((t.key, None, str(exc), time.perf_counter() - ts))
+                break
+            except Exception as exc:  # noqa: BLE001 - reported by district and scenario
+                if attempt == retries:
+                    error = f"{type(exc).__name__}: {exc}"
+                    results.append((t.key, None, error, time.perf_counter() - ts))
+            else:
+                results.append((t.key, rows, "", time.perf_counter() - ts))
+                break
+    return results
 
 
 def _worker_memory(client: Any) -> dict[str, float]:

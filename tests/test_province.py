@@ -18,10 +18,12 @@ import pytest
 
 from geo.area import AreaSpec, load_area
 from geo.coverage import CoverageParams, village_coverage
+from geo.errors import PinganError
 from geo.province import (
     BASE,
     ProvinceError,
     ProvinceSpec,
+    SweepTask,
     border_exact,
     district_area,
     forget_districts,
@@ -258,14 +260,18 @@ def test_a_distributed_sweep_equals_the_serial_one_row_for_row(serial_rows):
 
 
 def test_killing_a_worker_mid_sweep_still_completes_it(serial_rows, monkeypatch):
-    """A worker killed (SIGKILL) while tasks run: the scheduler moves its tasks, and
-    the sweep's rows equal the serial run's."""
+    """A worker killed (SIGKILL) while tasks run: the scheduler moves its runs of
+    tasks, and the sweep's rows equal the serial run's."""
     pytest.importorskip("distributed")
     from distributed import Client
 
     from service.batch import local_cluster, run_sweep
+    from service.dispatch import district_runs
 
     tasks, serial = serial_rows
+    chunk = 2  # runs of 2 tasks: enough Dask tasks to kill one mid-sweep
+    runs = len(district_runs(tasks, chunk))
+    assert runs >= 4
     cluster = local_cluster(2)  # as `pingan sweep --workers 2` starts it
     killed = {}
 
@@ -274,30 +280,46 @@ def test_killing_a_worker_mid_sweep_still_completes_it(serial_rows, monkeypatch)
 
     def kill_one():
         with Client(cluster) as c:
-            # Once some tasks have finished and others have not: mid-sweep.
+            # Once some runs have finished and others have not: mid-sweep.
             deadline = time.time() + 120
             while time.time() < deadline:
                 st = c.run_on_scheduler(states)
                 done = sum(s == "memory" for s in st)
-                if done >= 3 and done < len(tasks):
+                if done >= 1 and done < runs:
                     break
                 time.sleep(0.02)
             pids = c.run(os.getpid)
             victim = sorted(pids)[0]
-            killed["left"] = len(tasks) - done
+            killed["left"] = runs - done
             os.kill(pids[victim], signal.SIGKILL)
 
     try:
         killer = threading.Thread(target=kill_one)
         killer.start()
-        out = run_sweep(tasks, scheduler=cluster.scheduler_address)
+        out = run_sweep(tasks, scheduler=cluster.scheduler_address, chunk=chunk)
         killer.join()
     finally:
         cluster.close()
     assert killed and killed["left"] > 0, f"no worker was killed mid-sweep: {killed}"
     assert not out.failures
+    assert set(out.rows) == {t.key for t in tasks}
     pd.testing.assert_frame_equal(serial.summary(), out.summary())
     pd.testing.assert_frame_equal(serial.villages(base=False), out.villages(base=False))
+
+
+def test_district_runs_keep_each_districts_tasks_in_order():
+    from service.dispatch import district_runs
+
+    tasks = [SweepTask("p.toml", d, f"s{i}", "[]", (10.0,)) for i, d in enumerate("AABAAAAB")]
+    runs = district_runs(tasks, 2)
+    assert [(first, [t.scenario for t in part]) for first, part in runs] == [
+        (0, ["s0", "s1"]), (2, ["s2", "s7"]), (3, ["s3", "s4"]), (5, ["s5", "s6"])]  # fmt: skip
+    # Balanced: 5 tasks in runs of at most 4 are 3 + 2, not 4 + 1.
+    five = [SweepTask("p.toml", "A", f"s{i}", "[]", (10.0,)) for i in range(5)]
+    assert [len(p) for _, p in district_runs(five, 4)] == [3, 2]
+    assert sum(len(p) for _, p in district_runs(tasks, 1)) == len(tasks)
+    with pytest.raises(PinganError, match="chunk"):
+        district_runs(tasks, 0)
 
 
 def test_the_sweep_command_writes_tables_and_a_manifest(spec, province, tmp_path, cache):
