@@ -418,3 +418,15 @@ def test_a_worker_lets_go_of_the_districts_it_no_longer_keeps_warm(spec, cache, 
     district_area(spec, second, cache_dir=cache)
     gc.collect()
     assert gone() is None and len(gp._bases) == 0
+
+
+def test_dispatch_keeps_districts_warm_then_starts_new_ones_then_shares():
+    from service.dispatch import Dispatch, district_runs
+
+    tasks = [SweepTask("p.toml", d, f"s{i}", "[]", (10.0,)) for i, d in enumerate("AAAAAAB")]
+    plan = Dispatch(district_runs(tasks, 2))  # A: 3 runs (3 of 2, 2, 2), B: 1
+    assert plan.next_for("w1")[1][0].district == "A"  # nobody's: the first district
+    assert plan.next_for("w2")[1][0].district == "B"  # A is w1's: w2 starts B
+    assert plan.next_for("w2")[1][-1].scenario == "s5"  # B is done: w2 takes A's last run
+    assert plan.next_for("w1")[1][0].scenario == "s2"  # w1 goes on with A, in order
+    assert plan.next_for("w2") is None and len(plan) == 0
